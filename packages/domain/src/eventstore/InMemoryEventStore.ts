@@ -1,0 +1,90 @@
+import { Effect, Layer } from "effect"
+import {
+  type AppendResult,
+  CheckpointStore,
+  type EventData,
+  EventStore,
+  type EventStoreShape,
+  type RecordedEvent
+} from "./EventStore.js"
+import { type ExpectedRevision, WrongExpectedVersion } from "./EventStoreError.js"
+import { CommitSignal, catchUpThenLive, readToEnd } from "./liveTail.js"
+
+const PAGE = 512
+
+/** Checks `expected` against a stream's current last revision (-1 when the stream is absent). */
+export const checkExpected = (
+  stream: string,
+  expected: ExpectedRevision,
+  last: number
+): WrongExpectedVersion | undefined => {
+  const ok =
+    expected === "any" ||
+    (expected === "no_stream" && last === -1) ||
+    (expected === "stream_exists" && last >= 0) ||
+    expected === last
+  return ok
+    ? undefined
+    : new WrongExpectedVersion({ stream, expected, actual: last === -1 ? "no_stream" : last })
+}
+
+/** Is `events` exactly the tail of `stored` by id? Then the append is a retry already applied. */
+export const isRetryOf = (stored: ReadonlyArray<{ readonly id: string }>, events: ReadonlyArray<EventData>) =>
+  events.length > 0 &&
+  stored.length >= events.length &&
+  events.every((event, i) => stored[stored.length - events.length + i]?.id === event.id)
+
+/** The in-memory event store: the contract's reference implementation, for tests and embedding. */
+export const makeInMemoryEventStore = (): EventStoreShape => {
+  const log: RecordedEvent[] = []
+  const streams = new Map<string, RecordedEvent[]>()
+  const signal = new CommitSignal()
+
+  const readPage = (after: number) => Effect.sync(() => log.slice(after, after + PAGE))
+
+  const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
+    Effect.suspend(() => {
+      const stored = streams.get(stream) ?? []
+      const last = stored.length - 1
+      if (isRetryOf(stored, events)) {
+        const tail = stored[stored.length - 1]!
+        return Effect.succeed<AppendResult>({ nextRevision: tail.revision, position: tail.position })
+      }
+      const conflict = checkExpected(stream, expected, last)
+      if (conflict) return Effect.fail(conflict)
+      if (events.length === 0)
+        return Effect.succeed<AppendResult>({ nextRevision: last, position: log.length })
+      const recorded = events.map(
+        (event, i): RecordedEvent => ({
+          ...event,
+          streamId: stream,
+          revision: last + 1 + i,
+          position: log.length + 1 + i
+        })
+      )
+      log.push(...recorded)
+      streams.set(stream, stored.concat(recorded))
+      signal.notify()
+      const tail = recorded[recorded.length - 1]!
+      return Effect.succeed<AppendResult>({ nextRevision: tail.revision, position: tail.position })
+    })
+
+  return {
+    append,
+    readStream: (stream, options) =>
+      Effect.sync(() => (streams.get(stream) ?? []).slice(options?.fromRevision ?? 0)),
+    readAll: (from) => readToEnd(from, readPage),
+    subscribeAll: (from) => catchUpThenLive(from, readPage, signal)
+  }
+}
+
+export const InMemoryEventStore = Layer.sync(EventStore, makeInMemoryEventStore)
+
+/** Checkpoints kept in memory, for tests and embedding. */
+export const InMemoryCheckpointStore = Layer.sync(CheckpointStore, () => {
+  const positions = new Map<string, number>()
+  return CheckpointStore.of({
+    load: (name) => Effect.sync(() => positions.get(name) ?? 0),
+    save: (name, position) => Effect.sync(() => void positions.set(name, position))
+  })
+})

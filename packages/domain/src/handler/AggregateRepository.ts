@@ -1,0 +1,169 @@
+import { Effect, Either, ParseResult, type Schema } from "effect"
+import type { EventMetadata, EventStoreShape, RecordedEvent, ReadError } from "../eventstore/EventStore.js"
+import {
+  type EventStoreUnavailable,
+  MalformedEvent,
+  type WrongExpectedVersion
+} from "../eventstore/EventStoreError.js"
+
+/** What one accepted command wrote: kept per idempotency key so a retry gets the same answer. */
+export interface Outcome<Event> {
+  readonly events: ReadonlyArray<Event>
+  readonly revision: number
+  readonly position: number
+}
+
+export interface Loaded<State, Event> {
+  readonly state: State
+  /** Revision of the stream's last event; -1 when the stream does not exist. */
+  readonly revision: number
+  readonly position: number
+  readonly outcomes: ReadonlyMap<string, Outcome<Event>>
+}
+
+interface Options<Event extends { readonly _tag: string }, Encoded, State> {
+  readonly schema: Schema.Schema<Event, Encoded>
+  readonly evolve: (state: State, event: Event) => State
+  readonly initialState: State
+  /** Streams whose folded state is kept between commands (least recently used go first). */
+  readonly cacheSize?: number
+}
+
+/** The first few problems, each with its path: a union's full type would drown the one that matters. */
+const conciseReason = (issue: ParseResult.ParseIssue): string =>
+  ParseResult.ArrayFormatter.formatIssueSync(issue)
+    .slice(0, 3)
+    .map(({ path, message }) => `${path.length === 0 ? "(root)" : path.join(".")}: ${message.slice(0, 200)}`)
+    .join("; ")
+
+/** Decodes a stored event with its schema; a payload that doesn't fit names the stream and revision. */
+export const decodeRecorded =
+  <Event, Encoded>(schema: Schema.Schema<Event, Encoded>) =>
+  (recorded: RecordedEvent): Either.Either<Event, MalformedEvent> =>
+    Either.mapLeft(
+      ParseResult.decodeUnknownEither(schema)(recorded.data),
+      (issue) =>
+        new MalformedEvent({
+          stream: recorded.streamId,
+          revision: recorded.revision,
+          type: recorded.type,
+          reason: conciseReason(issue)
+        })
+    )
+
+/**
+ * Loads aggregates by folding their streams, and appends their events. Folded states are cached
+ * and brought up to date by reading only the events after the cached revision, so a command on a
+ * long-lived Space costs its new events, not its whole history.
+ */
+export const makeAggregateRepository = <Event extends { readonly _tag: string }, Encoded, State>(
+  store: EventStoreShape,
+  options: Options<Event, Encoded, State>
+) => {
+  const { schema, evolve, initialState } = options
+  const cacheSize = options.cacheSize ?? 10_000
+  const cache = new Map<string, Loaded<State, Event>>()
+  const decode = decodeRecorded(schema)
+  const encode = (event: Event) => ParseResult.encodeSync(schema)(event)
+  const empty: Loaded<State, Event> = { state: initialState, revision: -1, position: 0, outcomes: new Map() }
+
+  const remember = (stream: string, loaded: Loaded<State, Event>) => {
+    cache.delete(stream)
+    cache.set(stream, loaded)
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
+    return loaded
+  }
+
+  /** Folds decoded events into a loaded state, indexing outcomes by idempotency key. */
+  const foldDecoded = (
+    from: Loaded<State, Event>,
+    entries: ReadonlyArray<{ readonly event: Event; readonly record: RecordedEvent }>
+  ): Loaded<State, Event> => {
+    let { state, revision, position } = from
+    let outcomes = from.outcomes as Map<string, Outcome<Event>>
+    for (const { event, record } of entries) {
+      state = evolve(state, event)
+      revision = record.revision
+      position = record.position
+      const key = record.metadata.idempotencyKey
+      if (key !== undefined) {
+        if (outcomes === from.outcomes) outcomes = new Map(outcomes)
+        const previous = outcomes.get(key)
+        outcomes.set(key, {
+          events: previous === undefined ? [event] : [...previous.events, event],
+          revision,
+          position
+        })
+      }
+    }
+    return { state, revision, position, outcomes }
+  }
+
+  const foldInto = (
+    from: Loaded<State, Event>,
+    recorded: ReadonlyArray<RecordedEvent>
+  ): Either.Either<Loaded<State, Event>, MalformedEvent> => {
+    const entries: Array<{ readonly event: Event; readonly record: RecordedEvent }> = []
+    for (const record of recorded) {
+      const decoded = decode(record)
+      if (Either.isLeft(decoded)) return Either.left(decoded.left)
+      entries.push({ event: decoded.right, record })
+    }
+    return Either.right(foldDecoded(from, entries))
+  }
+
+  const load = (stream: string): Effect.Effect<Loaded<State, Event>, ReadError> =>
+    Effect.gen(function* () {
+      const cached = cache.get(stream) ?? empty
+      const newer = yield* store.readStream(stream, { fromRevision: cached.revision + 1 })
+      if (newer.length === 0) return cached
+      return remember(stream, yield* foldInto(cached, newer))
+    })
+
+  const append = (
+    stream: string,
+    from: Loaded<State, Event>,
+    events: ReadonlyArray<Event>,
+    metadata: EventMetadata,
+    newId: Effect.Effect<string>
+  ): Effect.Effect<Outcome<Event>, WrongExpectedVersion | EventStoreUnavailable> =>
+    Effect.gen(function* () {
+      const data = yield* Effect.forEach(events, (event) =>
+        Effect.map(newId, (id) => ({ id, type: event._tag, data: encode(event), metadata }))
+      )
+      const result = yield* store.append(stream, data, from.revision === -1 ? "no_stream" : from.revision)
+      const first = result.nextRevision - events.length + 1
+      const recorded = data.map(
+        (d, i): RecordedEvent => ({
+          ...d,
+          streamId: stream,
+          revision: first + i,
+          position: result.position - events.length + 1 + i
+        })
+      )
+      // Our own write extends the cached state only if nobody wrote in between. (Positions inside
+      // a batch are only used for the last event: stores need not number a batch contiguously.)
+      if ((cache.get(stream) ?? empty) === from)
+        remember(
+          stream,
+          foldDecoded(
+            from,
+            events.map((event, i) => ({ event, record: recorded[i]! }))
+          )
+        )
+      return { events, revision: result.nextRevision, position: result.position }
+    })
+
+  return { load, append } satisfies AggregateRepository<Event, State>
+}
+
+export interface AggregateRepository<Event, State> {
+  readonly load: (stream: string) => Effect.Effect<Loaded<State, Event>, ReadError>
+  readonly append: (
+    stream: string,
+    from: Loaded<State, Event>,
+    events: ReadonlyArray<Event>,
+    metadata: EventMetadata,
+    newId: Effect.Effect<string>
+  ) => Effect.Effect<Outcome<Event>, WrongExpectedVersion | EventStoreUnavailable>
+}

@@ -1,0 +1,276 @@
+import { Clock, Context, Effect, HashSet, Layer } from "effect"
+import { EventStore, type EventMetadata, type ReadError } from "../eventstore/EventStore.js"
+import { type EventStoreUnavailable, WrongExpectedVersion } from "../eventstore/EventStoreError.js"
+import type { SpaceId, UserId } from "../ids.js"
+import { Rules } from "../rules/RoomRules.js"
+import { decide, type SpaceContext } from "../space/decide.js"
+import { evolve } from "../space/evolve.js"
+import { actorOf, type SpaceCommand } from "../space/SpaceCommand.js"
+import { spaceStream } from "../space/SpaceDecider.js"
+import type { SpaceError } from "../space/SpaceError.js"
+import { SpaceEvent } from "../space/SpaceEvent.js"
+import { initialSpaceState, type SpaceState } from "../space/SpaceState.js"
+import {
+  decideUser,
+  evolveUser,
+  initialUserState,
+  type UserCommand,
+  type UserError,
+  UserEvent,
+  type UserState,
+  userStream
+} from "../user/User.js"
+import {
+  type AggregateRepository,
+  makeAggregateRepository,
+  type Loaded,
+  type Outcome
+} from "./AggregateRepository.js"
+import { ConcurrencyConflict } from "./ConcurrencyConflict.js"
+import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
+import { IdGenerator } from "./IdGenerator.js"
+import { makeKeyedLock } from "./KeyedLock.js"
+
+export interface CommandOptions {
+  /** A retried command with the same key (on the same stream) is answered as the first time. */
+  readonly idempotencyKey?: string
+  readonly correlationId?: string
+}
+
+export interface Executed<Event> extends Outcome<Event> {
+  /** True when the answer is the recorded outcome of an earlier command with the same key. */
+  readonly replayed: boolean
+}
+
+export type CommandError =
+  | SpaceError
+  | UserError
+  | HostingNotAllowed
+  | ConcurrencyConflict
+  | EventStoreUnavailable
+  | ReadError
+
+/** The application service: every command of the product goes through here. */
+export interface SpacesShape {
+  readonly execute: (
+    command: SpaceCommand,
+    options?: CommandOptions
+  ) => Effect.Effect<Executed<SpaceEvent>, CommandError>
+  readonly executeUser: (
+    command: UserCommand,
+    options?: CommandOptions
+  ) => Effect.Effect<Executed<UserEvent>, CommandError>
+  readonly space: (spaceId: SpaceId) => Effect.Effect<SpaceState, ReadError>
+  readonly user: (userId: UserId) => Effect.Effect<UserState, ReadError>
+}
+
+export class Spaces extends Context.Tag("@spaces/domain/Spaces")<Spaces, SpacesShape>() {}
+
+/** How many times a decision is retried against a newer state before giving up. */
+const MAX_ATTEMPTS = 25
+
+/** Commands through which a user enters a Space (and so must leave any other one first). */
+const ENTERING = new Set<SpaceCommand["_tag"]>([
+  "CreateSpace",
+  "StartSpace",
+  "JoinSpace",
+  "AcceptSpeakerInvite",
+  "AcceptCoHostInvite"
+])
+
+const enters = (events: ReadonlyArray<SpaceEvent>, user: UserId) =>
+  events.some(
+    (e) =>
+      (e._tag === "SpaceStarted" && e.host === user) ||
+      ((e._tag === "ListenerJoined" || e._tag === "HostReturned") && e.user === user)
+  )
+
+export interface SpacesOptions {
+  /** Streams whose folded state stays in memory between commands (0: refold every time). */
+  readonly cacheSize?: number
+}
+
+export const makeSpacesWith = (options: SpacesOptions = {}) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const rules = yield* Rules
+    const hostingPolicy = yield* HostingPolicy
+    const ids = yield* IdGenerator
+    const cache = options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }
+    const spaces = makeAggregateRepository(store, {
+      schema: SpaceEvent,
+      evolve,
+      initialState: initialSpaceState,
+      ...cache
+    })
+    const users = makeAggregateRepository(store, {
+      schema: UserEvent,
+      evolve: evolveUser,
+      initialState: initialUserState,
+      ...cache
+    })
+    const userLock = makeKeyedLock()
+
+    const metadata = (
+      actor: string | undefined,
+      options: CommandOptions | undefined,
+      now: number
+    ): EventMetadata => ({
+      recordedAt: now,
+      ...(actor === undefined ? {} : { actor }),
+      ...(options?.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      ...(options?.correlationId === undefined ? {} : { correlationId: options.correlationId })
+    })
+
+    /**
+     * Load, decide, append at the loaded revision; on a concurrent write, decide again on the newer
+     * state (never re-append a stale decision).
+     */
+    const decideAndAppend = <Event, State, E>(
+      repo: AggregateRepository<Event, State>,
+      stream: string,
+      decision: (loaded: Loaded<State, Event>, now: number) => Effect.Effect<ReadonlyArray<Event>, E>,
+      actor: string | undefined,
+      options: CommandOptions | undefined
+    ): Effect.Effect<Executed<Event>, E | ConcurrencyConflict | EventStoreUnavailable | ReadError> => {
+      const attempt = (
+        n: number
+      ): Effect.Effect<Executed<Event>, E | ConcurrencyConflict | EventStoreUnavailable | ReadError> =>
+        Effect.gen(function* () {
+          const loaded = yield* repo.load(stream)
+          const key = options?.idempotencyKey
+          const earlier = key === undefined ? undefined : loaded.outcomes.get(key)
+          if (earlier !== undefined) return { ...earlier, replayed: true }
+          const now = yield* Clock.currentTimeMillis
+          const events = yield* decision(loaded, now)
+          if (events.length === 0)
+            return { events: [], revision: loaded.revision, position: loaded.position, replayed: false }
+          const outcome = yield* repo.append(stream, loaded, events, metadata(actor, options, now), ids.uuid)
+          return { ...outcome, replayed: false }
+        }).pipe(
+          Effect.catchIf(
+            (error): error is WrongExpectedVersion => error instanceof WrongExpectedVersion,
+            () =>
+              n + 1 >= MAX_ATTEMPTS
+                ? Effect.fail(new ConcurrencyConflict({ stream, attempts: n + 1 }))
+                : Effect.zipRight(Effect.yieldNow(), attempt(n + 1))
+          )
+        )
+      return attempt(0)
+    }
+
+    const loadSpace = (spaceId: SpaceId) => Effect.map(spaces.load(spaceStream(spaceId)), (l) => l.state)
+    const loadUser = (userId: UserId) => Effect.map(users.load(userStream(userId)), (l) => l.state)
+
+    /** The context a Space decision sees: the clock, the rules, and whom the host follows. */
+    const spaceContext = (command: SpaceCommand, state: SpaceState, now: number) =>
+      Effect.gen(function* () {
+        const needsFollows =
+          command._tag === "RaiseHand" && state.speakPolicy === "followed" && state.host !== null
+        const follows = needsFollows ? (yield* loadUser(state.host!)).follows : HashSet.empty<UserId>()
+        return {
+          now,
+          rules,
+          hostFollows: (user: UserId) => HashSet.has(follows, user)
+        } satisfies SpaceContext
+      })
+
+    const runSpace = (command: SpaceCommand, options: CommandOptions | undefined) =>
+      decideAndAppend<SpaceEvent, SpaceState, SpaceError | ReadError>(
+        spaces,
+        spaceStream(command.spaceId),
+        (loaded, now) =>
+          Effect.flatMap(spaceContext(command, loaded.state, now), (ctx) =>
+            decide(command, loaded.state, ctx)
+          ),
+        actorOf(command) ?? ("service" in command ? command.service : "system"),
+        options
+      )
+
+    /** A user decision; the hosting pointer is trusted only while the Space it names is live. */
+    const decideForUser = (command: UserCommand, state: UserState, now: number) =>
+      Effect.gen(function* () {
+        const hosting = state.hosting
+        const hostingLive = hosting === null ? false : (yield* loadSpace(hosting)).status === "live"
+        return yield* decideUser(command, state, { now, isLive: (id) => id === hosting && hostingLive })
+      })
+
+    const executeUser = (command: UserCommand, options?: CommandOptions) => {
+      const user = command._tag === "EnterSpace" ? command.user : command.by
+      return decideAndAppend<UserEvent, UserState, UserError | ReadError>(
+        users,
+        userStream(user),
+        (loaded, now) => decideForUser(command, loaded.state, now),
+        user,
+        options
+      )
+    }
+
+    /**
+     * Presence: a user is in at most one live Space. Before `user` is admitted to `spaceId`, they
+     * leave the Space their stream says they are in, then their stream records the move (appended
+     * at the revision read, so concurrent moves serialize). Admission comes last, so at no point of
+     * the log is the user a participant of two live Spaces; a crash between the steps leaves the
+     * user in no Space, never in two. Within a process a per-user lock orders a user's moves.
+     */
+    const enter = (user: UserId, spaceId: SpaceId, hosting: boolean) =>
+      Effect.gen(function* () {
+        const state = yield* loadUser(user)
+        const previous = state.presence
+        if (previous !== null && previous !== spaceId) {
+          // Check the hosting rule before leaving anything, so a refused start changes nothing.
+          if (hosting)
+            yield* decideForUser(
+              { _tag: "EnterSpace", user, spaceId, hosting: true },
+              state,
+              yield* Clock.currentTimeMillis
+            )
+          yield* runSpace({ _tag: "LeaveSpace", spaceId: previous, by: user }, undefined).pipe(
+            Effect.catchIf(
+              (e): e is SpaceError => "kind" in e && e._tag !== "ConcurrencyConflict",
+              () => Effect.void
+            )
+          )
+        }
+        yield* executeUser({ _tag: "EnterSpace", user, spaceId, hosting })
+      })
+
+    const execute = (command: SpaceCommand, options?: CommandOptions) =>
+      Effect.gen(function* () {
+        if (command._tag === "CreateSpace") yield* hostingPolicy.check(command.by)
+        const user = ENTERING.has(command._tag) ? actorOf(command) : undefined
+        if (user === undefined) return yield* runSpace(command, options)
+        return yield* userLock(
+          user,
+          Effect.gen(function* () {
+            const loaded = yield* spaces.load(spaceStream(command.spaceId))
+            const key = options?.idempotencyKey
+            if (key === undefined || !loaded.outcomes.has(key)) {
+              // A dry run tells whether the command admits the user; its rejection is the answer.
+              const now = yield* Clock.currentTimeMillis
+              const ctx = yield* spaceContext(command, loaded.state, now)
+              const events = yield* decide(command, loaded.state, ctx)
+              if (enters(events, user))
+                yield* enter(
+                  user,
+                  command.spaceId,
+                  events.some((e) => e._tag === "SpaceStarted")
+                )
+            }
+            return yield* runSpace(command, options)
+          })
+        )
+      })
+
+    return Spaces.of({
+      execute,
+      executeUser: (command, options) => executeUser(command, options),
+      space: loadSpace,
+      user: loadUser
+    })
+  })
+
+export const makeSpaces = makeSpacesWith()
+
+/** The application service over whatever `EventStore`, `Rules` and `HostingPolicy` are provided. */
+export const SpacesLive = Layer.effect(Spaces, makeSpaces)

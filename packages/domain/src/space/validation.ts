@@ -1,0 +1,68 @@
+import { Effect } from "effect"
+import type { RoomRules, TopicSlug } from "../rules/RoomRules.js"
+import { InvalidCaption, InvalidPost, InvalidTitle, InvalidTopics, ScheduleOutOfRange } from "./SpaceError.js"
+import type { CaptionSegment } from "./SpaceValues.js"
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/** A title trimmed, 1 to `maxTitleLength` characters, with no control characters. */
+export const validTitle = (title: string, rules: RoomRules): Effect.Effect<string, InvalidTitle> => {
+  const trimmed = title.trim()
+  const fail = (reason: string) => Effect.fail(new InvalidTitle({ reason, maxLength: rules.maxTitleLength }))
+  if (trimmed.length === 0) return fail("it is empty")
+  if ([...trimmed].length > rules.maxTitleLength)
+    return fail(`it is longer than ${rules.maxTitleLength} characters`)
+  if (CONTROL.test(trimmed)) return fail("it contains control characters")
+  return Effect.succeed(trimmed)
+}
+
+/** Topics as catalogue slugs: case-insensitive, duplicates folded, at most `maxTopics`. */
+export const validTopics = (
+  topics: ReadonlyArray<string>,
+  rules: RoomRules
+): Effect.Effect<ReadonlyArray<TopicSlug>, InvalidTopics> => {
+  const slugs = [...new Set(topics.map((topic) => topic.trim().toLowerCase()))]
+  const fail = (reason: string) => Effect.fail(new InvalidTopics({ reason, maxTopics: rules.maxTopics }))
+  if (slugs.length > rules.maxTopics) return fail(`${slugs.length} topics, more than ${rules.maxTopics}`)
+  const known = slugs.flatMap((slug) => rules.topics.filter((topic) => topic === slug))
+  if (known.length < slugs.length) {
+    const unknown = slugs.filter((slug) => !known.some((topic) => topic === slug))
+    return fail(`not in the catalogue: ${unknown.join(", ")}`)
+  }
+  return Effect.succeed(known)
+}
+
+export const validSchedule = (
+  scheduledFor: number,
+  now: number,
+  rules: RoomRules
+): Effect.Effect<number, ScheduleOutOfRange> => {
+  const earliest = now + rules.scheduleMinLeadMs
+  const latest = now + rules.scheduleMaxLeadMs
+  return scheduledFor >= earliest && scheduledFor <= latest
+    ? Effect.succeed(scheduledFor)
+    : Effect.fail(new ScheduleOutOfRange({ requested: scheduledFor, earliest, latest }))
+}
+
+export const validPostText = (text: string, rules: RoomRules): Effect.Effect<string, InvalidPost> => {
+  const trimmed = text.trim()
+  const fail = (reason: string) => Effect.fail(new InvalidPost({ reason, maxLength: rules.maxPostLength }))
+  if (trimmed.length === 0) return fail("it is empty")
+  if ([...trimmed].length > rules.maxPostLength)
+    return fail(`it is longer than ${rules.maxPostLength} characters`)
+  return Effect.succeed(trimmed)
+}
+
+export const validCaption = (
+  segment: CaptionSegment,
+  rules: RoomRules
+): Effect.Effect<CaptionSegment, InvalidCaption> => {
+  const text = segment.text.trim()
+  const fail = (reason: string) => Effect.fail(new InvalidCaption({ reason }))
+  if (text.length === 0) return fail("its text is empty")
+  if ([...text].length > rules.maxCaptionLength)
+    return fail(`its text is longer than ${rules.maxCaptionLength}`)
+  if (segment.endMs < segment.startMs) return fail("it ends before it starts")
+  return Effect.succeed({ ...segment, text })
+}

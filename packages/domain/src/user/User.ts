@@ -1,0 +1,137 @@
+import { Effect, HashSet, Schema } from "effect"
+import type { Decider } from "../Decider.js"
+import { SpaceId, UserId } from "../ids.js"
+import type { RuleKind } from "../space/SpaceError.js"
+import { Timestamp } from "../space/SpaceValues.js"
+
+/**
+ * A user's own stream (`user-<id>`): whom they follow (the follow graph is event-sourced, one
+ * edge in the follower's stream), and the pointers that keep cross-Space rules: the Space they
+ * last entered and the Space they last started hosting. Pointers may go stale (a Space ends);
+ * the handler checks them against the Space's own state, so a stale pointer never blocks anyone.
+ */
+export const Follow = Schema.TaggedStruct("Follow", { by: UserId, user: UserId })
+export const Unfollow = Schema.TaggedStruct("Unfollow", { by: UserId, user: UserId })
+/** Internal: recorded before the user is admitted to a Space (see `presence.ts`). */
+export const EnterSpace = Schema.TaggedStruct("EnterSpace", {
+  user: UserId,
+  spaceId: SpaceId,
+  hosting: Schema.Boolean
+})
+export const UserCommand = Schema.Union(Follow, Unfollow, EnterSpace)
+export type UserCommand = typeof UserCommand.Type
+
+export const UserFollowed = Schema.TaggedStruct("UserFollowed", {
+  user: UserId,
+  followee: UserId,
+  at: Timestamp
+})
+export const UserUnfollowed = Schema.TaggedStruct("UserUnfollowed", {
+  user: UserId,
+  followee: UserId,
+  at: Timestamp
+})
+export const SpaceEntered = Schema.TaggedStruct("SpaceEntered", {
+  user: UserId,
+  spaceId: SpaceId,
+  previous: Schema.NullOr(SpaceId),
+  hosting: Schema.Boolean,
+  at: Timestamp
+})
+export const UserEvent = Schema.Union(UserFollowed, UserUnfollowed, SpaceEntered)
+export type UserEvent = typeof UserEvent.Type
+
+export const UserState = Schema.Struct({
+  follows: Schema.HashSet(UserId),
+  presence: Schema.NullOr(SpaceId),
+  hosting: Schema.NullOr(SpaceId)
+})
+export type UserState = typeof UserState.Type
+
+export const initialUserState: UserState = { follows: HashSet.empty(), presence: null, hosting: null }
+
+export class CannotFollowSelf extends Schema.TaggedError<CannotFollowSelf>()("CannotFollowSelf", {
+  user: UserId
+}) {
+  readonly kind: RuleKind = "invalid"
+  override get message() {
+    return "a user can't follow themselves"
+  }
+}
+
+/** A user hosts at most one live Space at a time. */
+export class AlreadyHostingLiveSpace extends Schema.TaggedError<AlreadyHostingLiveSpace>()(
+  "AlreadyHostingLiveSpace",
+  { user: UserId, spaceId: SpaceId }
+) {
+  readonly kind: RuleKind = "state"
+  override get message() {
+    return `${this.user} already hosts the live Space ${this.spaceId}; a user hosts one live Space at a time`
+  }
+}
+
+export type UserError = CannotFollowSelf | AlreadyHostingLiveSpace
+
+export interface UserContext {
+  readonly now: number
+  /** Is this Space live right now? (Checks the `hosting` pointer against the Space's state.) */
+  readonly isLive: (spaceId: SpaceId) => boolean
+}
+
+export const evolveUser = (state: UserState, event: UserEvent): UserState => {
+  switch (event._tag) {
+    case "UserFollowed":
+      return { ...state, follows: HashSet.add(state.follows, event.followee) }
+    case "UserUnfollowed":
+      return { ...state, follows: HashSet.remove(state.follows, event.followee) }
+    case "SpaceEntered":
+      return { ...state, presence: event.spaceId, hosting: event.hosting ? event.spaceId : state.hosting }
+  }
+}
+
+export const decideUser = (
+  command: UserCommand,
+  state: UserState,
+  { now, isLive }: UserContext
+): Effect.Effect<ReadonlyArray<UserEvent>, UserError> => {
+  switch (command._tag) {
+    case "Follow":
+      if (command.by === command.user) return Effect.fail(new CannotFollowSelf({ user: command.by }))
+      return Effect.succeed(
+        HashSet.has(state.follows, command.user)
+          ? []
+          : [{ _tag: "UserFollowed", user: command.by, followee: command.user, at: now }]
+      )
+    case "Unfollow":
+      return Effect.succeed(
+        HashSet.has(state.follows, command.user)
+          ? [{ _tag: "UserUnfollowed", user: command.by, followee: command.user, at: now }]
+          : []
+      )
+    case "EnterSpace": {
+      const { hosting } = state
+      if (command.hosting && hosting !== null && hosting !== command.spaceId && isLive(hosting))
+        return Effect.fail(new AlreadyHostingLiveSpace({ user: command.user, spaceId: hosting }))
+      if (state.presence === command.spaceId && (!command.hosting || hosting === command.spaceId))
+        return Effect.succeed([])
+      return Effect.succeed([
+        {
+          _tag: "SpaceEntered",
+          user: command.user,
+          spaceId: command.spaceId,
+          previous: state.presence,
+          hosting: command.hosting,
+          at: now
+        }
+      ])
+    }
+  }
+}
+
+export const UserDecider: Decider<UserCommand, UserEvent, UserState, UserContext, UserError> = {
+  decide: decideUser,
+  evolve: evolveUser,
+  initialState: initialUserState
+}
+
+export const userStream = (user: UserId) => `user-${user}`

@@ -1,0 +1,5 @@
+export * from "./config/eventStoreLayer.js"
+export * from "./esdb/EsdbEventStore.js"
+export * from "./eventlog/eventLogFile.js"
+export type { SqliteSynchronous } from "./sqlite/schema.js"
+export * from "./sqlite/SqliteEventStore.js"

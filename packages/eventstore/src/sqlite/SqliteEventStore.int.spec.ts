@@ -1,0 +1,143 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { it } from "@effect/vitest"
+import { CheckpointStore, EventStore, MalformedEvent, WrongExpectedVersion } from "@spaces/domain"
+import Database from "better-sqlite3"
+import { Chunk, Effect, Fiber, Stream } from "effect"
+import { afterEach, beforeEach, describe, expect } from "vitest"
+import { event } from "../contract/EventStoreContract.js"
+import { makeSqliteEventStore, SqliteEventStore, scopedSqliteEventStore } from "./SqliteEventStore.js"
+
+let dir: string
+let path: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "spaces-sqlite-"))
+  path = join(dir, "nested", "events.sqlite")
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Writes a row behind the adapter's back, as corruption or a foreign writer would. */
+const corrupt = (sql: string) => {
+  const raw = new Database(path)
+  raw.exec(sql)
+  raw.close()
+}
+
+describe("SQLite event store", () => {
+  it.scopedLive("keeps the log across close and reopen (creating the directory)", () =>
+    Effect.gen(function* () {
+      const first = makeSqliteEventStore({ path })
+      yield* first.append("space-1", [event(), event()], "no_stream")
+      first.close()
+      const store = yield* scopedSqliteEventStore({ path })
+      expect((yield* store.readStream("space-1")).map((e) => e.revision)).toEqual([0, 1])
+      expect((yield* store.append("space-1", [event()], 1)).position).toBe(3)
+    })
+  )
+
+  it.scopedLive("UNIQUE(stream, revision) turns a racing insert into WrongExpectedVersion, not a crash", () =>
+    Effect.gen(function* () {
+      const store = yield* scopedSqliteEventStore({ path })
+      yield* store.append("space-1", [event(), event()], "no_stream")
+      // What a second writer with a stale read would do: insert at a revision already taken.
+      const outcome = store.writer.insertUnchecked("space-1", [event()], 1)
+      expect(outcome).toBeInstanceOf(WrongExpectedVersion)
+      expect(outcome).toMatchObject({ stream: "space-1", expected: 0, actual: 1 })
+      expect(yield* store.readStream("space-1")).toHaveLength(2)
+    })
+  )
+
+  it.scopedLive("an unparseable stored payload is a MalformedEvent naming stream and revision", () =>
+    Effect.gen(function* () {
+      const store = yield* scopedSqliteEventStore({ path })
+      yield* store.append("space-1", [event(), event("Broken")], "no_stream")
+      corrupt("UPDATE events SET data = '{not json' WHERE revision = 1")
+      const fromStream = yield* Effect.flip(store.readStream("space-1"))
+      expect(fromStream).toBeInstanceOf(MalformedEvent)
+      expect(fromStream).toMatchObject({ stream: "space-1", revision: 1, type: "Broken" })
+      const fromAll = yield* Effect.flip(Stream.runCollect(store.readAll(0)))
+      expect(fromAll).toMatchObject({ _tag: "MalformedEvent", stream: "space-1", revision: 1 })
+      const fromSubscription = yield* Effect.flip(Stream.runCollect(store.subscribeAll(0)))
+      expect(fromSubscription).toMatchObject({ _tag: "MalformedEvent", stream: "space-1", revision: 1 })
+      // Reading past the broken event is unaffected.
+      expect(yield* store.readStream("space-1", { fromRevision: 2 })).toEqual([])
+      corrupt("UPDATE events SET metadata = 'nope' WHERE revision = 0")
+      expect(yield* Effect.flip(store.readStream("space-1"))).toMatchObject({ revision: 0 })
+    })
+  )
+
+  it.scopedLive("a subscriber wakes on commits made through another connection (another process)", () =>
+    Effect.gen(function* () {
+      const store = yield* scopedSqliteEventStore({ path })
+      const other = yield* scopedSqliteEventStore({ path })
+      const subscriber = yield* store
+        .subscribeAll(0)
+        .pipe(
+          Stream.take(2),
+          Stream.runCollect,
+          Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "no wake-up" }),
+          Effect.fork
+        )
+      yield* Effect.sleep("50 millis")
+      const written = [event(), event()]
+      yield* other.append("space-1", written.slice(0, 1), "no_stream")
+      yield* Effect.sleep("50 millis")
+      yield* other.append("space-1", written.slice(1), 0)
+      const got = Chunk.toReadonlyArray(yield* Fiber.join(subscriber))
+      expect(got.map((e) => e.id)).toEqual(written.map((e) => e.id))
+    })
+  )
+
+  it.scopedLive("checkpoints live in the same file and start at 0", () =>
+    Effect.gen(function* () {
+      const first = makeSqliteEventStore({ path })
+      expect(yield* first.checkpoints.load("feed")).toBe(0)
+      yield* first.checkpoints.save("feed", 42)
+      yield* first.checkpoints.save("feed", 43)
+      first.close()
+      const store = yield* scopedSqliteEventStore({ path })
+      expect(yield* store.checkpoints.load("feed")).toBe(43)
+      expect(yield* store.checkpoints.load("other")).toBe(0)
+    })
+  )
+
+  it.effect("the layer provides EventStore and CheckpointStore and closes the file on release", () =>
+    Effect.gen(function* () {
+      const layer = SqliteEventStore.layer({ path, synchronous: "full" })
+      yield* Effect.gen(function* () {
+        const store = yield* EventStore
+        const checkpoints = yield* CheckpointStore
+        yield* store.append("space-1", [event()], "no_stream")
+        yield* checkpoints.save("feed", 1)
+      }).pipe(Effect.provide(layer))
+      // Released: the last connection closed, so SQLite checkpointed and removed the WAL.
+      expect(existsSync(`${path}-wal`)).toBe(false)
+      const raw = new Database(path, { readonly: true })
+      expect(raw.prepare("SELECT count(*) AS n FROM events").get()).toEqual({ n: 1 })
+      raw.close()
+    })
+  )
+
+  it.effect("a store that cannot be opened fails the layer with EventStoreUnavailable", () =>
+    Effect.gen(function* () {
+      // A path below a regular file: neither the directory nor the database can be created.
+      writeFileSync(join(dir, "a-file"), "")
+      const error = yield* Effect.flip(
+        Effect.provide(EventStore, SqliteEventStore.layer({ path: join(dir, "a-file", "x.sqlite") }))
+      )
+      expect(error._tag).toBe("EventStoreUnavailable")
+    })
+  )
+
+  it.scopedLive("reads after close fail with EventStoreUnavailable", () =>
+    Effect.gen(function* () {
+      const store = makeSqliteEventStore({ path })
+      store.close()
+      expect(yield* Effect.flip(store.readStream("space-1"))).toMatchObject({ _tag: "EventStoreUnavailable" })
+      expect(yield* Effect.flip(store.append("space-1", [event()], "any"))).toMatchObject({
+        _tag: "EventStoreUnavailable"
+      })
+    })
+  )
+})

@@ -1,0 +1,166 @@
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import {
+  type AppendResult,
+  CheckpointStore,
+  type CheckpointStoreShape,
+  CommitSignal,
+  catchUpThenLive,
+  EventStore,
+  EventStoreUnavailable,
+  type EventStoreShape,
+  type ReadError,
+  readToEnd,
+  type RecordedEvent,
+  type WrongExpectedVersion
+} from "@spaces/domain"
+import Database from "better-sqlite3"
+import { Context, Effect, Layer, Stream } from "effect"
+import { watchExternalCommits } from "./externalCommits.js"
+import { decodeRows, EVENT_COLUMNS, type EventRow } from "./rows.js"
+import { prepareDatabase, type SqliteSynchronous } from "./schema.js"
+import { makeWriter, type SqliteWriter } from "./writer.js"
+
+export interface SqliteEventStoreOptions {
+  /** The database file (created with its directory if absent), or `":memory:"`. */
+  readonly path: string
+  /** Durability of each commit; see `SqliteSynchronous`. Default `"normal"`. */
+  readonly synchronous?: SqliteSynchronous
+  /** Events per page when reading the global log. Big pages amortise the query; default 8192. */
+  readonly pageSize?: number
+}
+
+/** An open SQLite event store: the port, checkpoints in the same file, and the handle to close. */
+export interface SqliteEventStore extends EventStoreShape {
+  readonly checkpoints: CheckpointStoreShape
+  /** The writer behind `append`, for tests of the storage's own guarantees. */
+  readonly writer: SqliteWriter
+  readonly close: () => void
+}
+
+const unavailable = (cause: unknown) =>
+  new EventStoreUnavailable({ reason: cause instanceof Error ? cause.message : String(cause) })
+
+/** Opens (or creates) the store. Throws if the file cannot be opened. */
+export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEventStore => {
+  const inMemory = options.path === ":memory:"
+  if (!inMemory) mkdirSync(dirname(options.path), { recursive: true })
+  const db = new Database(options.path)
+  try {
+    prepareDatabase(db, options.synchronous ?? "normal")
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  const pageSize = options.pageSize ?? 8192
+  const writer = makeWriter(db)
+  const signal = new CommitSignal()
+
+  const pageAfter = db
+    .prepare<[number, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`
+    )
+    .raw(true)
+  const streamFrom = db
+    .prepare<[string, number], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`
+    )
+    .raw(true)
+  const loadCheckpoint = db
+    .prepare<[string], number>("SELECT position FROM checkpoints WHERE name = ?")
+    .pluck(true)
+  const saveCheckpoint = db.prepare<[string, number]>(
+    "INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position"
+  )
+
+  const decoded = (rows: () => Array<EventRow>) =>
+    Effect.suspend((): Effect.Effect<ReadonlyArray<RecordedEvent>, ReadError> => {
+      let read: Array<EventRow>
+      try {
+        read = rows()
+      } catch (error) {
+        return Effect.fail(unavailable(error))
+      }
+      const events = decodeRows(read)
+      return Array.isArray(events)
+        ? Effect.succeed<ReadonlyArray<RecordedEvent>>(events)
+        : Effect.fail(events)
+    })
+
+  const readPage = (after: number) => decoded(() => pageAfter.all(after, pageSize))
+
+  // Other processes' commits are watched only while somebody subscribes (see externalCommits.ts).
+  let subscribers = 0
+  let stopWatching: (() => void) | undefined
+  const retainWatch = Effect.sync(() => {
+    if (subscribers++ === 0 && !inMemory && db.open) {
+      stopWatching = watchExternalCommits(db, options.path, () => signal.notify())
+    }
+  })
+  const releaseWatch = Effect.sync(() => {
+    if (--subscribers === 0) {
+      stopWatching?.()
+      stopWatching = undefined
+    }
+  })
+
+  return {
+    append: (stream, events, expected) =>
+      Effect.suspend((): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
+        let outcome: ReturnType<SqliteWriter["append"]>
+        try {
+          outcome = writer.append(stream, events, expected)
+        } catch (error) {
+          return Effect.fail(unavailable(error))
+        }
+        if ("_tag" in outcome) return Effect.fail(outcome)
+        if (events.length > 0) signal.notify()
+        return Effect.succeed(outcome)
+      }),
+    readStream: (stream, readOptions) =>
+      decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
+    readAll: (from) => readToEnd(from, readPage),
+    subscribeAll: (from) =>
+      Stream.unwrapScoped(
+        Effect.as(
+          Effect.acquireRelease(retainWatch, () => releaseWatch),
+          catchUpThenLive(from, readPage, signal)
+        )
+      ),
+    checkpoints: {
+      load: (name) => Effect.try({ try: () => loadCheckpoint.get(name) ?? 0, catch: unavailable }),
+      save: (name, position) =>
+        Effect.try({ try: () => void saveCheckpoint.run(name, position), catch: unavailable })
+    },
+    writer,
+    close: () => {
+      stopWatching?.()
+      stopWatching = undefined
+      if (db.open) db.close()
+      // Wake live subscribers so they observe the closed store instead of waiting forever.
+      signal.notify()
+    }
+  }
+}
+
+/** The store as a scoped resource: opened on acquire, closed when the scope ends. */
+export const scopedSqliteEventStore = (options: SqliteEventStoreOptions) =>
+  Effect.acquireRelease(
+    Effect.try({ try: () => makeSqliteEventStore(options), catch: unavailable }),
+    (store) => Effect.sync(store.close)
+  )
+
+export const SqliteEventStore = {
+  /**
+   * `EventStore` and `CheckpointStore` backed by one SQLite file (one handle shared by both), opened
+   * when the layer is built and closed when its scope is released.
+   */
+  layer: (
+    options: SqliteEventStoreOptions
+  ): Layer.Layer<EventStore | CheckpointStore, EventStoreUnavailable> =>
+    Layer.scopedContext(
+      Effect.map(scopedSqliteEventStore(options), (store) =>
+        Context.make(EventStore, store).pipe(Context.add(CheckpointStore, store.checkpoints))
+      )
+    )
+}

@@ -1,0 +1,120 @@
+import {
+  type AppendResult,
+  checkExpected,
+  type EventData,
+  type ExpectedRevision,
+  isRetryOf,
+  WrongExpectedVersion
+} from "@spaces/domain"
+import type Database from "better-sqlite3"
+
+type LastEvent = [revision: number, id: string, position: number]
+
+/** The outcome of a write: the append's result, or the conflict that refused it (nothing written). */
+export type WriteOutcome = AppendResult | WrongExpectedVersion
+
+/**
+ * The single writer of one SQLite file. better-sqlite3 is synchronous, so in one process two appends
+ * can never interleave; across processes `BEGIN IMMEDIATE` takes the write lock before the expected
+ * revision is read, so the check and the insert are one atomic step.
+ */
+export const makeWriter = (db: Database.Database) => {
+  const lastOfStream = db
+    .prepare<[string], LastEvent>(
+      "SELECT revision, id, position FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1"
+    )
+    .raw(true)
+  const idsAfter = db
+    .prepare<[string, number], string>(
+      "SELECT id FROM events WHERE stream = ? AND revision > ? ORDER BY revision"
+    )
+    .pluck(true)
+  const lastPosition = db.prepare<[], number | null>("SELECT max(position) FROM events").pluck(true)
+  const insert = db.prepare<[string, number, string, string, string, string]>(
+    "INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)"
+  )
+
+  /** Inserts `events` at `first`, `first + 1`, …; returns the position of the last one. */
+  const insertAt = (stream: string, events: ReadonlyArray<EventData>, first: number): number => {
+    let position = 0
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!
+      position = Number(
+        insert.run(
+          stream,
+          first + i,
+          event.id,
+          event.type,
+          JSON.stringify(event.data) ?? "null",
+          JSON.stringify(event.metadata)
+        ).lastInsertRowid
+      )
+    }
+    return position
+  }
+
+  const checkedAppend = db.transaction(
+    (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
+      const last = lastOfStream.get(stream)
+      const lastRevision = last === undefined ? -1 : last[0]
+      // A retry after a lost acknowledgement: the stream already ends with these ids. Only then is
+      // the tail read, so a normal append costs one indexed lookup.
+      if (last !== undefined && events.length > 0 && events[events.length - 1]!.id === last[1]) {
+        const tail = idsAfter.all(stream, lastRevision - events.length).map((id) => ({ id }))
+        if (isRetryOf(tail, events)) return { nextRevision: lastRevision, position: last[2] }
+      }
+      const conflict = checkExpected(stream, expected, lastRevision)
+      if (conflict) return conflict
+      if (events.length === 0) return { nextRevision: lastRevision, position: lastPosition.get() ?? 0 }
+      const position = insertAt(stream, events, lastRevision + 1)
+      return { nextRevision: lastRevision + events.length, position }
+    }
+  )
+
+  const uncheckedInsert = db.transaction(
+    (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => ({
+      nextRevision: first + events.length - 1,
+      position: insertAt(stream, events, first)
+    })
+  )
+
+  /** A UNIQUE(stream, revision) violation means another writer took the revision: a conflict. */
+  const onConstraint = (error: unknown, stream: string, expected: ExpectedRevision): WriteOutcome => {
+    if (!isUniqueViolation(error)) throw error
+    const last = lastOfStream.get(stream)
+    return new WrongExpectedVersion({
+      stream,
+      expected,
+      actual: last === undefined ? "no_stream" : last[0]
+    })
+  }
+
+  return {
+    /** Appends atomically if the stream is at `expected`; throws only on I/O or driver failure. */
+    append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
+      try {
+        return checkedAppend.immediate(stream, events, expected)
+      } catch (error) {
+        return onConstraint(error, stream, expected)
+      }
+    },
+    /**
+     * Inserts at a given revision with no expected-revision check: what a racing writer with a stale
+     * read would do. Exists to prove the constraint turns such a race into a conflict, not a crash.
+     */
+    insertUnchecked: (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => {
+      try {
+        return uncheckedInsert.immediate(stream, events, first)
+      } catch (error) {
+        return onConstraint(error, stream, first === 0 ? "no_stream" : first - 1)
+      }
+    }
+  }
+}
+
+export type SqliteWriter = ReturnType<typeof makeWriter>
+
+const isUniqueViolation = (error: unknown): boolean =>
+  error instanceof Error &&
+  "code" in error &&
+  (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY")

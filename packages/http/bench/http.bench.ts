@@ -1,0 +1,164 @@
+/**
+ * HTTP port benchmark: requests/s and p99 latency of a command route (join, spread over users and
+ * Spaces so that each request moves a user, never a no-op) and a query route (the live bar), each
+ * beside a bare Express route with the same body parsing, measured in the same run.
+ *
+ *   npm run bench -- http
+ *
+ * The Spaces server and the bare server run as child processes (SQLite file in a temp directory,
+ * media off, rate limit out of the way); autocannon drives them from this process.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import autocannon from "autocannon"
+import { loadConfig, makeTokens } from "../src/index.js"
+import { UserId } from "@spaces/domain"
+
+const root = new URL("../../..", import.meta.url).pathname
+const DURATION = Number(process.env.BENCH_DURATION ?? 10)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
+const SPACES = 50
+const USERS = 2_000
+const FEED_USERS = 200
+const SECRET = "bench-secret-bench-secret-bench-secret-0123"
+
+const spawnServer = (script: string, env: Record<string, string>) =>
+  new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--conditions=@spaces/source", "--import", "tsx", script], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString()
+      const line = out.split("\n").find((l) => l.includes('"msg":"listening"'))
+      if (line === undefined) return
+      // From here on the request log lines are drained, not kept.
+      child.stdout!.off("data", onData)
+      child.stdout!.resume()
+      resolve({ child, url: (JSON.parse(line) as { url: string }).url })
+    }
+    child.stdout!.on("data", onData)
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)))
+  })
+
+const main = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "spaces-bench-"))
+  const env = {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    SPACES_DB_PATH: join(dir, "bench.sqlite"),
+    SPACES_MEDIA: "off",
+    SPACES_WEB_CLIENT: "false",
+    SPACES_LOG_LEVEL: "warn",
+    SPACES_JWT_SECRET: SECRET,
+    SPACES_RATE_LIMIT_PER_SECOND: "1000000",
+    SPACES_RATE_LIMIT_BURST: "1000000"
+  }
+  // The listening line is logged at info: start at info, requests are logged to /dev/null-ish stdout.
+  const spaces = await spawnServer("packages/http/src/bin/server.ts", { ...env, SPACES_LOG_LEVEL: "info" })
+  const bare = await spawnServer("packages/http/bench/bareServer.ts", {})
+  const tokens = makeTokens(loadConfig({ SPACES_JWT_SECRET: SECRET }).auth)
+  const token = (user: string) => tokens.issue({ kind: "user", userId: UserId.make(user) })
+  const call = async (user: string, method: string, path: string, body?: unknown) => {
+    const response = await fetch(spaces.url + path, {
+      method,
+      headers: { authorization: `Bearer ${await token(user)}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+  }
+
+  // Setup: live Spaces, listeners, and feed users who follow some hosts.
+  for (let s = 0; s < SPACES; s++)
+    await call(`host-${s}`, "POST", "/v1/spaces", {
+      spaceId: `bench-${s}`,
+      title: `Bench ${s}`,
+      topics: ["technology"],
+      speakPolicy: "everyone",
+      recording: false,
+      captions: false
+    })
+  for (let f = 0; f < FEED_USERS; f++)
+    for (let k = 0; k < 5; k++) await call(`fan-${f}`, "PUT", `/v1/me/following/host-${(f * 7 + k) % SPACES}`)
+  const userTokens = await Promise.all(Array.from({ length: USERS }, (_, u) => token(`user-${u}`)))
+  const fanTokens = await Promise.all(Array.from({ length: FEED_USERS }, (_, f) => token(`fan-${f}`)))
+  for (let u = 0; u < USERS; u += 4) await call(`user-${u}`, "POST", `/v1/spaces/bench-${u % SPACES}/join`)
+
+  let n = 0
+  const pick = <A>(xs: ReadonlyArray<A>) => xs[Math.floor(Math.random() * xs.length)]!
+  const run = (
+    url: string,
+    request: () => { method: string; path: string; headers: Record<string, string> }
+  ) =>
+    autocannon({
+      url,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      requests: [{ setupRequest: (req) => ({ ...req, ...request() }) }]
+    })
+
+  const joinRoute = () => {
+    // Each join moves a user to another Space: a leave and a join, on two Space streams and the user's.
+    const u = n++ % USERS
+    const s = (u + Math.floor(n / USERS) + 1) % SPACES
+    return {
+      method: "POST",
+      path: `/v1/spaces/bench-${s}/join`,
+      headers: { authorization: `Bearer ${userTokens[u]}`, "content-type": "application/json" }
+    }
+  }
+  const feed = () => ({
+    method: "GET",
+    path: "/v1/feed",
+    headers: { authorization: `Bearer ${pick(fanTokens)}` }
+  })
+  const bareJoin = () => ({
+    method: "POST",
+    path: "/bare/join",
+    headers: { "content-type": "application/json", "x-user": `user-${n++ % USERS}` }
+  })
+  const bareFeed = () => ({ method: "GET", path: "/bare/feed", headers: {} })
+
+  const rows: Array<Array<string>> = []
+  const measure = async (name: string, spacesRoute: typeof joinRoute, bareRoute: typeof joinRoute) => {
+    const a = await run(spaces.url, spacesRoute)
+    const b = await run(bare.url, bareRoute)
+    const ok = (r: typeof a) =>
+      r.non2xx > 0 || r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ""
+    rows.push([
+      name,
+      `${a.requests.average.toFixed(0)}${ok(a)}`,
+      `${a.latency.p99} ms`,
+      `${b.requests.average.toFixed(0)}`,
+      `${b.latency.p99} ms`,
+      `${((a.requests.average / b.requests.average) * 100).toFixed(1)}%`
+    ])
+  }
+  await measure("POST /v1/spaces/:id/join (command)", joinRoute, bareJoin)
+  await measure("GET /v1/feed (query)", feed, bareFeed)
+
+  const header = ["route", "Spaces req/s", "Spaces p99", "bare Express req/s", "bare p99", "Spaces / bare"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  console.log(
+    `\n${CONNECTIONS} connections, ${DURATION}s per run, ${SPACES} Spaces, ${USERS} users, SQLite (synchronous=normal)\n`
+  )
+  console.log(line(header))
+  console.log(line(widths.map((w) => "-".repeat(w))))
+  for (const row of rows) console.log(line(row))
+
+  spaces.child.kill("SIGTERM")
+  bare.child.kill("SIGTERM")
+  await Promise.all([spaces, bare].map(({ child }) => new Promise((r) => child.once("exit", r))))
+  rmSync(dir, { recursive: true, force: true })
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,55 @@
+import type { EventStore, Rules, Spaces } from "@spaces/domain"
+import type { MediaPlaneService } from "@spaces/media"
+import type { ReadModels } from "@spaces/projections"
+import { Cause, type Effect, Exit, Option, Runtime } from "effect"
+import type { Tokens } from "../auth/tokens.js"
+import type { ServerConfig } from "../config.js"
+import type { Logger } from "../log.js"
+import type { Metrics } from "../observability/metrics.js"
+import { fromError, type HttpProblem } from "../problems.js"
+import type { LogHub } from "../sse/logHub.js"
+import type { Reactions } from "../sse/reactions.js"
+import type { SseClients } from "../sse/sse.js"
+
+/** The services route code runs its effects with. */
+export type AppServices = Spaces | EventStore | ReadModels | Rules
+
+/** The media plane when this server has one, or why not. */
+export type Media =
+  | { readonly available: true; readonly plane: MediaPlaneService }
+  | { readonly available: false; readonly reason: string }
+
+/** Everything the routes need: built once by the composition root. */
+export interface App {
+  readonly config: ServerConfig
+  readonly logger: Logger
+  readonly tokens: Tokens
+  readonly metrics: Metrics
+  readonly runtime: Runtime.Runtime<AppServices>
+  readonly media: Media
+  readonly hub: LogHub
+  readonly reactions: Reactions
+  readonly sse: SseClients
+}
+
+/**
+ * Runs an effect for a route: its value, or a thrown `HttpProblem` made from its typed error.
+ * Defects are logged and answered 500 (they are bugs, never a client's mistake).
+ */
+export const runWith =
+  (app: Pick<App, "runtime" | "logger">) =>
+  async <A, E>(
+    effect: Effect.Effect<A, E, AppServices>,
+    toProblem: (e: E) => HttpProblem = fromError
+  ): Promise<A> => {
+    const exit = await Runtime.runPromiseExit(app.runtime)(effect)
+    if (Exit.isSuccess(exit)) return exit.value
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure)) {
+      const problem = toProblem(failure.value)
+      if (problem.status >= 500) app.logger.error("request failed", { error: String(failure.value) })
+      throw problem
+    }
+    app.logger.error("request defect", { cause: Cause.pretty(exit.cause) })
+    throw fromError(Cause.squash(exit.cause))
+  }

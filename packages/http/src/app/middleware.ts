@@ -1,0 +1,166 @@
+import { randomUUID } from "node:crypto"
+import type { NextFunction, Request, Response } from "express"
+import type { Tokens } from "../auth/tokens.js"
+import type { Logger } from "../log.js"
+import type { Metrics } from "../observability/metrics.js"
+import { fromError, HttpProblem, problems } from "../problems.js"
+import type { RateLimiter } from "./rateLimit.js"
+import { infoOf, setInfo } from "./request.js"
+
+/** A few headers every answer carries (an API serves no HTML: lock everything down). */
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-resource-policy": "same-origin",
+  "strict-transport-security": "max-age=31536000; includeSubDomains",
+  "cache-control": "no-store"
+}
+
+/** The API serves no HTML; the web client's pages load only their own script, styles and media. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+const WEB_CSP =
+  "default-src 'self'; connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+const isApi = (path: string) => path.startsWith("/v1/") || path === "/openapi.json" || path === "/metrics"
+
+const CORRELATION = /^[A-Za-z0-9_.:-]{1,128}$/
+
+/** Request bookkeeping: correlation id, security headers, and one JSON log line + metrics per request. */
+export const requestContext =
+  (logger: Logger, metrics: Metrics) => (req: Request, res: Response, next: NextFunction) => {
+    const given = req.get("x-correlation-id") ?? req.get("x-request-id")
+    const correlationId = given !== undefined && CORRELATION.test(given) ? given : randomUUID()
+    setInfo(req, {
+      correlationId,
+      startedAt: process.hrtime.bigint(),
+      principal: undefined,
+      route: "unmatched"
+    })
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
+    res.setHeader("content-security-policy", isApi(req.path) ? API_CSP : WEB_CSP)
+    res.setHeader("x-correlation-id", correlationId)
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      const info = infoOf(req)
+      const seconds = Number(process.hrtime.bigint() - info.startedAt) / 1e9
+      metrics.observeRequest(req.method, info.route, res.statusCode, seconds)
+      const principal = info.principal
+      logger.info("request", {
+        method: req.method,
+        route: info.route,
+        path: req.originalUrl.split("?")[0],
+        status: res.statusCode,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        user:
+          principal === undefined
+            ? null
+            : principal.kind === "user"
+              ? principal.userId
+              : `svc:${principal.serviceId}`,
+        correlationId
+      })
+    }
+    res.once("finish", finish)
+    res.once("close", finish)
+    next()
+  }
+
+/** The live (SSE) routes: the only ones that take the token as `?access_token=` (EventSource can't set headers). */
+const isLiveRoute = (req: Request) =>
+  req.method === "GET" && /^\/v1\/(?:spaces\/[^/]+\/live|feed\/live)\/?$/.test(req.path)
+
+/** Verifies the bearer token when there is one; routes decide whether they need one. */
+export const authenticate = (tokens: Tokens) => async (req: Request, _res: Response, next: NextFunction) => {
+  const header = req.get("authorization")
+  let token: string | undefined
+  if (header !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
+    if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
+    token = match[1]
+  } else if (isLiveRoute(req) && req.query.access_token !== undefined) {
+    if (typeof req.query.access_token !== "string")
+      throw problems.unauthorized("access_token must be a single token")
+    token = req.query.access_token
+  }
+  if (token !== undefined) infoOf(req).principal = await tokens.verify(token)
+  next()
+}
+
+const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"])
+
+/** Token-bucket rate limiting per user (per address before authentication). */
+export const rateLimit = (limiter: RateLimiter) => (req: Request, _res: Response, next: NextFunction) => {
+  if (UNLIMITED.has(req.path)) return next()
+  const principal = infoOf(req).principal
+  const key =
+    principal === undefined
+      ? `ip:${req.ip ?? "unknown"}`
+      : principal.kind === "user"
+        ? `user:${principal.userId}`
+        : `svc:${principal.serviceId}`
+  const wait = limiter.take(key)
+  if (wait > 0) throw problems.rateLimited(wait)
+  next()
+}
+
+/** A body must be JSON: anything else is 415 before the parser sees it. */
+export const requireJson = (req: Request, _res: Response, next: NextFunction) => {
+  const hasBody =
+    req.get("transfer-encoding") !== undefined ||
+    (req.get("content-length") !== undefined && req.get("content-length") !== "0")
+  if (hasBody && req.is(["application/json", "application/*+json"]) === false)
+    throw problems.unsupportedMediaType("request bodies must be application/json")
+  next()
+}
+
+/** Unknown routes. */
+export const notFound = (req: Request, _res: Response, next: NextFunction) => {
+  next(problems.notFound(`no route ${req.method} ${req.path}`))
+}
+
+/** Errors of body-parser and friends carry an HTTP status and a type. */
+const isHttpError = (error: unknown): error is { status: number; type?: string; message: string } =>
+  typeof error === "object" &&
+  error !== null &&
+  "status" in error &&
+  typeof error.status === "number" &&
+  error.status >= 400 &&
+  error.status < 500
+
+/** Every error becomes an RFC 9457 problem document. */
+export const problemHandler =
+  (logger: Logger, maxBodyBytes: number) =>
+  (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let problem: HttpProblem
+    if (error instanceof HttpProblem) problem = error
+    else if (isHttpError(error)) {
+      problem =
+        error.status === 413
+          ? problems.tooLarge(maxBodyBytes)
+          : error.status === 415
+            ? problems.unsupportedMediaType(error.message)
+            : new HttpProblem(
+                error.status,
+                error.type === "entity.parse.failed" ? "malformed-json" : "bad-request",
+                error.type === "entity.parse.failed" ? "Malformed JSON" : "Bad request",
+                error.type === "entity.parse.failed" ? "the body is not valid JSON" : error.message
+              )
+    } else {
+      problem = fromError(error)
+      if (problem.status >= 500)
+        logger.error("unhandled error", {
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error)
+        })
+    }
+    if (res.headersSent) {
+      res.end()
+      return
+    }
+    for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value)
+    res
+      .status(problem.status)
+      .type("application/problem+json")
+      .send(JSON.stringify(problem.toDocument(req.originalUrl.split("?")[0])))
+  }

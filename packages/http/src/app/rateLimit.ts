@@ -1,0 +1,37 @@
+/**
+ * Token buckets, one per caller (user id, or IP address before authentication): `burst` requests
+ * at once, refilled at `perSecond`. Idle buckets are swept so the map stays bounded.
+ */
+export interface RateLimiter {
+  /** 0 when allowed (a token is taken), otherwise the seconds to wait. */
+  readonly take: (key: string) => number
+}
+
+export const makeRateLimiter = (
+  options: { readonly perSecond: number; readonly burst: number },
+  now: () => number = () => performance.now()
+): RateLimiter => {
+  const buckets = new Map<string, { tokens: number; at: number }>()
+  let sweptAt = now()
+  const sweep = (t: number) => {
+    // A bucket idle long enough to be full again is the same as no bucket.
+    const full = (options.burst / options.perSecond) * 1000
+    for (const [key, bucket] of buckets) if (t - bucket.at > full) buckets.delete(key)
+    sweptAt = t
+  }
+  return {
+    take: (key) => {
+      const t = now()
+      if (t - sweptAt > 60_000) sweep(t)
+      const bucket = buckets.get(key) ?? { tokens: options.burst, at: t }
+      bucket.tokens = Math.min(options.burst, bucket.tokens + ((t - bucket.at) / 1000) * options.perSecond)
+      bucket.at = t
+      buckets.set(key, bucket)
+      if (bucket.tokens >= 1) {
+        bucket.tokens -= 1
+        return 0
+      }
+      return Math.max(1, Math.ceil((1 - bucket.tokens) / options.perSecond))
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import express from "express"
+import { mountCommands } from "../routes/executeCommands.js"
+import { mountDev } from "../routes/dev.js"
+import { mountHistory } from "../routes/history.js"
+import { mountLive } from "../routes/live.js"
+import { mountMedia } from "../routes/media.js"
+import { mountOps } from "../routes/ops.js"
+import { mountQueries } from "../routes/queries.js"
+import { mountReactions } from "../routes/reactions.js"
+import { Routes } from "../routes/registry.js"
+import { webClient } from "../routes/webClient.js"
+import type { App } from "./context.js"
+import {
+  authenticate,
+  notFound,
+  problemHandler,
+  rateLimit,
+  requestContext,
+  requireJson
+} from "./middleware.js"
+import { makeRateLimiter } from "./rateLimit.js"
+
+/** The Express application: middleware, every route, and the problem handler. */
+export const createExpressApp = (app: App) => {
+  const server = express()
+  server.disable("x-powered-by")
+  server.set("etag", false)
+  server.use(requestContext(app.logger, app.metrics))
+  server.use(authenticate(app.tokens))
+  server.use(rateLimit(makeRateLimiter(app.config.rateLimit)))
+  server.use(requireJson)
+  server.use(
+    express.json({
+      limit: app.config.maxBodyBytes,
+      type: ["application/json", "application/*+json"],
+      strict: true
+    })
+  )
+  const router = express.Router()
+  const routes = new Routes(router)
+  mountOps(app, routes)
+  mountDev(app, routes)
+  mountCommands(app, routes)
+  mountQueries(app, routes)
+  mountHistory(app, routes)
+  mountReactions(app, routes)
+  mountLive(app, routes)
+  mountMedia(app, routes)
+  server.use(router)
+  // The web client (another package's pages, built on first use): off in tests and API-only deployments.
+  if (app.config.webClient) server.use(webClient())
+  server.use(notFound)
+  server.use(problemHandler(app.logger, app.config.maxBodyBytes))
+  return { server, routes }
+}

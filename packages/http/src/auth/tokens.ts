@@ -1,0 +1,83 @@
+import { ServiceId, UserId } from "@spaces/domain"
+import { Either, Schema } from "effect"
+import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose"
+import type { AuthConfig } from "../config.js"
+import { HttpProblem, problems } from "../problems.js"
+
+/** Who is calling: a user (every product command) or a service (the transcription adapter). */
+export type Principal =
+  | { readonly kind: "user"; readonly userId: UserId }
+  | { readonly kind: "service"; readonly serviceId: ServiceId; readonly scopes: ReadonlyArray<string> }
+
+/** The scope a service token needs to append caption segments. */
+export const CAPTIONS_SCOPE = "captions:append"
+
+export interface Tokens {
+  readonly verify: (token: string) => Promise<Principal>
+  /** Signs a token (HS256 only): development tokens and tests. */
+  readonly issue: (principal: Principal) => Promise<string>
+}
+
+const decodeUser = Schema.decodeUnknownEither(UserId)
+const decodeService = Schema.decodeUnknownEither(ServiceId)
+
+/** Token claims: `sub` is the user; a `svc` claim makes it a service identity (with `scope`). */
+const principalOf = (payload: JWTPayload): Principal => {
+  if (payload.svc !== undefined) {
+    const service = decodeService(payload.svc)
+    if (Either.isLeft(service)) throw problems.unauthorized("the token's svc claim is not a service id")
+    const scopes = typeof payload.scope === "string" ? payload.scope.split(" ").filter((s) => s !== "") : []
+    return { kind: "service", serviceId: service.right, scopes }
+  }
+  const user = decodeUser(payload.sub)
+  if (Either.isLeft(user)) throw problems.unauthorized("the token's sub claim is not a user id")
+  return { kind: "user", userId: user.right }
+}
+
+export const makeTokens = (config: AuthConfig): Tokens => {
+  const jwks = config.jwksUrl === undefined ? undefined : createRemoteJWKSet(config.jwksUrl)
+  const options = {
+    ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+    ...(config.audience === undefined ? {} : { audience: config.audience })
+  }
+
+  const verify = async (token: string): Promise<Principal> => {
+    let alg: string | undefined
+    try {
+      alg = decodeProtectedHeader(token).alg
+    } catch {
+      throw problems.unauthorized("the bearer token is not a JWT")
+    }
+    try {
+      // HS256 tokens are checked with the shared secret, others with the identity provider's keys.
+      const { payload } =
+        alg === "HS256" && config.secret !== undefined
+          ? await jwtVerify(token, config.secret, { ...options, algorithms: ["HS256"] })
+          : jwks !== undefined
+            ? await jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256", "EdDSA", "PS256"] })
+            : await Promise.reject(new Error(`tokens signed with ${alg ?? "no algorithm"} are not accepted`))
+      return principalOf(payload)
+    } catch (error) {
+      if (error instanceof HttpProblem) throw error
+      throw problems.unauthorized(
+        `the bearer token is not valid: ${error instanceof Error ? error.message : String(error)}`
+      )
+    }
+  }
+
+  const issue = async (principal: Principal): Promise<string> => {
+    if (config.secret === undefined) throw new Error("no HS256 secret configured: cannot issue tokens")
+    const claims =
+      principal.kind === "service" ? { svc: principal.serviceId, scope: principal.scopes.join(" ") } : {}
+    let jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(principal.kind === "user" ? principal.userId : principal.serviceId)
+      .setIssuedAt()
+      .setExpirationTime(`${config.tokenTtlSeconds}s`)
+    if (config.issuer !== undefined) jwt = jwt.setIssuer(config.issuer)
+    if (config.audience !== undefined) jwt = jwt.setAudience(config.audience)
+    return jwt.sign(config.secret)
+  }
+
+  return { verify, issue }
+}

@@ -1,0 +1,37 @@
+import { ConfigInvalid, loadConfig } from "../config.js"
+import { start } from "../main.js"
+
+/** `npm start`: configuration from the environment, graceful shutdown on SIGTERM/SIGINT. */
+const main = async () => {
+  let config: ReturnType<typeof loadConfig>
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigInvalid) {
+      process.stderr.write(`spaces: ${error.message}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
+  const server = await start(config)
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    server.app.logger.info("shutting down", { signal })
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.app.logger.error("shutdown failed", { error: String(error) })
+        process.exit(1)
+      }
+    )
+  }
+  process.on("SIGTERM", () => stop("SIGTERM"))
+  process.on("SIGINT", () => stop("SIGINT"))
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`spaces: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})

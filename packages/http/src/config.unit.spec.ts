@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest"
+import { loadConfig } from "./config.js"
+
+describe("configuration from the environment", () => {
+  it("has embedded defaults", () => {
+    const config = loadConfig({})
+    expect(config.port).toBe(8080)
+    expect(config.store).toMatchObject({ kind: "sqlite" })
+    expect(config.rules.maxSpeakers).toBe(13)
+    expect(config.auth.generatedSecret).toBe(true)
+    expect(config.auth.devTokens).toBe(true)
+  })
+
+  it("applies rule overrides and picks EventStoreDB when its connection string is set", () => {
+    const config = loadConfig({
+      SPACES_MAX_SPEAKERS: "5",
+      SPACES_MIN_FOLLOWERS_TO_HOST: "600",
+      EVENTSTORE_CONNECTION_STRING: "esdb://localhost:2113?tls=false"
+    })
+    expect(config.rules).toMatchObject({ maxSpeakers: 5, minFollowersToHost: 600 })
+    expect(config.store.kind).toBe("esdb")
+  })
+
+  it("keeps the views beside the SQLite log, in memory with EventStoreDB", () => {
+    expect(loadConfig({ SPACES_DB_PATH: "/tmp/x/spaces.sqlite" }).views).toEqual({
+      kind: "sqlite",
+      path: "/tmp/x/spaces.views.sqlite"
+    })
+    expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: "esdb://h:2113" }).views).toEqual({ kind: "memory" })
+    expect(loadConfig({ SPACES_VIEWS_PATH: "memory" }).views).toEqual({ kind: "memory" })
+  })
+
+  it("fails fast naming the variable", () => {
+    expect(() => loadConfig({ PORT: "http" })).toThrow(/PORT/)
+    expect(() => loadConfig({ SPACES_MAX_SPEAKERS: "0" })).toThrow(/SPACES_MAX_SPEAKERS/)
+    expect(() => loadConfig({ SPACES_TOPICS: "Not A Slug" })).toThrow(/SPACES_TOPICS/)
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/SPACES_JWT_SECRET/)
+    expect(() => loadConfig({ SPACES_JWT_SECRET: "short" })).toThrow(/SPACES_JWT_SECRET/)
+  })
+
+  it("turns dev sign-in off in production unless asked", () => {
+    const prod = loadConfig({ NODE_ENV: "production", SPACES_JWT_SECRET: "x".repeat(40) })
+    expect(prod.auth.devTokens).toBe(false)
+    expect(loadConfig({ SPACES_DEV_AUTH: "false" }).auth.devTokens).toBe(false)
+  })
+})

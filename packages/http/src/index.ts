@@ -1,0 +1,7 @@
+export * from "./config.js"
+export * from "./main.js"
+export * from "./problems.js"
+export * from "./openapi.js"
+export type { Principal, Tokens } from "./auth/tokens.js"
+export { makeTokens, CAPTIONS_SCOPE } from "./auth/tokens.js"
+export { commandRoutes } from "./routes/commands.js"

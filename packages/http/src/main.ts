@@ -1,0 +1,182 @@
+import type { Server } from "node:http"
+import { spacesOn } from "@spaces/domain"
+import { eventStoreLayer } from "@spaces/eventstore"
+import { MediaPlane, MediaPlaneLive } from "@spaces/media"
+import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
+import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Runtime, Scope } from "effect"
+import type { App, AppServices, Media } from "./app/context.js"
+import { createExpressApp } from "./app/server.js"
+import { makeTokens } from "./auth/tokens.js"
+import type { ServerConfig } from "./config.js"
+import { type Logger as JsonLogger, makeLogger } from "./log.js"
+import { DomainSpeakerAuthority } from "./media/authority.js"
+import { followLogIntoMedia, scanLog } from "./media/glue.js"
+import { Metrics } from "./observability/metrics.js"
+import { makeLogHub } from "./sse/logHub.js"
+import { makeReactions } from "./sse/reactions.js"
+import { SseClients } from "./sse/sse.js"
+
+export interface RunningServer {
+  readonly url: string
+  readonly port: number
+  readonly media: Media
+  readonly app: App
+  /** Graceful shutdown: stop accepting, close live streams, drain requests, stop runners, close the store. */
+  readonly close: () => Promise<void>
+}
+
+/** Effect's own log lines (background fibers) go through the same JSON logger. */
+const effectLogger = (logger: JsonLogger) =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message, cause }) => {
+      const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+      const fields = Cause.isEmpty(cause) ? {} : { cause: Cause.pretty(cause) }
+      if (LogLevel.greaterThanEqual(logLevel, LogLevel.Error)) logger.error(text, fields)
+      else if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) logger.warn(text, fields)
+      else if (LogLevel.greaterThanEqual(logLevel, LogLevel.Info)) logger.info(text, fields)
+      else logger.debug(text, fields)
+    })
+  )
+
+/** Closes the HTTP server: no new connections, live streams ended, in-flight requests drained (bounded). */
+const closeServer = (server: Server, sse: SseClients, graceMs: number) =>
+  new Promise<void>((resolve) => {
+    sse.closeAll()
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+
+/** The whole application in a scope: store, domain, read models, media, background fibers, HTTP. */
+const build = (config: ServerConfig, logger: JsonLogger) =>
+  Effect.gen(function* () {
+    const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules })
+    // The projections' runners live in this scope: in their own SQLite file (resuming from their
+    // checkpoints after a restart) beside an SQLite log, in memory (rebuilt on start) otherwise.
+    const views =
+      config.views.kind === "sqlite"
+        ? ReadModelsLive.sqlite({ path: config.views.path })
+        : ReadModelsLive.memory()
+    const core = Layer.provideMerge(views, domain)
+    const context = yield* Layer.build(core)
+    const runtime = yield* Effect.provide(Effect.runtime<AppServices>(), context)
+
+    const media: Media = yield* config.media.mode === "off"
+      ? Effect.succeed<Media>({ available: false, reason: "media is off (SPACES_MEDIA=off)" })
+      : Layer.build(
+          MediaPlaneLive({ logLevel: "warn", ...config.media.options }).pipe(
+            Layer.provide(DomainSpeakerAuthority),
+            Layer.provide(Layer.succeedContext(context))
+          )
+        ).pipe(
+          Effect.map((ctx): Media => ({ available: true, plane: Context.get(ctx, MediaPlane) })),
+          Effect.catchAll((error) =>
+            config.media.mode === "on"
+              ? Effect.fail(error)
+              : Effect.sync((): Media => {
+                  logger.warn("media unavailable: running without media (signalling answers 503)", {
+                    reason: error.reason
+                  })
+                  return { available: false, reason: error.reason }
+                })
+          )
+        )
+
+    const scan = yield* Effect.provide(scanLog, context)
+    const hub = yield* Effect.provide(makeLogHub(scan.head), context)
+    const reactions = yield* makeReactions
+    const sse = new SseClients()
+    const metrics = new Metrics()
+    const app: App = {
+      config,
+      logger,
+      tokens: makeTokens(config.auth),
+      metrics,
+      runtime,
+      media,
+      hub,
+      reactions,
+      sse
+    }
+    metrics.gauge({
+      name: "spaces_sse_clients",
+      help: "Open Server-Sent Events connections.",
+      read: async () => [
+        { labels: { stream: "room" }, value: sse.count("room") },
+        { labels: { stream: "feed" }, value: sse.count("feed") }
+      ]
+    })
+    metrics.gauge({
+      name: "spaces_projection_lag_events",
+      help: "Events each projection runner is behind the log.",
+      read: async () =>
+        (await Runtime.runPromise(runtime)(Effect.flatMap(ReadModels, (m) => m.status))).map((r) => ({
+          labels: { runner: r.name },
+          value: r.lagEvents
+        }))
+    })
+    metrics.gauge({
+      name: "spaces_media_available",
+      help: "1 when this server has a media plane.",
+      read: async () => [{ labels: {}, value: media.available ? 1 : 0 }]
+    })
+
+    yield* Effect.forkScoped(Effect.provide(runScheduler, context))
+    if (media.available)
+      yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
+
+    const { server: express } = createExpressApp(app)
+    const server = yield* Effect.acquireRelease(
+      Effect.async<Server, Error>((resume) => {
+        const server = express.listen(config.port, config.host)
+        server.once("listening", () => resume(Effect.succeed(server)))
+        server.once("error", (error) => resume(Effect.fail(error)))
+      }),
+      (server) => Effect.promise(() => closeServer(server, sse, config.shutdownGraceMs))
+    )
+    server.keepAliveTimeout = 65_000
+    const address = server.address()
+    const port = typeof address === "object" && address !== null ? address.port : config.port
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
+    return { url: `http://${host}:${port}`, port, media, app }
+  })
+
+/**
+ * The composition root: builds the application from a validated configuration and starts serving.
+ * Everything lives in one scope, so `close` releases it in reverse order of acquisition.
+ */
+export const start = async (config: ServerConfig, options: { readonly logger?: JsonLogger } = {}) => {
+  const logger = options.logger ?? makeLogger(config.logLevel)
+  if (config.auth.generatedSecret)
+    logger.warn(
+      "SPACES_JWT_SECRET is not set: generated a random token secret for this process (tokens die with it)"
+    )
+  if (config.auth.devTokens)
+    logger.warn("development sign-in is on: POST /v1/dev/token issues tokens for anyone")
+  const scope = Effect.runSync(Scope.make())
+  const exit = await Effect.runPromiseExit(
+    Scope.extend(build(config, logger), scope).pipe(Effect.provide(effectLogger(logger)))
+  )
+  if (Exit.isFailure(exit)) {
+    await Effect.runPromise(Scope.close(scope, exit))
+    throw Cause.squash(exit.cause)
+  }
+  let closing: Promise<void> | undefined
+  const running: RunningServer = {
+    ...exit.value,
+    close: () => {
+      closing ??= Effect.runPromise(Scope.close(scope, Exit.void)).then(() => logger.info("stopped"))
+      return closing
+    }
+  }
+  logger.info("listening", {
+    url: running.url,
+    store: config.store.kind,
+    media: running.media.available ? "available" : "unavailable"
+  })
+  return running
+}

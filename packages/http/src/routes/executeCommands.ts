@@ -1,0 +1,126 @@
+import { createHash, randomUUID } from "node:crypto"
+import { type CommandOptions, SpaceCommand, SpaceEvent, Spaces, UserCommand, UserEvent } from "@spaces/domain"
+import type { Request } from "express"
+import { Effect, Either, Schema } from "effect"
+import { type App, runWith } from "../app/context.js"
+import { infoOf, serviceOf, userOf } from "../app/request.js"
+import { CAPTIONS_SCOPE } from "../auth/tokens.js"
+import { malformed, problems } from "../problems.js"
+import { bodySchema, type CommandRoute, commandRoutes } from "./commands.js"
+import { decodeBody } from "./decode.js"
+import { pathParams, type Routes } from "./registry.js"
+
+/** What every command answers: the events it caused and where they are in the log. */
+export const CommandResult = Schema.Struct({
+  events: Schema.Array(Schema.Unknown),
+  revision: Schema.Int,
+  position: Schema.Int
+}).annotations({ identifier: "CommandResult" })
+
+const decodeSpaceCommand = Schema.decodeUnknownEither(SpaceCommand, { errors: "all" })
+const decodeUserCommand = Schema.decodeUnknownEither(UserCommand, { errors: "all" })
+const encodeSpaceEvents = Schema.encodeSync(Schema.Array(SpaceEvent))
+const encodeUserEvents = Schema.encodeSync(Schema.Array(UserEvent))
+
+const KEY = /^[\x21-\x7e]{1,200}$/
+
+/** The `Idempotency-Key` header, validated; scoped to the caller so two callers' keys never collide. */
+const idempotencyKey = (req: Request, caller: string): string | undefined => {
+  const key = req.get("idempotency-key")
+  if (key === undefined) return undefined
+  if (!KEY.test(key))
+    throw problems.badRequest(
+      "invalid-idempotency-key",
+      "Idempotency-Key must be 1-200 visible ASCII characters"
+    )
+  return `${caller}:${key}`
+}
+
+/** A new id, or with an idempotency key the same id for every retry (so a retry finds the first one). */
+const newId = (prefix: string, route: CommandRoute, key: string | undefined) =>
+  key === undefined
+    ? `${prefix}_${randomUUID()}`
+    : `${prefix}_${createHash("sha256").update(`${route.tag}\0${key}`).digest("base64url").slice(0, 24)}`
+
+export const mountCommands = (app: App, routes: Routes) => {
+  const run = runWith(app)
+  for (const route of commandRoutes) {
+    const params = pathParams(route.path)
+    const body = bodySchema(route, params)
+    routes.add(
+      {
+        method: route.method,
+        path: route.path,
+        summary: route.summary,
+        tag: route.group,
+        auth: route.actor,
+        body: body.schema,
+        bodyRequired: body.members.length > 0,
+        response: { status: route.created ? 201 : 200, schema: CommandResult },
+        problems: [403, 404, 409, 422],
+        idempotent: true
+      },
+      async (req, res) => {
+        const actor =
+          route.actor === "service" ? { service: serviceOf(req, CAPTIONS_SCOPE) } : { by: userOf(req) }
+        const fields = decodeBody(body.schema, req)
+        const key = idempotencyKey(req, "service" in actor ? `svc:${actor.service}` : actor.by)
+        const generated =
+          route.generated === undefined || fields[route.generated] !== undefined
+            ? {}
+            : { [route.generated]: newId(route.generated === "spaceId" ? "s" : "p", route, key) }
+        const fromPath = Object.fromEntries(params.map((name) => [name, req.params[name]]))
+        const raw = { ...fields, ...generated, ...fromPath, ...actor, _tag: route.tag }
+        const options: CommandOptions = {
+          correlationId: infoOf(req).correlationId,
+          ...(key === undefined ? {} : { idempotencyKey: key })
+        }
+
+        const result =
+          route.aggregate === "space"
+            ? await (async () => {
+                const command = Either.getOrThrowWith(decodeSpaceCommand(raw), (e) => {
+                  throw malformed(e, "request")
+                })
+                const out = await run(Effect.flatMap(Spaces, (spaces) => spaces.execute(command, options)))
+                return {
+                  replayed: out.replayed,
+                  spaceId: command.spaceId,
+                  body: {
+                    events: encodeSpaceEvents(out.events),
+                    revision: out.revision,
+                    position: out.position
+                  }
+                }
+              })()
+            : await (async () => {
+                const command = Either.getOrThrowWith(decodeUserCommand(raw), (e) => {
+                  throw malformed(e, "request")
+                })
+                const out = await run(
+                  Effect.flatMap(Spaces, (spaces) => spaces.executeUser(command, options))
+                )
+                return {
+                  replayed: out.replayed,
+                  spaceId: undefined,
+                  body: {
+                    events: encodeUserEvents(out.events),
+                    revision: out.revision,
+                    position: out.position
+                  }
+                }
+              })()
+
+        if (result.replayed) res.setHeader("idempotent-replayed", "true")
+        if (route.created && result.spaceId !== undefined) {
+          const location =
+            route.tag === "CreateSpace"
+              ? `/v1/spaces/${result.spaceId}`
+              : `/v1/spaces/${result.spaceId}/posts/${String(fields.postId ?? generated.postId ?? "")}`
+          res.setHeader("location", location)
+        }
+        res.status(route.created ? 201 : 200).json(result.body)
+      }
+    )
+  }
+}

@@ -1,0 +1,134 @@
+import {
+  EventStore,
+  type RecordedEvent,
+  SpaceId,
+  SpaceNotFound,
+  Spaces,
+  spaceStream,
+  type UserId
+} from "@spaces/domain"
+import type { MediaPlaneService } from "@spaces/media"
+import { ReadModels } from "@spaces/projections"
+import { Effect, Queue, Schedule, Stream } from "effect"
+import { type App, runWith } from "../app/context.js"
+import { userOf } from "../app/request.js"
+import { lastEventId, openSse, type SseWriter } from "../sse/sse.js"
+import { decodeParam } from "./decode.js"
+import type { Routes } from "./registry.js"
+
+const toWire = (r: RecordedEvent) => ({
+  position: r.position,
+  revision: r.revision,
+  type: r.type,
+  data: r.data,
+  recordedAt: r.metadata.recordedAt
+})
+
+/** Media signals of the room while it is open; waits and tries again while it is not (yet) open. */
+const mediaSignals = (plane: MediaPlaneService, spaceId: SpaceId, me: UserId, w: SseWriter) =>
+  Effect.all(
+    [
+      plane.speaking(spaceId).pipe(Stream.runForEach((signal) => w.send("speaking", signal))),
+      plane.events(spaceId).pipe(
+        Stream.filter((e) => e._tag !== "TransportsClosed" || e.userId === me),
+        Stream.runForEach((event) => w.send("media", event))
+      )
+    ],
+    { concurrency: "unbounded", discard: true }
+  ).pipe(Effect.ignore, Effect.repeat(Schedule.spaced("1 second")), Effect.asVoid)
+
+export const mountLive = (app: App, routes: Routes) => {
+  const run = runWith(app)
+  routes.add(
+    {
+      method: "get",
+      path: "/v1/spaces/:spaceId/live",
+      summary:
+        "Server-Sent Events: the room's events from the log (id = global position; resume with Last-Event-ID), reactions, speaking indicators and media track events",
+      tag: "Live",
+      auth: "sse",
+      params: { spaceId: SpaceId },
+      response: { status: 200, contentType: "text/event-stream" },
+      problems: [404]
+    },
+    async (req, res) => {
+      const me = userOf(req)
+      const spaceId = decodeParam(SpaceId, req, "spaceId")
+      const state = await run(Effect.flatMap(Spaces, (s) => s.space(spaceId)))
+      if (state.status === "none") throw new SpaceNotFound({ spaceId })
+      const from = lastEventId(req) ?? 0
+      const stream = spaceStream(spaceId)
+      openSse(app, req, res, "room", (w) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            // Subscribe before reading the stream so nothing committed in between is missed.
+            const live = yield* app.hub.subscribe
+            const reactions = yield* app.reactions.subscribe
+            const store = yield* EventStore
+            let last = from
+            const past = yield* store.readStream(stream)
+            for (const r of past) {
+              if (r.position <= last) continue
+              yield* w.send("space", toWire(r), r.position)
+              last = r.position
+            }
+            const logPart = Stream.fromQueue(live).pipe(
+              Stream.filter((r) => r.streamId === stream && r.position > last),
+              Stream.runForEach((r) => {
+                last = r.position
+                return w.send("space", toWire(r), r.position)
+              })
+            )
+            const reactionPart = Queue.take(reactions).pipe(
+              Effect.flatMap((r) => (r.spaceId === spaceId ? w.send("reaction", r) : Effect.void)),
+              Effect.forever
+            )
+            const mediaPart = app.media.available
+              ? mediaSignals(app.media.plane, spaceId, me, w)
+              : Effect.void
+            yield* Effect.all([logPart, reactionPart, mediaPart], { concurrency: "unbounded", discard: true })
+          })
+        ).pipe(Effect.catchAllCause((cause) => Effect.logDebug("room stream ended", cause)))
+      )
+    }
+  )
+
+  routes.add(
+    {
+      method: "get",
+      path: "/v1/feed/live",
+      summary:
+        "Server-Sent Events: your live bar, re-sent whenever it changes (id = the views' log position)",
+      tag: "Live",
+      auth: "sse",
+      response: { status: 200, contentType: "text/event-stream" },
+      problems: []
+    },
+    async (req, res) => {
+      const user = userOf(req)
+      openSse(app, req, res, "feed", (w) =>
+        Effect.gen(function* () {
+          const models = yield* ReadModels
+          let sent = ""
+          const push = Effect.gen(function* () {
+            const position = yield* models.position
+            const feed = yield* models.feed(user)
+            const json = JSON.stringify(feed)
+            if (json === sent) return
+            sent = json
+            yield* w.send("feed", feed, position)
+          })
+          const touched = models.changes.pipe(
+            Stream.filter((c) => c._tag === "Feed" && (c.users === "all" || c.users.includes(user))),
+            Stream.groupedWithin(1024, "20 millis"),
+            Stream.runForEach(() => push)
+          )
+          // A periodic reconcile covers a change that lands between the first read and the subscription.
+          const reconcile = push.pipe(Effect.repeat(Schedule.spaced("2 seconds")))
+          yield* push
+          yield* Effect.all([touched, reconcile], { concurrency: "unbounded", discard: true })
+        }).pipe(Effect.catchAllCause((cause) => Effect.logDebug("feed stream ended", cause)))
+      )
+    }
+  )
+}

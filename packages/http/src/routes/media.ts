@@ -1,0 +1,267 @@
+import { SpaceId } from "@spaces/domain"
+import { type Caller, type MediaPlaneService, MediaUnavailable, type SignallingError } from "@spaces/media"
+import type { Request } from "express"
+import { Effect, Schema } from "effect"
+import type { types } from "mediasoup"
+import { type App, runWith } from "../app/context.js"
+import { userOf } from "../app/request.js"
+import { fromMediaError } from "../problems.js"
+import { decodeBody, decodeParam } from "./decode.js"
+import type { Routes } from "./registry.js"
+
+/*
+ * Signalling for mediasoup-client. The schemas check the shape of what the browser sends; mediasoup
+ * checks the rest and its refusals become 422 problems (IncompatibleMedia).
+ */
+const Id = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))
+const Params = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+const Feedback = Schema.Struct({ type: Schema.String, parameter: Schema.optional(Schema.String) })
+
+const DtlsParameters = Schema.Struct({
+  role: Schema.optional(Schema.Literal("auto", "client", "server")),
+  fingerprints: Schema.NonEmptyArray(
+    Schema.Struct({
+      algorithm: Schema.Literal("sha-1", "sha-224", "sha-256", "sha-384", "sha-512"),
+      value: Schema.String.pipe(Schema.maxLength(200))
+    })
+  )
+})
+/** What a codec is, in both the parameters a sender uses and the capabilities a receiver has. */
+const CodecFields = {
+  mimeType: Schema.String,
+  clockRate: Schema.Int,
+  channels: Schema.optional(Schema.Int),
+  parameters: Schema.optional(Params),
+  rtcpFeedback: Schema.optional(Schema.Array(Feedback))
+}
+const RtpParameters = Schema.Struct({
+  mid: Schema.optional(Schema.String),
+  /** Sent by newer mediasoup-client releases; mediasoup 3.12 has no use for it (dropped below). */
+  msid: Schema.optional(Schema.String),
+  codecs: Schema.Array(Schema.Struct({ ...CodecFields, payloadType: Schema.Int })),
+  headerExtensions: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        uri: Schema.String,
+        id: Schema.Int,
+        encrypt: Schema.optional(Schema.Boolean),
+        parameters: Schema.optional(Params)
+      })
+    )
+  ),
+  encodings: Schema.optional(Schema.Array(Params)),
+  rtcp: Schema.optional(
+    Schema.Struct({
+      cname: Schema.optional(Schema.String),
+      reducedSize: Schema.optional(Schema.Boolean),
+      mux: Schema.optional(Schema.Boolean)
+    })
+  )
+})
+const RtpCapabilities = Schema.Struct({
+  codecs: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        ...CodecFields,
+        kind: Schema.Literal("audio", "video"),
+        preferredPayloadType: Schema.optional(Schema.Int)
+      })
+    )
+  ),
+  headerExtensions: Schema.optional(
+    Schema.Array(
+      Schema.Struct({
+        kind: Schema.Literal("audio", "video"),
+        uri: Schema.String,
+        preferredId: Schema.Int,
+        preferredEncrypt: Schema.optional(Schema.Boolean),
+        direction: Schema.optional(Schema.Literal("sendrecv", "sendonly", "recvonly", "inactive"))
+      })
+    )
+  )
+})
+
+export const CreateTransportBody = Schema.Struct({ direction: Schema.Literal("send", "recv") }).annotations({
+  identifier: "CreateTransportBody"
+})
+export const ConnectTransportBody = Schema.Struct({ dtlsParameters: DtlsParameters }).annotations({
+  identifier: "ConnectTransportBody"
+})
+export const ProduceBody = Schema.Struct({ transportId: Id, rtpParameters: RtpParameters }).annotations({
+  identifier: "ProduceBody"
+})
+export const ConsumeBody = Schema.Struct({
+  transportId: Id,
+  producerId: Id,
+  rtpCapabilities: RtpCapabilities
+}).annotations({ identifier: "ConsumeBody" })
+
+/*
+ * The decoded shapes are mediasoup's own, minus its literal unions (URIs, MIME types) which mediasoup
+ * validates itself: the one place the HTTP port hands mediasoup a structurally checked value.
+ */
+const asMediasoup = <T>(value: object): T => value as T
+
+export const mountMedia = (app: App, routes: Routes) => {
+  const run = runWith(app)
+  const S = "/v1/spaces/:spaceId/media"
+  const withPlane = <A>(
+    req: Request,
+    use: (plane: MediaPlaneService, caller: Caller) => Effect.Effect<A, SignallingError>
+  ): Promise<A> => {
+    const userId = userOf(req)
+    const spaceId = decodeParam(SpaceId, req, "spaceId")
+    const media = app.media
+    const effect = media.available
+      ? use(media.plane, { spaceId, userId })
+      : Effect.fail(new MediaUnavailable({ reason: `this server runs without media: ${media.reason}` }))
+    return run(effect, fromMediaError)
+  }
+  const spec = {
+    tag: "Media",
+    auth: "user" as const,
+    params: { spaceId: SpaceId },
+    problems: [403, 404, 409, 422]
+  }
+
+  routes.add(
+    {
+      ...spec,
+      method: "get",
+      path: `${S}/capabilities`,
+      summary: "The room router's RTP capabilities",
+      response: { status: 200 }
+    },
+    async (req, res) => {
+      res.json({ rtpCapabilities: await withPlane(req, (plane, caller) => plane.rtpCapabilities(caller)) })
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "get",
+      path: `${S}/producers`,
+      summary: "The room's current producers (to consume on joining)",
+      response: { status: 200 }
+    },
+    async (req, res) => {
+      res.json(await withPlane(req, (plane, caller) => plane.producers(caller.spaceId)))
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "post",
+      path: `${S}/transports`,
+      summary: "Create a WebRTC transport: send (speakers) or recv (participants)",
+      body: CreateTransportBody,
+      bodyRequired: true,
+      response: { status: 201 }
+    },
+    async (req, res) => {
+      const { direction } = decodeBody(CreateTransportBody, req)
+      res
+        .status(201)
+        .json(await withPlane(req, (plane, caller) => plane.createWebRtcTransport(caller, direction)))
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "post",
+      path: `${S}/transports/:transportId/connect`,
+      summary: "Connect a transport with the client's DTLS parameters",
+      body: ConnectTransportBody,
+      bodyRequired: true,
+      response: { status: 204 }
+    },
+    async (req, res) => {
+      const { dtlsParameters } = decodeBody(ConnectTransportBody, req)
+      const transportId = decodeParam(Id, req, "transportId")
+      await withPlane(req, (plane, caller) =>
+        plane.connectTransport(caller, transportId, {
+          dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
+        })
+      )
+      res.status(204).end()
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "post",
+      path: `${S}/produce`,
+      summary: "Publish your audio track (speakers only; paused while muted)",
+      body: ProduceBody,
+      bodyRequired: true,
+      response: { status: 201 }
+    },
+    async (req, res) => {
+      const {
+        transportId,
+        rtpParameters: { msid: _unusedBy312, ...rtpParameters }
+      } = decodeBody(ProduceBody, req)
+      res
+        .status(201)
+        .json(
+          await withPlane(req, (plane, caller) =>
+            plane.produce(caller, transportId, asMediasoup<types.RtpParameters>(rtpParameters))
+          )
+        )
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "post",
+      path: `${S}/consume`,
+      summary: "Consume a producer on your receive transport (created paused)",
+      body: ConsumeBody,
+      bodyRequired: true,
+      response: { status: 201 }
+    },
+    async (req, res) => {
+      const { transportId, producerId, rtpCapabilities } = decodeBody(ConsumeBody, req)
+      res
+        .status(201)
+        .json(
+          await withPlane(req, (plane, caller) =>
+            plane.consume(
+              caller,
+              transportId,
+              producerId,
+              asMediasoup<types.RtpCapabilities>(rtpCapabilities)
+            )
+          )
+        )
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "post",
+      path: `${S}/consumers/:consumerId/resume`,
+      summary: "Resume a consumer: the client is ready for RTP",
+      response: { status: 204 }
+    },
+    async (req, res) => {
+      const consumerId = decodeParam(Id, req, "consumerId")
+      await withPlane(req, (plane, caller) => plane.resumeConsumer(caller, consumerId))
+      res.status(204).end()
+    }
+  )
+  routes.add(
+    {
+      ...spec,
+      method: "delete",
+      path: `${S}/transports/:transportId`,
+      summary: "Close one of your transports",
+      response: { status: 204 }
+    },
+    async (req, res) => {
+      const transportId = decodeParam(Id, req, "transportId")
+      await withPlane(req, (plane, caller) => plane.closeTransport(caller, transportId))
+      res.status(204).end()
+    }
+  )
+}

@@ -1,0 +1,212 @@
+/**
+ * The room's audio through mediasoup-client: receive every speaker's track, and publish the
+ * microphone while the domain says we're on stage. The server decides who may speak; this
+ * module only follows the room view and the media events it is given.
+ */
+import { Device, type types } from "mediasoup-client"
+import * as api from "./api.js"
+
+/** What a test (or a curious user in devtools) can read: the inbound audio per speaker. */
+export interface InboundAudio {
+  readonly userId: string
+  readonly producerId: string
+  readonly packetsReceived: number
+  readonly audioLevel: number
+  readonly totalAudioEnergy: number
+}
+
+export interface MediaProbe {
+  readonly inbound: () => Promise<ReadonlyArray<InboundAudio>>
+  readonly publishing: () => boolean
+}
+
+declare global {
+  // The page's one test hook: read-only statistics, no control.
+  var spacesMedia: MediaProbe | undefined
+}
+
+interface Received {
+  readonly consumer: types.Consumer
+  readonly userId: string
+  readonly audio: HTMLAudioElement
+}
+
+export class RoomMedia {
+  private device: Device | null = null
+  private recv: types.Transport | null = null
+  private send: types.Transport | null = null
+  private producer: types.Producer | null = null
+  private readonly received = new Map<string, Received>()
+  private readonly pending = new Set<string>()
+  private closed = false
+  private chain: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly spaceId: string,
+    private readonly me: string,
+    /** Where the <audio> elements live (hidden; the browser needs them to play). */
+    private readonly sink: HTMLElement,
+    private readonly onError: (message: string) => void
+  ) {
+    globalThis.spacesMedia = { inbound: () => this.inbound(), publishing: () => this.producer !== null }
+  }
+
+  /** Operations run one at a time: the transports are created once, in order. */
+  private serial(task: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(task).catch((error: unknown) => {
+      if (!this.closed) this.onError(error instanceof Error ? error.message : String(error))
+    })
+    return this.chain
+  }
+
+  /** Loads the device, opens the receive transport and consumes the speakers already there. */
+  start(): Promise<void> {
+    return this.serial(async () => {
+      const device = new Device()
+      await device.load({ routerRtpCapabilities: await this.capabilities() })
+      this.device = device
+      this.recv = await this.transport("recv")
+      for (const p of await api.producers(this.spaceId)) if (p.userId !== this.me) await this.consumeNow(p)
+    })
+  }
+
+  /** A speaker's track appeared (a `NewProducer` room event). */
+  consume(producer: { readonly producerId: string; readonly userId: string }): Promise<void> {
+    if (producer.userId === this.me) return Promise.resolve()
+    return this.serial(() => this.consumeNow(producer))
+  }
+
+  /** A speaker's track went away (`ProducerClosed`). */
+  dropProducer(producerId: string): void {
+    const entry = this.received.get(producerId)
+    if (entry === undefined) return
+    entry.consumer.close()
+    entry.audio.remove()
+    this.received.delete(producerId)
+  }
+
+  /** Follow our role: publish the microphone on stage, stop when back in the audience. */
+  setOnStage(onStage: boolean): Promise<void> {
+    return this.serial(async () => {
+      if (onStage && this.producer === null && this.device !== null) await this.publish()
+      if (!onStage && this.send !== null) await this.unpublish()
+    })
+  }
+
+  close(): void {
+    this.closed = true
+    this.producer?.track?.stop()
+    this.send?.close()
+    this.recv?.close()
+    for (const entry of this.received.values()) entry.audio.remove()
+    this.received.clear()
+    if (globalThis.spacesMedia !== undefined) globalThis.spacesMedia = undefined
+  }
+
+  /**
+   * The media room opens when the media plane has followed the log to the Space's start, a moment
+   * after the room view says live: "room not open" is retried for a while, not reported.
+   */
+  private async capabilities(): Promise<types.RtpCapabilities> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api.rtpCapabilities(this.spaceId)
+      } catch (error) {
+        const notYet = error instanceof api.ApiError && error.kind === "media-room-not-open"
+        if (!notYet || attempt >= 40 || this.closed) throw error
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
+  }
+
+  private async transport(direction: "send" | "recv"): Promise<types.Transport> {
+    const device = this.device
+    if (device === null) throw new Error("media device not loaded")
+    const info = await api.createTransport(this.spaceId, direction)
+    const options = {
+      id: info.transportId,
+      iceParameters: info.iceParameters,
+      iceCandidates: info.iceCandidates,
+      dtlsParameters: info.dtlsParameters
+    }
+    const transport =
+      direction === "send" ? device.createSendTransport(options) : device.createRecvTransport(options)
+    transport.on("connect", ({ dtlsParameters }, callback, errback) => {
+      api.connectTransport(this.spaceId, info.transportId, dtlsParameters).then(() => callback(), errback)
+    })
+    if (direction === "send")
+      transport.on("produce", ({ rtpParameters }, callback, errback) => {
+        api
+          .produce(this.spaceId, info.transportId, rtpParameters)
+          .then(({ producerId }) => callback({ id: producerId }), errback)
+      })
+    return transport
+  }
+
+  private async consumeNow(producer: {
+    readonly producerId: string
+    readonly userId: string
+  }): Promise<void> {
+    const { recv, device } = this
+    if (recv === null || device === null || this.received.has(producer.producerId)) return
+    if (this.pending.has(producer.producerId)) return
+    this.pending.add(producer.producerId)
+    try {
+      const info = await api.consume(this.spaceId, recv.id, producer.producerId, device.rtpCapabilities)
+      const consumer = await recv.consume({
+        id: info.consumerId,
+        producerId: info.producerId,
+        kind: info.kind,
+        rtpParameters: info.rtpParameters
+      })
+      const audio = document.createElement("audio")
+      audio.autoplay = true
+      audio.srcObject = new MediaStream([consumer.track])
+      audio.dataset.user = producer.userId
+      this.sink.append(audio)
+      this.received.set(producer.producerId, { consumer, userId: producer.userId, audio })
+      await api.resumeConsumer(this.spaceId, info.consumerId)
+      // Autoplay may wait for a gesture; the room's buttons give it one.
+      audio.play().catch(() => undefined)
+    } finally {
+      this.pending.delete(producer.producerId)
+    }
+  }
+
+  private async publish(): Promise<void> {
+    if (this.device === null || !this.device.canProduce("audio"))
+      throw new Error("this browser can't send audio")
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true })
+    const track = stream.getAudioTracks()[0]
+    if (track === undefined) throw new Error("no microphone")
+    this.send ??= await this.transport("send")
+    this.producer = await this.send.produce({ track, stopTracks: true })
+  }
+
+  private async unpublish(): Promise<void> {
+    const send = this.send
+    this.producer?.close()
+    this.producer = null
+    this.send = null
+    send?.close()
+    if (send !== null) await api.closeTransport(this.spaceId, send.id).catch(() => undefined)
+  }
+
+  private async inbound(): Promise<ReadonlyArray<InboundAudio>> {
+    const result: Array<InboundAudio> = []
+    for (const [producerId, entry] of this.received) {
+      const report = await entry.consumer.getStats()
+      report.forEach((stat: { type?: string; kind?: string } & Record<string, unknown>) => {
+        if (stat.type !== "inbound-rtp" || stat.kind !== "audio") return
+        result.push({
+          userId: entry.userId,
+          producerId,
+          packetsReceived: Number(stat.packetsReceived ?? 0),
+          audioLevel: Number(stat.audioLevel ?? 0),
+          totalAudioEnergy: Number(stat.totalAudioEnergy ?? 0)
+        })
+      })
+    }
+    return result
+  }
+}

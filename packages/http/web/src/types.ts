@@ -1,0 +1,38 @@
+/**
+ * What the API sends, as the projections' own schemas encode it (type-only imports: nothing of
+ * effect reaches the bundle). A change of a view's schema shows up here as a type error.
+ */
+import type { Schema } from "effect"
+import type * as Views from "../../../projections/src/views.js"
+
+type Wire<S extends Schema.Schema.Any> = Schema.Schema.Encoded<S>
+
+export type LiveSpaceSummary = Wire<typeof Views.LiveSpaceSummary>
+export type ScheduledSpaceSummary = Wire<typeof Views.ScheduledSpaceSummary>
+export type EndedSpaceSummary = Wire<typeof Views.EndedSpaceSummary>
+export type FeedEntry = Wire<typeof Views.FeedEntry>
+export type TopicView = Wire<typeof Views.TopicView>
+export type CreatorView = Wire<typeof Views.CreatorView>
+export type RoomView = Wire<typeof Views.RoomView>
+export type RoomParticipant = Wire<typeof Views.RoomParticipant>
+export type PostView = Wire<typeof Views.PostView>
+export type SearchResults = Wire<typeof Views.SearchResults>
+
+export type Role = RoomParticipant["role"]
+export type SpeakPolicy = RoomView["speakPolicy"]
+
+/** One entry of a Space's event log, as `GET /v1/spaces/:id/events` lists it. */
+export interface LoggedEvent {
+  readonly event: { readonly _tag: string; readonly at?: number } & Record<string, unknown>
+  readonly revision: number
+  readonly position: number
+  readonly metadata?: Record<string, unknown>
+}
+
+/** An RFC 9457 problem document, as the API answers errors. */
+export interface Problem {
+  readonly type?: string
+  readonly title?: string
+  readonly status?: number
+  readonly detail?: string
+}

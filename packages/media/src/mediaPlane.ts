@@ -1,0 +1,117 @@
+import type { SpaceId } from "@spaces/domain"
+import { Context, type Effect, type Stream } from "effect"
+import type { types } from "mediasoup"
+import type {
+  IncompatibleMedia,
+  MediaUnavailable,
+  NotAParticipant,
+  NotASpeaker,
+  RoomNotOpen,
+  UnknownConsumer,
+  UnknownProducer,
+  UnknownTransport,
+  WrongTransportDirection
+} from "./errors.js"
+import type { MediaInstruction } from "./instructions.js"
+import type { RoomEvent, SpeakingSignal } from "./signals.js"
+import type {
+  Caller,
+  ConsumerInfo,
+  Direction,
+  PlainTransportInfo,
+  ProducerInfo,
+  RoomStats,
+  WebRtcTransportInfo
+} from "./signalling.js"
+
+/**
+ * The media plane of Spaces: one mediasoup room per live Space. It obeys the domain through
+ * `apply` and asks it (`SpeakerAuthority`) before every signalling operation; it never decides
+ * who may speak.
+ */
+export interface MediaPlaneService {
+  /** Carries out an order derived from a domain event; idempotent, never fails. */
+  readonly apply: (instruction: MediaInstruction) => Effect.Effect<void>
+
+  /** The room router's RTP capabilities, for mediasoup-client's `device.load`. */
+  readonly rtpCapabilities: (
+    caller: Caller
+  ) => Effect.Effect<types.RtpCapabilities, RoomNotOpen | NotAParticipant | MediaUnavailable>
+
+  /** A WebRTC transport: "send" for speakers only, "recv" for every participant. */
+  readonly createWebRtcTransport: (
+    caller: Caller,
+    direction: Direction
+  ) => Effect.Effect<WebRtcTransportInfo, RoomNotOpen | NotAParticipant | NotASpeaker | MediaUnavailable>
+
+  /** A plain RTP transport (tests, recording, SIP/RTMP gateways), with the same authorisation. */
+  readonly createPlainTransport: (
+    caller: Caller,
+    direction: Direction
+  ) => Effect.Effect<PlainTransportInfo, RoomNotOpen | NotAParticipant | NotASpeaker | MediaUnavailable>
+
+  /** DTLS parameters from the client (WebRTC) or the remote ip/port (plain). */
+  readonly connectTransport: (
+    caller: Caller,
+    transportId: string,
+    remote: { readonly dtlsParameters: types.DtlsParameters } | { readonly ip: string; readonly port: number }
+  ) => Effect.Effect<void, RoomNotOpen | UnknownTransport | IncompatibleMedia | MediaUnavailable>
+
+  /** Publishes the speaker's audio track (paused if the speaker is muted); offered to the whole room. */
+  readonly produce: (
+    caller: Caller,
+    transportId: string,
+    rtpParameters: types.RtpParameters
+  ) => Effect.Effect<
+    ProducerInfo,
+    | RoomNotOpen
+    | NotASpeaker
+    | UnknownTransport
+    | WrongTransportDirection
+    | IncompatibleMedia
+    | MediaUnavailable
+  >
+
+  /** A consumer of one producer on the caller's receive transport, created paused. */
+  readonly consume: (
+    caller: Caller,
+    transportId: string,
+    producerId: string,
+    rtpCapabilities: types.RtpCapabilities
+  ) => Effect.Effect<
+    ConsumerInfo,
+    | RoomNotOpen
+    | NotAParticipant
+    | UnknownTransport
+    | UnknownProducer
+    | WrongTransportDirection
+    | IncompatibleMedia
+    | MediaUnavailable
+  >
+
+  /** The client is ready: RTP starts flowing to it. */
+  readonly resumeConsumer: (
+    caller: Caller,
+    consumerId: string
+  ) => Effect.Effect<void, RoomNotOpen | UnknownConsumer | MediaUnavailable>
+
+  /** The client closes one of its transports (and with it its producer or consumers). */
+  readonly closeTransport: (
+    caller: Caller,
+    transportId: string
+  ) => Effect.Effect<void, RoomNotOpen | UnknownTransport>
+
+  /** The room's current producers, to consume on joining (later ones arrive as `NewProducer`). */
+  readonly producers: (spaceId: SpaceId) => Effect.Effect<ReadonlyArray<ProducerInfo>, RoomNotOpen>
+
+  /** The room's track events from now on; ends when the room closes. */
+  readonly events: (spaceId: SpaceId) => Stream.Stream<RoomEvent, RoomNotOpen>
+
+  /** The room's speaking indicators from now on (lossy); ends when the room closes. */
+  readonly speaking: (spaceId: SpaceId) => Stream.Stream<SpeakingSignal, RoomNotOpen>
+
+  /** Load figures of a room (routers, workers, consumers), for operators and tests. */
+  readonly stats: (spaceId: SpaceId) => Effect.Effect<RoomStats, RoomNotOpen>
+}
+
+export class MediaPlane extends Context.Tag("@spaces/media/MediaPlane")<MediaPlane, MediaPlaneService>() {}

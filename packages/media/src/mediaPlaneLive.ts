@@ -1,0 +1,464 @@
+import type { SpaceId } from "@spaces/domain"
+import { Deferred, Effect, Layer, PubSub, Stream } from "effect"
+import type { types } from "mediasoup"
+import { type MediaPermission, SpeakerAuthority } from "./authority.js"
+import { type MediaConfig, mediaConfig } from "./config.js"
+import {
+  IncompatibleMedia,
+  MediaUnavailable,
+  NotAParticipant,
+  NotASpeaker,
+  RoomNotOpen,
+  UnknownConsumer,
+  UnknownProducer,
+  UnknownTransport,
+  WrongTransportDirection
+} from "./errors.js"
+import type { MediaInstruction } from "./instructions.js"
+import { MediaPlane, type MediaPlaneService } from "./mediaPlane.js"
+import {
+  consumerOptions,
+  pipeToRouterOptions,
+  plainTransportOptions,
+  routerOptions,
+  webRtcTransportOptions
+} from "./mediasoupOptions.js"
+import { type Recorder, startRecorder } from "./recording/recorder.js"
+import { Room, type RouterSlot, type TransportEntry } from "./room/room.js"
+import { observeSpeaking, type SpeakingObservers } from "./room/speaking.js"
+import type { RoomEvent, SpeakingSignal } from "./signals.js"
+import type { Caller, Direction } from "./signalling.js"
+import { makeWorkerPool, type WorkerPool } from "./workers/workerPool.js"
+
+interface LiveRoom {
+  readonly room: Room
+  readonly observers: SpeakingObservers
+  recorder: Recorder | undefined
+}
+
+/** mediasoup rejects with TypeError/UnsupportedError on parameters it cannot use. */
+const isParameterError = (error: unknown): error is Error =>
+  error instanceof Error && (error.name === "TypeError" || error.name === "UnsupportedError")
+
+const make = (config: MediaConfig) =>
+  Effect.gen(function* () {
+    const authority = yield* SpeakerAuthority
+    const pool: WorkerPool = yield* makeWorkerPool(config)
+    const rooms = new Map<SpaceId, LiveRoom>()
+
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach([...rooms.values()], (live) => closeRoom(live), { discard: true }).pipe(
+        Effect.zipRight(Effect.sync(() => rooms.clear()))
+      )
+    )
+
+    /** A mediasoup call on a room: a rejection becomes IncompatibleMedia, RoomNotOpen or MediaUnavailable. */
+    const call = <A>(room: Room, run: () => Promise<A>) =>
+      Effect.tryPromise({
+        try: run,
+        catch: (error) =>
+          room.closed
+            ? new RoomNotOpen({ spaceId: room.spaceId })
+            : isParameterError(error)
+              ? new IncompatibleMedia({ spaceId: room.spaceId, reason: error.message })
+              : new MediaUnavailable({ reason: error instanceof Error ? error.message : String(error) })
+      })
+
+    const openRoom = (spaceId: SpaceId, recording: boolean) =>
+      Effect.gen(function* () {
+        if (rooms.has(spaceId)) return
+        const pooled = pool.leastLoaded()
+        if (pooled === undefined) return yield* new MediaUnavailable({ reason: "no live mediasoup worker" })
+        const router = yield* Effect.tryPromise({
+          try: () => pooled.worker.createRouter(routerOptions),
+          catch: (error) => new MediaUnavailable({ reason: String(error) })
+        })
+        // Another fiber may have opened it while the router was being created.
+        if (rooms.has(spaceId)) {
+          router.close()
+          return
+        }
+        const room = new Room(
+          spaceId,
+          router,
+          pooled,
+          yield* PubSub.unbounded<RoomEvent>(),
+          yield* PubSub.sliding<SpeakingSignal>(64),
+          yield* Deferred.make<void>(),
+          yield* Effect.makeSemaphore(1)
+        )
+        const observers = yield* observeSpeaking(room, config)
+        const live: LiveRoom = { room, observers, recorder: undefined }
+        rooms.set(spaceId, live)
+        // A dead worker takes the origin router with it: the room cannot continue.
+        router.observer.once("close", () => {
+          if (!room.closed) Effect.runFork(closeRoom(live))
+        })
+        if (recording) yield* setRecording(live, true)
+      })
+
+    const closeRoom = (live: LiveRoom) =>
+      Effect.gen(function* () {
+        if (rooms.get(live.room.spaceId) === live) rooms.delete(live.room.spaceId)
+        live.room.close()
+        const recorder = live.recorder
+        live.recorder = undefined
+        if (recorder !== undefined) yield* recorder.stop
+      })
+
+    const setRecording = (live: LiveRoom, on: boolean): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        if (on && live.recorder === undefined && !live.room.closed) {
+          const recorder = yield* startRecorder(live.room, config).pipe(
+            Effect.catchAll((error) =>
+              Effect.logError("recording could not start", error).pipe(Effect.as(undefined))
+            )
+          )
+          live.recorder = recorder
+          if (recorder !== undefined) {
+            for (const entry of live.room.producers.values()) yield* recorder.addTrack(entry)
+          }
+        } else if (!on && live.recorder !== undefined) {
+          const recorder = live.recorder
+          live.recorder = undefined
+          yield* recorder.stop
+        }
+      })
+
+    const apply = (instruction: MediaInstruction): Effect.Effect<void> => {
+      const withRoom = (spaceId: SpaceId, f: (live: LiveRoom) => Effect.Effect<void>) => {
+        const live = rooms.get(spaceId)
+        return live === undefined ? Effect.void : f(live)
+      }
+      switch (instruction._tag) {
+        case "SpaceStarted":
+          return openRoom(instruction.spaceId, instruction.recording).pipe(
+            Effect.catchAll((error) => Effect.logError("media room could not open", error))
+          )
+        case "SpeakerMuted":
+          return withRoom(instruction.spaceId, ({ room }) => room.setMuted(instruction.userId, true))
+        case "SpeakerUnmuted":
+          return withRoom(instruction.spaceId, ({ room }) => room.setMuted(instruction.userId, false))
+        case "SpeakerRevoked":
+          return withRoom(instruction.spaceId, ({ room }) =>
+            Effect.sync(() => room.revokeSpeaker(instruction.userId))
+          )
+        case "ParticipantLeft":
+        case "ParticipantRemoved":
+          return withRoom(instruction.spaceId, ({ room }) =>
+            Effect.sync(() => room.closeTransportsOf(instruction.userId))
+          )
+        case "SpaceEnded":
+          return withRoom(instruction.spaceId, closeRoom)
+        case "RecordingChanged":
+          return withRoom(instruction.spaceId, (live) => setRecording(live, instruction.recording))
+      }
+    }
+
+    const roomOf = (spaceId: SpaceId): Effect.Effect<LiveRoom, RoomNotOpen> => {
+      const live = rooms.get(spaceId)
+      return live === undefined || live.room.closed
+        ? Effect.fail(new RoomNotOpen({ spaceId }))
+        : Effect.succeed(live)
+    }
+
+    const permission = ({ spaceId, userId }: Caller) => authority.permission(spaceId, userId)
+
+    const mayListen = (caller: Caller) =>
+      Effect.filterOrFail(
+        permission(caller),
+        (p: MediaPermission) => p.mayListen || p.mayProduce,
+        () => new NotAParticipant(caller)
+      )
+
+    const mayProduce = (caller: Caller) =>
+      Effect.filterOrFail(
+        permission(caller),
+        (p) => p.mayProduce,
+        () => new NotASpeaker(caller)
+      )
+
+    const authorise = (caller: Caller, direction: Direction) =>
+      direction === "send" ? Effect.asVoid(mayProduce(caller)) : Effect.asVoid(mayListen(caller))
+
+    /** The caller's own transport: another user's transport id is as unknown as a closed one. */
+    const transportOf = (room: Room, caller: Caller, transportId: string) => {
+      const entry = room.transports.get(transportId)
+      return entry === undefined || entry.userId !== caller.userId
+        ? Effect.fail(new UnknownTransport({ spaceId: room.spaceId, transportId }))
+        : Effect.succeed(entry)
+    }
+
+    const directed = (room: Room, caller: Caller, transportId: string, direction: Direction) =>
+      Effect.filterOrFail(
+        transportOf(room, caller, transportId),
+        (entry) => entry.direction === direction,
+        () => new WrongTransportDirection({ spaceId: room.spaceId, transportId, expected: direction })
+      )
+
+    /** Pipes a producer from the origin router to another router of the room (another worker). */
+    const pipe = (room: Room, producerId: string, slot: RouterSlot) =>
+      call(room, () => room.origin.router.pipeToRouter(pipeToRouterOptions(producerId, slot.router))).pipe(
+        // The producer may have closed meanwhile; consumers of it then fail with UnknownProducer.
+        Effect.catchTag("IncompatibleMedia", "MediaUnavailable", (error) =>
+          Effect.logWarning("pipeToRouter failed", error)
+        )
+      )
+
+    /**
+     * Where a new transport goes: speakers on the origin router (their producers live there);
+     * listeners on the least-loaded router of the room, or on a new router on another worker
+     * (fed through pipeToRouter) once every router of the room is full.
+     */
+    const placeTransport = (room: Room, direction: Direction) =>
+      Effect.gen(function* () {
+        if (direction === "send") return room.origin
+        let best = room.origin
+        for (const slot of room.slots) if (slot.load() < best.load()) best = slot
+        const perListener = Math.max(1, room.producers.size)
+        if (best.load() + perListener <= config.maxConsumersPerRouter) return best
+        const used = new Set(room.slots.map((slot) => slot.pooled))
+        const pooled = pool.leastLoaded(used)
+        if (pooled === undefined) return best
+        const router = yield* call(room, () => pooled.worker.createRouter(routerOptions))
+        if (room.closed) {
+          router.close()
+          return yield* new RoomNotOpen({ spaceId: room.spaceId })
+        }
+        const slot = room.addSlot(router, pooled)
+        for (const producerId of room.producers.keys()) yield* pipe(room, producerId, slot)
+        return slot
+      })
+
+    const createTransport = <T extends TransportEntry["transport"]>(
+      caller: Caller,
+      direction: Direction,
+      create: (router: types.Router) => Promise<T>,
+      entryOf: (transport: T, slot: RouterSlot) => TransportEntry
+    ) =>
+      Effect.gen(function* () {
+        const { room } = yield* roomOf(caller.spaceId)
+        yield* authorise(caller, direction)
+        return yield* room.lock
+          .withPermits(1)(
+            Effect.gen(function* () {
+              const slot = yield* placeTransport(room, direction)
+              const transport = yield* call(room, () => create(slot.router))
+              if (room.closed) {
+                transport.close()
+                return yield* new RoomNotOpen({ spaceId: room.spaceId })
+              }
+              room.addTransport(entryOf(transport, slot))
+              return transport
+            })
+          )
+          .pipe(
+            // Nothing of the client's goes into a new transport: a rejection is the server's fault.
+            Effect.catchTag("IncompatibleMedia", ({ reason }) => new MediaUnavailable({ reason }))
+          )
+      })
+
+    const service: MediaPlaneService = {
+      apply,
+
+      rtpCapabilities: (caller) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(caller.spaceId)
+          yield* mayListen(caller)
+          return room.origin.router.rtpCapabilities
+        }),
+
+      createWebRtcTransport: (caller, direction) =>
+        createTransport(
+          caller,
+          direction,
+          (router) => router.createWebRtcTransport(webRtcTransportOptions(config)),
+          (transport, slot) => ({ kind: "webrtc", transport, userId: caller.userId, direction, slot })
+        ).pipe(
+          Effect.map((transport) => ({
+            transportId: transport.id,
+            direction,
+            iceParameters: transport.iceParameters,
+            iceCandidates: transport.iceCandidates,
+            dtlsParameters: transport.dtlsParameters
+          }))
+        ),
+
+      createPlainTransport: (caller, direction) =>
+        createTransport(
+          caller,
+          direction,
+          (router) => router.createPlainTransport(plainTransportOptions(config)),
+          (transport, slot) => ({ kind: "plain", transport, userId: caller.userId, direction, slot })
+        ).pipe(
+          Effect.map((transport) => ({
+            transportId: transport.id,
+            direction,
+            ip: transport.tuple.localIp,
+            port: transport.tuple.localPort
+          }))
+        ),
+
+      connectTransport: (caller, transportId, remote) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(caller.spaceId)
+          const entry = yield* transportOf(room, caller, transportId)
+          if (entry.kind === "webrtc" && "dtlsParameters" in remote) {
+            const { transport } = entry
+            yield* call(room, () => transport.connect({ dtlsParameters: remote.dtlsParameters }))
+          } else if (entry.kind === "plain" && "ip" in remote) {
+            const { transport } = entry
+            yield* call(room, () => transport.connect({ ip: remote.ip, port: remote.port }))
+          } else {
+            return yield* new IncompatibleMedia({
+              spaceId: room.spaceId,
+              reason: `a ${entry.kind} transport connects with ${entry.kind === "webrtc" ? "dtlsParameters" : "ip and port"}`
+            })
+          }
+        }),
+
+      produce: (caller, transportId, rtpParameters) =>
+        Effect.gen(function* () {
+          const live = yield* roomOf(caller.spaceId)
+          const { room } = live
+          const entry = yield* directed(room, caller, transportId, "send")
+          const { muted } = yield* mayProduce(caller)
+          return yield* room.lock.withPermits(1)(
+            Effect.gen(function* () {
+              const producer = yield* call(room, () =>
+                entry.transport.produce({
+                  kind: "audio",
+                  rtpParameters,
+                  paused: muted,
+                  appData: { userId: caller.userId }
+                })
+              )
+              if (producer.closed || room.closed) {
+                producer.close()
+                return yield* room.closed
+                  ? new RoomNotOpen({ spaceId: room.spaceId })
+                  : new UnknownTransport({ spaceId: room.spaceId, transportId })
+              }
+              // One track per speaker: a new producer (e.g. after a reconnect) replaces the old one.
+              room.producerOf(caller.userId)?.producer.close()
+              room.addProducer({ producer, userId: caller.userId, transportId })
+              // Orders that arrived while the producer was being created are in the domain's state.
+              const now = yield* permission(caller)
+              if (!now.mayProduce) {
+                room.revokeSpeaker(caller.userId)
+                return yield* new NotASpeaker(caller)
+              }
+              if (now.muted !== producer.paused) yield* room.setMuted(caller.userId, now.muted)
+              for (const slot of room.slots.slice(1)) yield* pipe(room, producer.id, slot)
+              yield* live.observers.add(producer.id)
+              if (live.recorder !== undefined)
+                yield* live.recorder.addTrack({ producer, userId: caller.userId, transportId })
+              const info = { producerId: producer.id, userId: caller.userId, paused: producer.paused }
+              room.publish({ _tag: "NewProducer", spaceId: room.spaceId, ...info })
+              return info
+            })
+          )
+        }),
+
+      consume: (caller, transportId, producerId, rtpCapabilities) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(caller.spaceId)
+          const entry = yield* directed(room, caller, transportId, "recv")
+          yield* mayListen(caller)
+          const produced = room.producers.get(producerId)
+          if (produced === undefined) return yield* new UnknownProducer({ spaceId: room.spaceId, producerId })
+          if (!entry.slot.router.canConsume({ producerId, rtpCapabilities })) {
+            return yield* new IncompatibleMedia({
+              spaceId: room.spaceId,
+              reason:
+                "the RTP capabilities cannot receive this producer (Opus needed), or it is not piped here"
+            })
+          }
+          const consumer = yield* call(room, () =>
+            entry.transport.consume(consumerOptions(producerId, rtpCapabilities))
+          ).pipe(
+            Effect.catchTag("MediaUnavailable", (error) =>
+              Effect.fail(
+                room.producers.has(producerId)
+                  ? error
+                  : new UnknownProducer({ spaceId: room.spaceId, producerId })
+              )
+            )
+          )
+          if (consumer.closed || !room.transports.has(transportId)) {
+            consumer.close()
+            return yield* new UnknownTransport({ spaceId: room.spaceId, transportId })
+          }
+          room.addConsumer({ consumer, userId: caller.userId, transportId, slot: entry.slot })
+          return {
+            consumerId: consumer.id,
+            producerId,
+            userId: produced.userId,
+            kind: consumer.kind,
+            rtpParameters: consumer.rtpParameters,
+            paused: consumer.paused
+          }
+        }),
+
+      resumeConsumer: (caller, consumerId) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(caller.spaceId)
+          const entry = room.consumers.get(consumerId)
+          if (entry === undefined || entry.userId !== caller.userId) {
+            return yield* new UnknownConsumer({ spaceId: room.spaceId, consumerId })
+          }
+          yield* call(room, () => entry.consumer.resume()).pipe(
+            Effect.catchTag(
+              "IncompatibleMedia",
+              () => new UnknownConsumer({ spaceId: room.spaceId, consumerId })
+            )
+          )
+        }),
+
+      closeTransport: (caller, transportId) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(caller.spaceId)
+          const { transport } = yield* transportOf(room, caller, transportId)
+          transport.close()
+        }),
+
+      producers: (spaceId) => roomOf(spaceId).pipe(Effect.map(({ room }) => room.producerInfos())),
+
+      events: (spaceId) =>
+        Stream.unwrapScoped(
+          Effect.gen(function* () {
+            const { room } = yield* roomOf(spaceId)
+            const subscription = yield* PubSub.subscribe(room.events)
+            return Stream.fromQueue(subscription).pipe(
+              Stream.takeUntil((event) => event._tag === "RoomClosed")
+            )
+          })
+        ),
+
+      speaking: (spaceId) =>
+        Stream.unwrapScoped(
+          Effect.gen(function* () {
+            const { room } = yield* roomOf(spaceId)
+            const subscription = yield* PubSub.subscribe(room.speaking)
+            return Stream.fromQueue(subscription).pipe(
+              Stream.interruptWhen(Deferred.await(room.closedSignal))
+            )
+          })
+        ),
+
+      stats: (spaceId) =>
+        roomOf(spaceId).pipe(
+          Effect.map(({ room, recorder }) => ({
+            ...room.stats(),
+            recordedSamples: recorder?.samples() ?? null
+          }))
+        )
+    }
+    return service
+  })
+
+/** The media plane over real mediasoup workers, started and stopped with the layer's scope. */
+export const MediaPlaneLive = (
+  overrides: Partial<MediaConfig> = {}
+): Layer.Layer<MediaPlane, MediaUnavailable, SpeakerAuthority> =>
+  Layer.scoped(MediaPlane, make(mediaConfig(overrides)))

@@ -1,0 +1,207 @@
+import type { SpaceId, UserId } from "@spaces/domain"
+import { Deferred, Effect, PubSub } from "effect"
+import type { types } from "mediasoup"
+import type { RoomEvent, SpeakingSignal } from "../signals.js"
+import type { Direction, ProducerInfo, RoomStats } from "../signalling.js"
+import type { Placed, PooledWorker } from "../workers/workerPool.js"
+
+/** One router of a room; the first (origin) holds the speakers' producers, the others pipe them. */
+export class RouterSlot implements Placed {
+  recvTransports = 0
+  consumers = 0
+  constructor(
+    readonly router: types.Router,
+    readonly pooled: PooledWorker,
+    private readonly producerCount: () => number
+  ) {}
+
+  /** Estimated consumers: known listeners × tracks, so placement is decided when a listener connects. */
+  load(): number {
+    return Math.max(this.consumers, this.recvTransports * Math.max(1, this.producerCount()))
+  }
+}
+
+interface TransportCommon {
+  readonly userId: UserId
+  readonly direction: Direction
+  readonly slot: RouterSlot
+}
+
+export type TransportEntry =
+  | (TransportCommon & { readonly kind: "webrtc"; readonly transport: types.WebRtcTransport })
+  | (TransportCommon & { readonly kind: "plain"; readonly transport: types.PlainTransport })
+
+export interface ProducerEntry {
+  readonly producer: types.Producer
+  readonly userId: UserId
+  readonly transportId: string
+}
+
+export interface ConsumerEntry {
+  readonly consumer: types.Consumer
+  readonly userId: UserId
+  readonly transportId: string
+  readonly slot: RouterSlot
+}
+
+/**
+ * The media state of one live Space (mediasoup-demo's Room, driven by domain orders). All
+ * mutations are synchronous, so that closing takes effect at once, whatever is in flight.
+ */
+export class Room {
+  readonly slots: Array<RouterSlot> = []
+  readonly transports = new Map<string, TransportEntry>()
+  readonly producers = new Map<string, ProducerEntry>()
+  readonly consumers = new Map<string, ConsumerEntry>()
+  closed = false
+
+  constructor(
+    readonly spaceId: SpaceId,
+    origin: types.Router,
+    originWorker: PooledWorker,
+    readonly events: PubSub.PubSub<RoomEvent>,
+    readonly speaking: PubSub.PubSub<SpeakingSignal>,
+    readonly closedSignal: Deferred.Deferred<void>,
+    /** Serialises placement and producing, which create routers and pipes asynchronously. */
+    readonly lock: Effect.Semaphore
+  ) {
+    this.addSlot(origin, originWorker)
+  }
+
+  get origin(): RouterSlot {
+    return this.slots[0]!
+  }
+
+  addSlot(router: types.Router, pooled: PooledWorker): RouterSlot {
+    const slot = new RouterSlot(router, pooled, () => this.producers.size)
+    this.slots.push(slot)
+    pooled.placed.add(slot)
+    return slot
+  }
+
+  publish(event: RoomEvent): void {
+    Effect.runSync(PubSub.publish(this.events, event))
+  }
+
+  signal(signal: SpeakingSignal): void {
+    Effect.runSync(PubSub.publish(this.speaking, signal))
+  }
+
+  producerOf(userId: UserId): ProducerEntry | undefined {
+    for (const entry of this.producers.values()) if (entry.userId === userId) return entry
+    return undefined
+  }
+
+  producerInfos(): ReadonlyArray<ProducerInfo> {
+    return [...this.producers.values()].map(({ producer, userId }) => ({
+      producerId: producer.id,
+      userId,
+      paused: producer.paused
+    }))
+  }
+
+  /** Registers a transport and keeps the books when mediasoup closes it (router or worker close). */
+  addTransport(entry: TransportEntry): void {
+    this.transports.set(entry.transport.id, entry)
+    if (entry.direction === "recv") entry.slot.recvTransports++
+    const transport: types.Transport = entry.transport
+    transport.observer.once("close", () => this.forgetTransport(transport.id))
+  }
+
+  private forgetTransport(transportId: string): void {
+    const entry = this.transports.get(transportId)
+    if (entry === undefined) return
+    this.transports.delete(transportId)
+    if (entry.direction === "recv") entry.slot.recvTransports--
+  }
+
+  addProducer(entry: ProducerEntry): void {
+    this.producers.set(entry.producer.id, entry)
+    entry.producer.observer.once("close", () => {
+      // The worker tells consumers asynchronously; closing them here keeps the books exact at once.
+      for (const consumer of this.consumers.values()) {
+        if (consumer.consumer.producerId === entry.producer.id) consumer.consumer.close()
+      }
+      if (this.producers.delete(entry.producer.id) && !this.closed) {
+        this.publish({
+          _tag: "ProducerClosed",
+          spaceId: this.spaceId,
+          userId: entry.userId,
+          producerId: entry.producer.id
+        })
+      }
+    })
+  }
+
+  addConsumer(entry: ConsumerEntry): void {
+    this.consumers.set(entry.consumer.id, entry)
+    entry.slot.consumers++
+    entry.consumer.observer.once("close", () => {
+      if (this.consumers.delete(entry.consumer.id)) entry.slot.consumers--
+    })
+  }
+
+  /** Pauses or resumes a user's producer; true if it changed. */
+  setMuted(userId: UserId, muted: boolean): Effect.Effect<void> {
+    const entry = this.producerOf(userId)
+    if (entry === undefined || entry.producer.closed || entry.producer.paused === muted) return Effect.void
+    const { producer } = entry
+    // mediasoup marks the producer paused at once and tells the worker asynchronously.
+    return Effect.promise(() => (muted ? producer.pause() : producer.resume()).catch(() => undefined)).pipe(
+      Effect.zipRight(
+        Effect.sync(() =>
+          this.publish({
+            _tag: muted ? "ProducerPaused" : "ProducerResumed",
+            spaceId: this.spaceId,
+            userId,
+            producerId: producer.id
+          })
+        )
+      )
+    )
+  }
+
+  /** Closes a user's producer and send transports (speaker rights revoked). */
+  revokeSpeaker(userId: UserId): void {
+    this.producerOf(userId)?.producer.close()
+    this.closeTransportsOf(userId, (entry) => entry.direction === "send")
+  }
+
+  /** Closes every transport of a user (and so their producer and consumers). */
+  closeTransportsOf(userId: UserId, which: (entry: TransportEntry) => boolean = () => true): void {
+    const closing = [...this.transports.values()].filter((entry) => entry.userId === userId && which(entry))
+    for (const entry of closing) entry.transport.close()
+    if (closing.length > 0) {
+      this.publish({
+        _tag: "TransportsClosed",
+        spaceId: this.spaceId,
+        userId,
+        transportIds: closing.map((entry) => entry.transport.id)
+      })
+    }
+  }
+
+  /** Closes every router (and with them every transport, producer, consumer and pipe). */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const slot of this.slots) {
+      slot.router.close()
+      slot.pooled.placed.delete(slot)
+    }
+    this.publish({ _tag: "RoomClosed", spaceId: this.spaceId })
+    Effect.runSync(Deferred.succeed(this.closedSignal, undefined))
+  }
+
+  stats(): Omit<RoomStats, "recordedSamples"> {
+    return {
+      routers: this.slots.map((slot) => ({
+        routerId: slot.router.id,
+        workerPid: slot.pooled.worker.pid,
+        recvTransports: slot.recvTransports,
+        consumers: slot.consumers
+      })),
+      producers: this.producers.size
+    }
+  }
+}

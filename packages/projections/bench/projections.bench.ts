@@ -1,0 +1,377 @@
+/**
+ * Projections benchmark (`npm run bench -- projections`), each figure beside a baseline measured
+ * in the same run:
+ * 1. rebuild throughput over a generated log of ≥ 1,000,000 valid domain events in SQLite, all
+ *    projections into SQLite; baseline: reading, decoding and folding the same log with the
+ *    domain's `evolve` in memory (the least any rebuild must do);
+ * 2. feed query latency (p50/p99) for a user following 1,000 people with 10,000 Spaces live;
+ *    baseline: the naive scan of every live Space's participants;
+ * 3. the cost of a join by a participant with 200,000 followers (time, rows written); baseline:
+ *    pure fan-out on write (threshold ∞).
+ * Set SPACES_BENCH_EVENTS to change the size of the log of (1).
+ */
+import { randomUUID } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import {
+  type EventData,
+  type EventStoreShape,
+  evolve,
+  initialSpaceState,
+  makeInMemoryEventStore,
+  type RecordedEvent,
+  type SpaceState,
+  SpaceEvent,
+  type UserEvent,
+  decodeRecorded
+} from "@spaces/domain"
+import { makeSqliteEventStore } from "@spaces/eventstore"
+import { Effect, Either, Stream } from "effect"
+import { FEED, feedProjection } from "../src/feed/feedProjection.js"
+import { feedOf } from "../src/feed/feedQuery.js"
+import { MEMBER, type MemberDoc, ROOMS } from "../src/room/RoomDoc.js"
+import { roomDoc } from "../src/room/roomQueries.js"
+import { projections } from "../src/ReadModelsLive.js"
+import { applyBatch } from "../src/runner/applyBatch.js"
+import { rebuildProjection } from "../src/runner/rebuild.js"
+import { makeSqliteStorage } from "../src/store/SqliteStorage.js"
+import type { ProjectionStore, Writes } from "../src/store/Storage.js"
+
+const T0 = Date.UTC(2026, 0, 1)
+const dir = mkdtempSync(join(tmpdir(), "spaces-bench-"))
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+const event = (e: SpaceEvent | UserEvent, at: number): EventData => ({
+  id: randomUUID(),
+  type: e._tag,
+  data: e,
+  metadata: { recordedAt: at }
+})
+type Id = string & { readonly __brand?: never }
+const u = (i: number) => `u${i}` as never
+const s = (i: number) => `s${i}` as never
+
+/** Spaces in waves of 500 live at once: each gets a host and listeners (disjoint per wave), some on stage, then ends. */
+const generateLog = async (store: EventStoreShape, target: number) => {
+  let written = 0
+  let at = T0
+  const users = 100_000
+  // The follow graph: 20 follows for each of the first 20,000 users (one batch per user stream).
+  for (let f = 0; f < 20_000; f++) {
+    const follows = Array.from({ length: 20 }, (_, k) =>
+      event({ _tag: "UserFollowed", user: u(f), followee: u((f * 7919 + k * 104_729) % users), at }, at)
+    ).filter((e) => (e.data as { followee: Id }).followee !== u(f))
+    await run(store.append(`user-u${f}`, follows, "any"))
+    written += follows.length
+  }
+  let space = 0
+  const wave = 500
+  while (written < target) {
+    const base = space
+    const pending: Array<Array<EventData>> = []
+    for (let k = 0; k < wave; k++) {
+      const id = s(base + k)
+      const host = u((base * 37 + k * 200) % users)
+      const events: Array<EventData> = [
+        event(
+          {
+            _tag: "SpaceCreated",
+            spaceId: id,
+            at,
+            host,
+            title: `Live talk ${base + k} about music and tech`,
+            topics: [k % 2 === 0 ? "music" : "technology"] as never,
+            speakPolicy: "everyone",
+            recording: k % 3 === 0,
+            captions: false,
+            scheduledFor: null
+          },
+          at
+        ),
+        event({ _tag: "SpaceStarted", spaceId: id, at, host }, at)
+      ]
+      for (let l = 1; l < 60; l++) {
+        const user = u((base * 37 + k * 200 + l) % users)
+        events.push(event({ _tag: "ListenerJoined", spaceId: id, at, user }, at))
+        if (l % 15 === 0) {
+          events.push(event({ _tag: "HandRaised", spaceId: id, at, user }, at))
+          events.push(event({ _tag: "SpeakRequestApproved", spaceId: id, at, user, by: host }, at))
+        }
+        if (l % 7 === 0) events.push(event({ _tag: "ParticipantLeft", spaceId: id, at, user }, at))
+      }
+      events.push(event({ _tag: "SpaceEnded", spaceId: id, at, reason: "host", by: host }, at))
+      pending.push(events)
+    }
+    space += wave
+    // Interleave the wave's Spaces in the log, a few events of each at a time.
+    for (let offset = 0; pending.some((p) => offset < p.length); offset += 8) {
+      for (let k = 0; k < pending.length; k++) {
+        const batch = pending[k]!.slice(offset, offset + 8)
+        if (batch.length === 0) continue
+        await run(store.append(`space-s${base + k}`, batch, "any"))
+        written += batch.length
+      }
+      at += 1_000
+    }
+  }
+  return written
+}
+
+const countWrites = (writes: Writes) => {
+  let n = 0
+  for (const parts of writes.values()) for (const rows of parts.values()) n += rows.size
+  return n
+}
+const counting = (store: ProjectionStore) => {
+  let rows = 0
+  return {
+    store: {
+      ...store,
+      commit: (w: Writes, from: number, to: number, v: number) => {
+        rows += countWrites(w)
+        return store.commit(w, from, to, v)
+      }
+    },
+    rows: () => rows
+  }
+}
+const percentile = (samples: Array<number>, p: number) => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+interface Row {
+  readonly figure: string
+  readonly ours: string
+  readonly baseline: string
+  readonly baselineName: string
+  readonly ratio: string
+}
+const rows: Array<Row> = []
+
+// 1. Rebuild throughput.
+{
+  const target = Number(process.env.SPACES_BENCH_EVENTS ?? 1_000_000)
+  const store = makeSqliteEventStore({ path: join(dir, "log.sqlite") })
+  let started = performance.now()
+  const total = await generateLog(store, target)
+  console.log(`generated ${fmt(total)} events in ${fmt((performance.now() - started) / 1000, 1)} s`)
+
+  started = performance.now()
+  const decode = decodeRecorded(SpaceEvent)
+  const states = new Map<string, SpaceState>()
+  await run(
+    Stream.runForEach(store.readAll(0), (r: RecordedEvent) =>
+      Effect.sync(() => {
+        if (!r.streamId.startsWith("space-")) return
+        const e = Either.getOrThrow(decode(r))
+        states.set(r.streamId, evolve(states.get(r.streamId) ?? initialSpaceState, e))
+      })
+    )
+  )
+  const foldMs = performance.now() - started
+
+  const storage = makeSqliteStorage({ path: join(dir, "views.sqlite") })
+  started = performance.now()
+  for (const projection of projections()) {
+    const t = performance.now()
+    await run(rebuildProjection(store, storage.projection(projection.name), projection))
+    console.log(`  rebuilt ${projection.name.padEnd(9)} ${fmt((performance.now() - t) / 1000, 1)} s`)
+  }
+  const rebuildMs = performance.now() - started
+  storage.close()
+  store.close()
+  rows.push({
+    figure: `rebuild of all 5 projections, ${fmt(total)} events (events/s)`,
+    ours: fmt((total * 1000) / rebuildMs),
+    baseline: fmt((total * 1000) / foldMs),
+    baselineName: "read + decode + evolve-fold in memory, no views",
+    ratio: (foldMs / rebuildMs).toFixed(2)
+  })
+}
+
+// 2. Feed query latency: 10,000 live Spaces, a viewer following 1,000 people (50 of them with
+// more followers than the fan-out threshold, so both paths of the query run).
+{
+  const store = makeInMemoryEventStore()
+  const viewer = u(999_999)
+  const live = 10_000
+  const followees = Array.from({ length: 1_000 }, (_, i) => u(i * 97))
+  // Whether a presence is pushed or pulled is decided at entry: the follows go first in the log.
+  const celebs = followees.slice(0, 50)
+  for (const [c, celeb] of celebs.entries())
+    await run(
+      store.append(
+        `user-fans${c}`,
+        Array.from({ length: 2_100 }, (_, f) =>
+          event({ _tag: "UserFollowed", user: u(500_000 + c * 2_100 + f), followee: celeb, at: T0 }, T0)
+        ),
+        "any"
+      )
+    )
+  await run(
+    store.append(
+      `user-${viewer}`,
+      followees.map((f) => event({ _tag: "UserFollowed", user: viewer, followee: f, at: T0 }, T0)),
+      "any"
+    )
+  )
+  for (let k = 0; k < live; k++) {
+    const events: Array<EventData> = [
+      event(
+        {
+          _tag: "SpaceCreated",
+          spaceId: s(k),
+          at: T0,
+          host: u(k * 10),
+          title: `Space ${k}`,
+          topics: [],
+          speakPolicy: "everyone",
+          recording: false,
+          captions: false,
+          scheduledFor: null
+        },
+        T0
+      ),
+      event({ _tag: "SpaceStarted", spaceId: s(k), at: T0, host: u(k * 10) }, T0)
+    ]
+    for (let l = 1; l < 10; l++)
+      events.push(event({ _tag: "ListenerJoined", spaceId: s(k), at: T0, user: u(k * 10 + l) }, T0))
+    await run(store.append(`space-s${k}`, events, "no_stream"))
+  }
+
+  const storage = makeSqliteStorage({ path: join(dir, "feed.sqlite") })
+  for (const projection of projections())
+    await run(rebuildProjection(store, storage.projection(projection.name), projection))
+  const feed = storage.projection(FEED).read
+  const rooms = storage.projection(ROOMS).read
+
+  const naive = () => {
+    const mine = new Set<string>(followees)
+    const out: Array<{ spaceId: string; followed: Array<string>; listeners: number }> = []
+    for (let k = 0; k < live; k++) {
+      const doc = roomDoc(rooms, s(k))
+      if (doc?.status !== "live") continue
+      const followed = rooms
+        .scan<MemberDoc>(MEMBER, s(k))
+        .filter(([user]) => mine.has(user))
+        .map(([user]) => user)
+      if (followed.length > 0) out.push({ spaceId: doc.spaceId, followed, listeners: doc.counts.listeners })
+    }
+    return out.sort((a, b) => b.followed.length - a.followed.length || b.listeners - a.listeners).slice(0, 50)
+  }
+  const ours = () => feedOf(feed, rooms, viewer, 50)
+  const sample = (f: () => unknown, n: number) => {
+    for (let i = 0; i < 5; i++) f()
+    const times: Array<number> = []
+    for (let i = 0; i < n; i++) {
+      const t = performance.now()
+      f()
+      times.push(performance.now() - t)
+    }
+    return times
+  }
+  const entries = ours().length
+  const oursTimes = sample(ours, 300)
+  const naiveTimes = sample(naive, 30)
+  storage.close()
+  for (const p of [50, 99])
+    rows.push({
+      figure: `feed query p${p}, follows 1,000, 10,000 live, ${entries} entries shown (ms)`,
+      ours: fmt(percentile(oursTimes, p), 2),
+      baseline: fmt(percentile(naiveTimes, p), 2),
+      baselineName: "scan every live Space's participants",
+      ratio: (percentile(naiveTimes, p) / percentile(oursTimes, p)).toFixed(1)
+    })
+}
+
+// 3. A join by a participant with 200,000 followers.
+{
+  const celeb = u(7)
+  const store = makeInMemoryEventStore()
+  const followers = Array.from({ length: 200_000 }, (_, f) =>
+    event({ _tag: "UserFollowed", user: u(1_000_000 + f), followee: celeb, at: T0 }, T0)
+  )
+  for (let i = 0; i < followers.length; i += 10_000)
+    await run(store.append("user-fans", followers.slice(i, i + 10_000), "any"))
+  await run(
+    store.append(
+      "space-big",
+      [
+        event(
+          {
+            _tag: "SpaceCreated",
+            spaceId: s(1),
+            at: T0,
+            host: u(1),
+            title: "Big",
+            topics: [],
+            speakPolicy: "everyone",
+            recording: false,
+            captions: false,
+            scheduledFor: null
+          },
+          T0
+        ),
+        event({ _tag: "SpaceStarted", spaceId: s(1), at: T0, host: u(1) }, T0)
+      ],
+      "no_stream"
+    )
+  )
+  // Both read models are rebuilt up to the join, then the join alone is applied and measured.
+  const storages = new Map(
+    [2_000, Number.POSITIVE_INFINITY].map(
+      (threshold) => [threshold, makeSqliteStorage({ path: join(dir, `feed-${threshold}.sqlite`) })] as const
+    )
+  )
+  for (const [threshold, storage] of storages) {
+    const projection = feedProjection({ fanOutThreshold: threshold })
+    await run(rebuildProjection(store, storage.projection(projection.name), projection))
+  }
+  await run(
+    store.append("space-big", [event({ _tag: "ListenerJoined", spaceId: s(1), at: T0, user: celeb }, T0)], 1)
+  )
+  const joined = await run(Stream.runCollect(store.readAll(0).pipe(Stream.takeRight(1))))
+
+  const measure = (threshold: number) => {
+    const storage = storages.get(threshold)!
+    const projection = feedProjection({ fanOutThreshold: threshold })
+    const counted = counting(storage.projection(projection.name))
+    const cursor = { position: counted.store.checkpoint()!.position, at: null }
+    const t = performance.now()
+    const outcome = applyBatch(projection, counted.store, cursor, joined)
+    const ms = performance.now() - t
+    storage.close()
+    if (outcome.error !== undefined) throw outcome.error
+    return { ms, rows: counted.rows() }
+  }
+  const ours = measure(2_000)
+  const baseline = measure(Number.POSITIVE_INFINITY)
+  rows.push({
+    figure: "join by a participant with 200,000 followers (ms)",
+    ours: fmt(ours.ms, 2),
+    baseline: fmt(baseline.ms, 2),
+    baselineName: "pure fan-out on write",
+    ratio: (baseline.ms / ours.ms).toFixed(0)
+  })
+  rows.push({
+    figure: "  … rows written",
+    ours: fmt(ours.rows),
+    baseline: fmt(baseline.rows),
+    baselineName: "pure fan-out on write",
+    ratio: (baseline.rows / ours.rows).toFixed(0)
+  })
+}
+
+rmSync(dir, { recursive: true, force: true })
+console.log("\nprojections (ratio: how many times better ours is)")
+const header = ["figure", "ours", "baseline", "ratio", "baseline is"]
+const table = rows.map((r) => [r.figure, r.ours, r.baseline, `${r.ratio}x`, r.baselineName])
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))
+const line = (cells: ReadonlyArray<string>) =>
+  cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+console.log(line(header))
+for (const r of table) console.log(line(r))

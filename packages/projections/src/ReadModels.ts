@@ -1,0 +1,49 @@
+import { Context, type Effect, type Option, type Stream } from "effect"
+import type { SpaceId, TopicSlug, UserId } from "@spaces/domain"
+import type {
+  CreatorView,
+  DueCommand,
+  FeedEntry,
+  RoomView,
+  RunnerStatus,
+  ScheduledSpaceSummary,
+  SearchResults,
+  TopicView
+} from "./views.js"
+
+/** Which views a change of the log touched: the HTTP port pushes them to live subscribers. */
+export type ViewChange =
+  | { readonly _tag: "Feed"; readonly users: ReadonlyArray<UserId> | "all" }
+  | { readonly _tag: "Room"; readonly spaceId: SpaceId }
+  | { readonly _tag: "Topic"; readonly topics: ReadonlyArray<TopicSlug> }
+  | { readonly _tag: "Creator"; readonly user: UserId }
+
+/** The query side of the product: what people see, kept up to date from the event log. */
+export interface ReadModelsShape {
+  /** The live bar of `user`, ranked as SPEC §2 says. */
+  readonly feed: (
+    user: UserId,
+    options?: { readonly limit?: number }
+  ) => Effect.Effect<ReadonlyArray<FeedEntry>>
+  readonly topic: (topic: TopicSlug) => Effect.Effect<TopicView>
+  readonly search: (query: {
+    readonly text?: string
+    readonly topic?: TopicSlug
+  }) => Effect.Effect<SearchResults>
+  readonly creator: (user: UserId) => Effect.Effect<CreatorView>
+  readonly room: (spaceId: SpaceId) => Effect.Effect<Option.Option<RoomView>>
+  /** Scheduled Spaces `user` set a reminder on, soonest first. */
+  readonly reminders: (user: UserId) => Effect.Effect<ReadonlyArray<ScheduledSpaceSummary>>
+  /** System commands due at or before `now` (the scheduler issues them). */
+  readonly due: (now: number) => Effect.Effect<ReadonlyArray<DueCommand>>
+  /** Every view change, as the runners apply events; live, never-ending. */
+  readonly changes: Stream.Stream<ViewChange>
+  /** The global position up to which every view is applied (for read-your-writes waits). */
+  readonly position: Effect.Effect<number>
+  readonly status: Effect.Effect<ReadonlyArray<RunnerStatus>>
+}
+
+export class ReadModels extends Context.Tag("@spaces/projections/ReadModels")<
+  ReadModels,
+  ReadModelsShape
+>() {}

@@ -1,0 +1,122 @@
+import { defaultRoomRules, EventStore, type EventStoreShape, type RoomRules, Rules } from "@spaces/domain"
+import { Effect, Layer, Option, PubSub, Stream } from "effect"
+import { CREATOR, creatorOf, creatorProjection } from "./creator/creatorProjection.js"
+import { FEED, type FeedOptions, feedProjection } from "./feed/feedProjection.js"
+import { DEFAULT_FEED_LIMIT, feedOf } from "./feed/feedQuery.js"
+import { ReadModels, type ReadModelsShape, type ViewChange } from "./ReadModels.js"
+import { ROOMS } from "./room/RoomDoc.js"
+import { roomView } from "./room/roomQueries.js"
+import { roomsProjection } from "./room/roomsProjection.js"
+import type { Head } from "./runner/Head.js"
+import { followHead } from "./runner/Head.js"
+import type { Projection } from "./runner/Projection.js"
+import { makeRunner, type Runner } from "./runner/Runner.js"
+import { dueOf, remindersOf, SCHEDULE, scheduleProjection } from "./schedule/scheduleProjection.js"
+import { makeMemoryStorage } from "./store/MemoryStorage.js"
+import { makeSqliteStorage } from "./store/SqliteStorage.js"
+import type { Storage } from "./store/Storage.js"
+import { searchOf, topicOf } from "./topics/topicQueries.js"
+import { TOPICS, topicsProjection } from "./topics/topicsProjection.js"
+
+export interface ReadModelsOptions extends FeedOptions {
+  /** The expiry delay of scheduled Spaces; default: the `Rules` service if provided, else SPEC's. */
+  readonly rules?: Pick<RoomRules, "scheduledExpiryMs">
+}
+
+/** Every projection the read models need, in the order their runners start. */
+export const projections = (options: FeedOptions = {}): ReadonlyArray<Projection> => [
+  roomsProjection,
+  feedProjection(options),
+  topicsProjection,
+  creatorProjection,
+  scheduleProjection
+]
+
+/** The queries over a storage, whoever keeps it up to date (the runners, or a test's rebuild). */
+export const queriesOf = (storage: Storage, rules: Pick<RoomRules, "scheduledExpiryMs">) => {
+  const rooms = storage.projection(ROOMS).read
+  const feed = storage.projection(FEED).read
+  const topics = storage.projection(TOPICS).read
+  const creator = storage.projection(CREATOR).read
+  const schedule = storage.projection(SCHEDULE).read
+  return {
+    feed: (user: Parameters<ReadModelsShape["feed"]>[0], options?: { readonly limit?: number }) =>
+      Effect.sync(() => feedOf(feed, rooms, user, options?.limit ?? DEFAULT_FEED_LIMIT)),
+    topic: (topic: Parameters<ReadModelsShape["topic"]>[0]) =>
+      Effect.sync(() => topicOf(topics, rooms, topic)),
+    search: (query: Parameters<ReadModelsShape["search"]>[0]) =>
+      Effect.sync(() => searchOf(topics, rooms, query)),
+    creator: (user: Parameters<ReadModelsShape["creator"]>[0]) =>
+      Effect.sync(() => creatorOf(creator, rooms, user)),
+    room: (spaceId: Parameters<ReadModelsShape["room"]>[0]) => Effect.sync(() => roomView(rooms, spaceId)),
+    reminders: (user: Parameters<ReadModelsShape["reminders"]>[0]) =>
+      Effect.sync(() => remindersOf(schedule, rooms, user)),
+    due: (now: number) => Effect.sync(() => dueOf(schedule, rules, now))
+  } satisfies Partial<ReadModelsShape>
+}
+
+/**
+ * The read models over `storage`, their runners forked in the current scope (interrupted when it
+ * closes). Exposed for tests and the CLI; applications use `ReadModelsLive`.
+ */
+export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}) =>
+  Effect.gen(function* () {
+    const store: EventStoreShape = yield* EventStore
+    const rules =
+      options.rules ?? Option.getOrElse(yield* Effect.serviceOption(Rules), () => defaultRoomRules)
+    const changes = yield* PubSub.unbounded<ViewChange>()
+    const all = projections(options)
+    const head: Head = {
+      position: Math.max(0, ...all.map((p) => storage.projection(p.name).checkpoint()?.position ?? 0)),
+      at: null
+    }
+    const runners: ReadonlyArray<Runner> = all.map((projection) =>
+      makeRunner({
+        projection,
+        storage: storage.projection(projection.name),
+        store,
+        head,
+        publish: (batch) =>
+          batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch))
+      })
+    )
+    yield* Effect.forkScoped(followHead(store, head))
+    for (const runner of runners) yield* Effect.forkScoped(runner.run)
+
+    return ReadModels.of({
+      ...queriesOf(storage, rules),
+      changes: Stream.fromPubSub(changes),
+      position: Effect.sync(() => Math.min(...runners.map((r) => r.cursor.position))),
+      status: Effect.sync(() => runners.map((r) => r.status()))
+    })
+  })
+
+/**
+ * `ReadModels` layers. Both need an `EventStore` (and use `Rules` if provided); their runners run
+ * as fibers of the layer's scope and stop when it closes.
+ */
+export const ReadModelsLive = {
+  /** In memory: for tests and embedding; every build starts empty and replays the log. */
+  memory: (options: ReadModelsOptions = {}): Layer.Layer<ReadModels, never, EventStore> =>
+    Layer.scoped(
+      ReadModels,
+      Effect.suspend(() => makeReadModels(makeMemoryStorage(), options))
+    ),
+  /**
+   * In a SQLite file of their own (see `SqliteStorage`): they resume from their checkpoints after a
+   * restart, and rebuild a projection whose version changed.
+   */
+  sqlite: (
+    options: { readonly path: string } & ReadModelsOptions
+  ): Layer.Layer<ReadModels, never, EventStore> =>
+    Layer.scoped(
+      ReadModels,
+      Effect.flatMap(
+        Effect.acquireRelease(
+          Effect.sync(() => makeSqliteStorage({ path: options.path })),
+          (storage) => Effect.sync(storage.close)
+        ),
+        (storage) => makeReadModels(storage, options)
+      )
+    )
+}

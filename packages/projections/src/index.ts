@@ -1,0 +1,6 @@
+export * from "./ReadModels.js"
+export * from "./ReadModelsLive.js"
+export * from "./views.js"
+export type { Projection, DomainEvent } from "./runner/Projection.js"
+export * from "./schedule/Scheduler.js"
+export * from "./config.js"

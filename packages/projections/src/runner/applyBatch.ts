@@ -1,0 +1,126 @@
+import type { MalformedEvent, RecordedEvent, TopicSlug, UserId } from "@spaces/domain"
+import { Data, Either } from "effect"
+import type { ViewChange } from "../ReadModels.js"
+import { Overlay, type ProjectionStore } from "../store/Storage.js"
+import { decodeDomainEvent, type DomainEventTag, type Projection } from "./Projection.js"
+
+/** The stored checkpoint moved under the runner (another process, an operator's rebuild): reload. */
+export class CheckpointMoved extends Data.TaggedError("CheckpointMoved")<{ readonly projection: string }> {}
+
+/** A step threw on an event: a bug in the projection, reported like a malformed event. */
+export class StepFailed extends Data.TaggedError("StepFailed")<{
+  readonly stream: string
+  readonly revision: number
+  readonly type: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `projection step failed on ${this.type} at ${this.stream}@${this.revision}: ${this.reason}`
+  }
+}
+
+/** Where a runner is: the last applied position and the recording time of that event. */
+export interface Cursor {
+  position: number
+  at: number | null
+}
+
+export interface BatchOutcome {
+  /** Events applied and committed (those at or below the checkpoint are skipped: idempotent by position). */
+  readonly applied: number
+  readonly changes: ReadonlyArray<ViewChange>
+  /** Why the batch stopped early; the events before it are committed. */
+  readonly error?: MalformedEvent | StepFailed | CheckpointMoved
+}
+
+/**
+ * Applies a batch of the log to one projection and commits the writes with the new checkpoint in
+ * one transaction. Events not after the cursor are skipped, so a batch delivered twice, or
+ * overlapping a previous one after a resubscribe, changes nothing.
+ */
+export const applyBatch = (
+  projection: Projection,
+  storage: ProjectionStore,
+  cursor: Cursor,
+  events: Iterable<RecordedEvent>
+): BatchOutcome => {
+  const copy = storage.stepRead?.()
+  const overlay = copy === undefined ? new Overlay(storage.read) : new Overlay(copy, false)
+  const changes: Array<ViewChange> = []
+  const emit = (change: ViewChange) => void changes.push(change)
+  let position = cursor.position
+  let at = cursor.at
+  let applied = 0
+  let error: MalformedEvent | StepFailed | undefined
+  for (const recorded of events) {
+    if (recorded.position <= position) continue
+    if (projection.handles.has(recorded.type as DomainEventTag)) {
+      const decoded = decodeDomainEvent(recorded)
+      if (decoded !== undefined) {
+        if (Either.isLeft(decoded)) {
+          error = decoded.left
+          break
+        }
+        try {
+          projection.step(overlay, decoded.right, emit)
+        } catch (cause) {
+          error = new StepFailed({
+            stream: recorded.streamId,
+            revision: recorded.revision,
+            type: recorded.type,
+            reason: cause instanceof Error ? cause.message : String(cause)
+          })
+          break
+        }
+      }
+    }
+    position = recorded.position
+    at = recorded.metadata.recordedAt
+    applied++
+  }
+  if (position > cursor.position) {
+    if (!storage.commit(overlay.writes, cursor.position, position, projection.version))
+      return { applied: 0, changes: [], error: new CheckpointMoved({ projection: projection.name }) }
+    cursor.position = position
+    cursor.at = at
+  }
+  return error === undefined ? { applied, changes } : { applied, changes, error }
+}
+
+/** Merges a batch's changes: one per Space, user, topic set; one feed change naming every user. */
+export const mergeChanges = (changes: ReadonlyArray<ViewChange>): ReadonlyArray<ViewChange> => {
+  if (changes.length <= 1) return changes
+  const rooms = new Set<string>()
+  const creators = new Set<string>()
+  const topics = new Set<TopicSlug>()
+  const users = new Set<UserId>()
+  let everyone = false
+  const out: Array<ViewChange> = []
+  for (const change of changes) {
+    switch (change._tag) {
+      case "Room":
+        if (!rooms.has(change.spaceId)) {
+          rooms.add(change.spaceId)
+          out.push(change)
+        }
+        break
+      case "Creator":
+        if (!creators.has(change.user)) {
+          creators.add(change.user)
+          out.push(change)
+        }
+        break
+      case "Topic":
+        for (const topic of change.topics) topics.add(topic)
+        break
+      case "Feed":
+        if (change.users === "all") everyone = true
+        else for (const user of change.users) users.add(user)
+        break
+    }
+  }
+  if (topics.size > 0) out.push({ _tag: "Topic", topics: [...topics] })
+  if (everyone) out.push({ _tag: "Feed", users: "all" })
+  else if (users.size > 0) out.push({ _tag: "Feed", users: [...users] })
+  return out
+}

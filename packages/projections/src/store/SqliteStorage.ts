@@ -1,0 +1,258 @@
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import Database from "better-sqlite3"
+import {
+  type Checkpoint,
+  DELETED,
+  type ProjectionStore,
+  type ReadView,
+  type Storage,
+  type Writes
+} from "./Storage.js"
+
+/**
+ * Read models in their own SQLite file (not the event log's): a rebuild's long transactions never
+ * hold the log's write lock, and deleting this file is always a safe reset (everything in it is
+ * derived). One table holds every row; `ns` is `<projection>.<table>`, so a projection's rows are
+ * one key range and dropping it is one range delete. The checkpoint sits in the same file and is
+ * moved in the same transaction as the rows it covers.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS rm_rows (
+  ns    TEXT NOT NULL,
+  part  TEXT NOT NULL,
+  id    TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (ns, part, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rm_checkpoints (
+  projection TEXT PRIMARY KEY,
+  version    INTEGER NOT NULL,
+  position   INTEGER NOT NULL,
+  error      TEXT
+) WITHOUT ROWID;
+`
+
+/**
+ * The most rows a projection keeps in memory while it catches up from a reset (see `RowsCopy`);
+ * past it, it drops the copy and reads from the database again.
+ */
+const COPY_MAX_ROWS = 2_000_000
+
+const SURROGATE = /[\ud800-\udfff]/
+
+/** SQLite's order of TEXT keys (BINARY: UTF-8 bytes, that is code points), not UTF-16's. */
+const byKey = (a: string, b: string): number => {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    const xs = x >= 0xd800 && x <= 0xdfff
+    const ys = y >= 0xd800 && y <= 0xdfff
+    // A surrogate is part of a code point above U+FFFF: after every code unit that is not one.
+    if (xs !== ys) return xs ? 1 : -1
+    return x - y
+  }
+  return a.length - b.length
+}
+
+interface Stored {
+  readonly json: string
+  value: unknown
+}
+const parsed = (stored: Stored): unknown => {
+  if (stored.value === undefined) stored.value = JSON.parse(stored.json)
+  return stored.value
+}
+
+/**
+ * Every row of one projection as stored (its JSON text), kept while the projection catches up from
+ * a reset: the rows were all written through this store since the reset dropped them, so a key
+ * missing here is missing in the database, and steps read without a query. Answers exactly as the
+ * database does (values parsed from the same text, partitions in key order).
+ */
+class RowsCopy {
+  /** table → partition → id → JSON, and its value once parsed (never changed: see `Tx.put`) */
+  private readonly tables = new Map<string, Map<string, Map<string, Stored>>>()
+  rows = 0
+
+  put(table: string, part: string, id: string, json: string) {
+    let parts = this.tables.get(table)
+    if (parts === undefined) {
+      parts = new Map()
+      this.tables.set(table, parts)
+    }
+    let rows = parts.get(part)
+    if (rows === undefined) {
+      rows = new Map()
+      parts.set(part, rows)
+    }
+    const size = rows.size
+    rows.set(id, { json, value: undefined })
+    this.rows += rows.size - size
+  }
+
+  has(table: string, part: string, id: string) {
+    return this.tables.get(table)?.get(part)?.has(id) === true
+  }
+
+  del(table: string, part: string, id: string) {
+    const parts = this.tables.get(table)
+    const rows = parts?.get(part)
+    if (rows === undefined || !rows.delete(id)) return
+    this.rows--
+    if (rows.size === 0) parts?.delete(part)
+  }
+
+  readonly view: ReadView = {
+    get: <V>(table: string, part: string, id: string) => {
+      const stored = this.tables.get(table)?.get(part)?.get(id)
+      return stored === undefined ? undefined : (parsed(stored) as V)
+    },
+    scan: <V>(table: string, part: string) => {
+      const rows = this.tables.get(table)?.get(part)
+      if (rows === undefined) return []
+      const ids = [...rows.keys()].sort()
+      if (ids.some((id) => SURROGATE.test(id))) ids.sort(byKey)
+      return ids.map((id) => [id, parsed(rows.get(id) as Stored) as V] as const)
+    }
+  }
+}
+
+export interface SqliteStorageOptions {
+  /** The read models' database file (created with its directory), or `":memory:"`. */
+  readonly path: string
+}
+
+export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true })
+  const db = new Database(options.path)
+  db.pragma("journal_mode = WAL")
+  // Everything here can be rebuilt from the log: no fsync per commit.
+  db.pragma("synchronous = NORMAL")
+  db.pragma("busy_timeout = 5000")
+  db.pragma("cache_size = -65536")
+  db.exec(DDL)
+
+  const getRow = db
+    .prepare<[string, string, string], string>(
+      "SELECT value FROM rm_rows WHERE ns = ? AND part = ? AND id = ?"
+    )
+    .pluck(true)
+  const scanRows = db
+    .prepare<[string, string], [string, string]>("SELECT id, value FROM rm_rows WHERE ns = ? AND part = ?")
+    .raw(true)
+  const putRow = db.prepare<[string, string, string, string]>(
+    "INSERT OR REPLACE INTO rm_rows (ns, part, id, value) VALUES (?, ?, ?, ?)"
+  )
+  const delRow = db.prepare<[string, string, string]>(
+    "DELETE FROM rm_rows WHERE ns = ? AND part = ? AND id = ?"
+  )
+  const dropRows = db.prepare<[string, string]>("DELETE FROM rm_rows WHERE ns >= ? AND ns < ?")
+  const loadCheckpoint = db
+    .prepare<[string], [number, number, string | null]>(
+      "SELECT version, position, error FROM rm_checkpoints WHERE projection = ?"
+    )
+    .raw(true)
+  const setCheckpoint = db.prepare<[string, number, number, string | null]>(
+    "INSERT OR REPLACE INTO rm_checkpoints (projection, version, position, error) VALUES (?, ?, ?, ?)"
+  )
+  const moveCheckpoint = db.prepare<[number, string, number, number]>(
+    "UPDATE rm_checkpoints SET position = ?, error = NULL WHERE projection = ? AND position = ? AND version = ?"
+  )
+
+  const make = (name: string): ProjectionStore => {
+    const ns = (table: string) => `${name}.${table}`
+    const read: ReadView = {
+      get: <V>(table: string, part: string, id: string) => {
+        const value = getRow.get(ns(table), part, id)
+        return value === undefined ? undefined : (JSON.parse(value) as V)
+      },
+      scan: <V>(table: string, part: string) =>
+        scanRows.all(ns(table), part).map(([id, value]) => [id, JSON.parse(value) as V] as const)
+    }
+
+    // Set by a reset, dropped by `settle`, a failed or refused commit, or when it grows too big.
+    let copy: RowsCopy | undefined
+
+    const commit = db.transaction((writes: Writes, from: number, to: number, version: number): boolean => {
+      if (moveCheckpoint.run(to, name, from, version).changes !== 1) return false
+      // Sorted (UTF-16 order: near enough to SQLite's), so that writes land next to each other.
+      for (const table of [...writes.keys()].sort()) {
+        const space = ns(table)
+        const parts = writes.get(table) as Map<string, Map<string, unknown>>
+        for (const part of [...parts.keys()].sort()) {
+          const rows = parts.get(part) as Map<string, unknown>
+          for (const id of rows.size > 1 ? [...rows.keys()].sort() : rows.keys()) {
+            const value = rows.get(id)
+            if (value === DELETED) {
+              // Known absent (put and deleted within the batch): nothing to delete.
+              if (copy !== undefined && !copy.has(table, part, id)) continue
+              delRow.run(space, part, id)
+              copy?.del(table, part, id)
+            } else {
+              const json = JSON.stringify(value)
+              putRow.run(space, part, id, json)
+              copy?.put(table, part, id, json)
+            }
+          }
+        }
+      }
+      return true
+    })
+
+    const reset = db.transaction((version: number) => {
+      // "." < "/" in ASCII: [name + ".", name + "/") is exactly this projection's namespaces.
+      dropRows.run(`${name}.`, `${name}/`)
+      setCheckpoint.run(name, version, 0, null)
+    })
+
+    return {
+      read,
+      checkpoint: (): Checkpoint | undefined => {
+        const row = loadCheckpoint.get(name)
+        return row === undefined ? undefined : { version: row[0], position: row[1], error: row[2] }
+      },
+      reset: (version) => {
+        copy = undefined
+        reset.immediate(version)
+        copy = new RowsCopy()
+      },
+      commit: (writes, from, to, version) => {
+        let done = false
+        try {
+          done = commit.immediate(writes, from, to, version)
+        } finally {
+          // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong.
+          if (!done || (copy !== undefined && copy.rows > COPY_MAX_ROWS)) copy = undefined
+        }
+        return done
+      },
+      stepRead: () => copy?.view,
+      settle: () => {
+        copy = undefined
+      },
+      fail: (version, error) => {
+        copy = undefined
+        const position = loadCheckpoint.get(name)?.[1] ?? 0
+        setCheckpoint.run(name, version, position, error)
+      }
+    }
+  }
+
+  const projections = new Map<string, ProjectionStore>()
+  return {
+    projection: (name) => {
+      let store = projections.get(name)
+      if (store === undefined) {
+        store = make(name)
+        projections.set(name, store)
+      }
+      return store
+    },
+    close: () => {
+      if (db.open) db.close()
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Where read models live: rows addressed by (table, partition, id), holding JSON values. A
+ * partition is the unit a query scans (a viewer's feed, a topic's Spaces); an id is a point lookup.
+ * Each projection owns its tables (one namespace per projection), so that it can be dropped and
+ * rebuilt alone; queries may read any projection's tables.
+ */
+export interface ReadView {
+  readonly get: <V>(table: string, part: string, id: string) => V | undefined
+  /** The rows of one partition, in no particular order. */
+  readonly scan: <V>(table: string, part: string) => ReadonlyArray<readonly [id: string, value: V]>
+}
+
+/** What a projection step sees: the read model as of the previous event, and where to write. */
+export interface Tx extends ReadView {
+  /** Values are treated as immutable: never change an object after `put` or one returned by `get`. */
+  readonly put: (table: string, part: string, id: string, value: unknown) => void
+  readonly del: (table: string, part: string, id: string) => void
+}
+
+/** Where a projection got to in the log, under which version of its code. */
+export interface Checkpoint {
+  readonly version: number
+  readonly position: number
+  /** Set when the projection stopped on an event it could not apply. */
+  readonly error: string | null
+}
+
+/** A batch of writes: per table and partition, the new value of each id (`DELETED` to remove it). */
+export const DELETED: unique symbol = Symbol("deleted")
+export type Writes = Map<string, Map<string, Map<string, unknown>>>
+
+export interface ProjectionStore {
+  readonly read: ReadView
+  readonly checkpoint: () => Checkpoint | undefined
+  /** Drops every row of the projection and starts it at position 0 under `version`. */
+  readonly reset: (version: number) => void
+  /**
+   * Applies `writes` and moves the checkpoint from `from` to `to`, atomically. Answers false (and
+   * writes nothing) if the stored checkpoint is no longer `from`: someone else (another process,
+   * an operator's rebuild) moved it, and the caller must reload.
+   */
+  readonly commit: (writes: Writes, from: number, to: number, version: number) => boolean
+  readonly fail: (version: number, error: string) => void
+  /**
+   * What a step may read instead of `read`, when the store can answer without a query: a store may
+   * keep a copy of the rows it wrote since `reset` (then it knows every row) until `settle`. It
+   * answers exactly what `read` would. Undefined: read `read`.
+   */
+  readonly stepRead?: () => ReadView | undefined
+  /** Catching up is over (the runner is live, the rebuild done): drop what only served it. */
+  readonly settle?: () => void
+}
+
+export interface Storage {
+  readonly projection: (name: string) => ProjectionStore
+  readonly close: () => void
+}
+
+/**
+ * Pending writes over a read view: a step reads its own writes. Reads that miss are cached, so
+ * that a batch touching the same rows again and again asks the storage once.
+ */
+export class Overlay implements Tx {
+  readonly writes: Writes = new Map()
+  private readonly cache = new Map<string, unknown>()
+  private readonly scans = new Map<string, ReadonlyArray<readonly [string, unknown]>>()
+
+  /** `cached` false: the base answers from memory, caching its misses would only cost. */
+  constructor(
+    private readonly base: ReadView,
+    private readonly cached = true
+  ) {}
+
+  private partition(table: string, part: string, create: true): Map<string, unknown>
+  private partition(table: string, part: string, create: false): Map<string, unknown> | undefined
+  private partition(table: string, part: string, create: boolean) {
+    let parts = this.writes.get(table)
+    if (parts === undefined) {
+      if (!create) return undefined
+      parts = new Map()
+      this.writes.set(table, parts)
+    }
+    let rows = parts.get(part)
+    if (rows === undefined && create) {
+      rows = new Map()
+      parts.set(part, rows)
+    }
+    return rows
+  }
+
+  get = <V>(table: string, part: string, id: string): V | undefined => {
+    const pending = this.partition(table, part, false)
+    if (pending?.has(id)) {
+      const value = pending.get(id)
+      return value === DELETED ? undefined : (value as V)
+    }
+    if (!this.cached) return this.base.get<V>(table, part, id)
+    const key = `${table}\u0000${part}\u0000${id}`
+    if (this.cache.has(key)) return this.cache.get(key) as V | undefined
+    const value = this.base.get<V>(table, part, id)
+    this.cache.set(key, value)
+    return value
+  }
+
+  scan = <V>(table: string, part: string): ReadonlyArray<readonly [string, V]> => {
+    const pending = this.partition(table, part, false)
+    const key = `${table}\u0000${part}`
+    let stored = this.scans.get(key) as ReadonlyArray<readonly [string, V]> | undefined
+    if (stored === undefined) {
+      stored = this.base.scan<V>(table, part)
+      this.scans.set(key, stored)
+    }
+    if (pending === undefined) return stored
+    const out: Array<readonly [string, V]> = []
+    for (const row of stored) if (!pending.has(row[0])) out.push(row)
+    for (const [id, value] of pending) if (value !== DELETED) out.push([id, value as V])
+    return out
+  }
+
+  put = (table: string, part: string, id: string, value: unknown): void => {
+    this.partition(table, part, true).set(id, value)
+  }
+
+  del = (table: string, part: string, id: string): void => {
+    this.partition(table, part, true).set(id, DELETED)
+  }
+
+  get size(): number {
+    let n = 0
+    for (const parts of this.writes.values()) for (const rows of parts.values()) n += rows.size
+    return n
+  }
+}

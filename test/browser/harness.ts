@@ -1,0 +1,187 @@
+/**
+ * What the browser tests stand on: the real server (the composition root's `start`, a temporary
+ * SQLite file, media on) and Debian's Chromium driven by playwright-core with a fake microphone.
+ */
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { loadConfig, start } from "@spaces/http"
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+
+export interface RunningSpaces {
+  readonly url: string
+  readonly close: () => Promise<void>
+}
+
+export const startSpaces = async (): Promise<RunningSpaces> => {
+  const dir = mkdtempSync(join(tmpdir(), "spaces-browser-"))
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    SPACES_DB_PATH: join(dir, "spaces.sqlite"),
+    SPACES_MEDIA: "on",
+    SPACES_MEDIA_WORKERS: "1",
+    SPACES_WEB_CLIENT: "true",
+    SPACES_LOG_LEVEL: "warn"
+  })
+  const server = await start(config)
+  return {
+    url: server.url,
+    close: async () => {
+      await server.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Chromium flags: fake capture devices and no permission prompt, nothing phoning home. */
+const chromiumArgs = [
+  "--no-sandbox",
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+  // The room's <audio> elements play without a click in between (a real user has clicked Join).
+  "--autoplay-policy=no-user-gesture-required"
+]
+
+/** One Chromium; `launch` gives it a fresh temporary profile (user data dir), removed on close. */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: chromiumArgs })
+
+export const desktop = { width: 1000, height: 760 }
+export const phone = { width: 390, height: 844 }
+
+export interface Person {
+  readonly name: string
+  readonly context: BrowserContext
+  readonly page: Page
+}
+
+/** A person in their own browser context (own storage, own tokens), signed in through the page. */
+export const signIn = async (
+  browser: Browser,
+  url: string,
+  name: string,
+  viewport: { width: number; height: number } = desktop,
+  beforeSubmit?: (page: Page) => Promise<unknown>
+): Promise<Person> => {
+  const context = await browser.newContext({ viewport, permissions: ["microphone"], baseURL: url })
+  const page = await context.newPage()
+  page.on("dialog", (dialog) => void dialog.accept())
+  // The page's own errors, named by person, make a failure readable.
+  page.on("pageerror", (error) => console.error(`[${name}] page error: ${error.message}`))
+  page.on("response", (response) => {
+    if (response.status() >= 400)
+      void response.text().then(
+        (body) =>
+          console.error(
+            `[${name}] ${response.request().method()} ${response.url()} → ${response.status()} ${body.slice(0, 300)}`
+          ),
+        () => undefined
+      )
+  })
+  await page.goto("/")
+  await page.getByLabel("User name").fill(name)
+  await beforeSubmit?.(page)
+  await page.getByRole("button", { name: "Sign in" }).click()
+  await page.getByRole("navigation", { name: "Account" }).getByText(`Signed in as ${name}`).waitFor()
+  return { name, context, page }
+}
+
+/** The inbound audio a page receives, per speaker, from mediasoup-client's consumers' getStats(). */
+export interface InboundAudio {
+  readonly userId: string
+  readonly packetsReceived: number
+  readonly audioLevel: number
+  readonly totalAudioEnergy: number
+}
+
+interface Probe {
+  readonly spacesMedia?: { readonly inbound: () => Promise<ReadonlyArray<InboundAudio>> }
+}
+
+export const inboundFrom = async (page: Page, speaker: string): Promise<InboundAudio | undefined> => {
+  const all = await page.evaluate(() => (globalThis as Probe).spacesMedia?.inbound() ?? [])
+  return all.find((a) => a.userId === speaker)
+}
+
+/** Polls `check` until it returns a value (not undefined), at most `timeoutMs`; fails naming `what`. */
+export const eventually = async <A>(
+  what: string,
+  check: () => Promise<A | undefined>,
+  timeoutMs = 20_000,
+  everyMs = 250
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value !== undefined) return value
+    } catch (error) {
+      last = error
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** `speaker`'s audio reaches `page`: packets keep arriving and carry sound. */
+export const audioFlows = (page: Page, speaker: string) =>
+  eventually(`audio from ${speaker}`, async () => {
+    const before = await inboundFrom(page, speaker)
+    if (before === undefined) return undefined
+    await pause(500)
+    const after = await inboundFrom(page, speaker)
+    if (after === undefined) return undefined
+    const flowing = after.packetsReceived > before.packetsReceived
+    const audible = after.totalAudioEnergy > 0 || after.audioLevel > 0
+    return flowing && audible ? after : undefined
+  })
+
+/** `speaker`'s audio no longer reaches `page`: no new packet over a whole second (or the consumer is gone). */
+export const audioStopped = (page: Page, speaker: string) =>
+  eventually(
+    `audio from ${speaker} to stop`,
+    async () => {
+      const before = await inboundFrom(page, speaker)
+      if (before === undefined) return "no consumer"
+      await pause(1000)
+      const after = await inboundFrom(page, speaker)
+      if (after === undefined) return "no consumer"
+      return after.packetsReceived === before.packetsReceived
+        ? `stopped at ${after.packetsReceived}`
+        : undefined
+    },
+    20_000,
+    0
+  )
+
+/** What the transcription service does: a service token (dev sign-in) and one caption segment. */
+export const appendCaption = async (
+  url: string,
+  spaceId: string,
+  segment: { speaker: string; text: string; startMs: number; endMs: number }
+): Promise<void> => {
+  const json = { "content-type": "application/json" }
+  const issued = await fetch(`${url}/v1/dev/token`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ service: "captioner" })
+  })
+  const { token } = (await issued.json()) as { token: string }
+  const appended = await fetch(`${url}/v1/spaces/${encodeURIComponent(spaceId)}/captions/segments`, {
+    method: "POST",
+    headers: { ...json, authorization: `Bearer ${token}` },
+    body: JSON.stringify({ segment })
+  })
+  if (!appended.ok) throw new Error(`caption refused: ${appended.status} ${await appended.text()}`)
+}

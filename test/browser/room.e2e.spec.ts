@@ -1,0 +1,191 @@
+/**
+ * Three people in three browser contexts, real audio through the real SFU: a host speaks, a
+ * listener hears them, raises a hand, is approved and is heard, is muted and then removed (and
+ * can't come back); a follower sees the Space in the live bar while it is live and not after.
+ * Screenshots of the main screens go to docs/screenshots.
+ */
+import { mkdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+import type { Browser, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  appendCaption,
+  audioFlows,
+  audioStopped,
+  eventually,
+  inboundFrom,
+  launchChromium,
+  type Person,
+  phone,
+  type RunningSpaces,
+  signIn,
+  startSpaces
+} from "./harness.js"
+
+/**
+ * Screenshots go to test-results/screenshots (ignored by git) so that `npm test` leaves the tree
+ * clean; `SPACES_SCREENSHOTS_DIR=docs/screenshots` refreshes the committed ones.
+ */
+const root = join(import.meta.dirname, "..", "..")
+const shots = resolve(root, process.env.SPACES_SCREENSHOTS_DIR ?? "test-results/screenshots")
+const shot = async (page: Page, name: string) => {
+  await page.evaluate("window.scrollTo(0, 0)")
+  await page.screenshot({ path: join(shots, `${name}.png`) })
+}
+
+/** A `datetime-local` value for tomorrow at this time (the browser and the test share a clock and zone). */
+const tomorrow = () => {
+  const d = new Date(Date.now() + 24 * 3600_000)
+  const two = (n: number) => String(n).padStart(2, "0")
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`
+}
+
+const title = "Morning show: open mic"
+
+describe("the web client in Chromium", () => {
+  let spaces: RunningSpaces
+  let browser: Browser
+  const people: Array<Person> = []
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true })
+    spaces = await startSpaces()
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    for (const person of people) await person.context.close().catch(() => undefined)
+    await browser?.close()
+    await spaces?.close()
+  })
+
+  it("carries a host's and an approved speaker's audio, mutes and removes, and runs the room's social side and keeps the live bar current", async () => {
+    // A follower of the host; the sign-in screen is captured on their way in (desktop and phone).
+    const fola = await signIn(browser, spaces.url, "fola", undefined, (page) => shot(page, "sign-in"))
+    people.push(fola)
+    await fola.page.getByLabel("User to follow").fill("hana")
+    await fola.page.getByRole("button", { name: "Follow", exact: true }).click()
+    await fola.page.getByText("You follow hana").waitFor()
+
+    // The host creates a live Space from the form and unmutes (hosts start muted).
+    const hana = await signIn(browser, spaces.url, "hana")
+    people.push(hana)
+    const host = hana.page
+    await host.getByLabel("Title").fill(title)
+    const topics = host.getByRole("group", { name: /Topics/ })
+    await topics.getByLabel("music", { exact: true }).check()
+    await topics.getByLabel("technology", { exact: true }).check()
+    await host.getByLabel("Show captions").check()
+    await shot(host, "create-form")
+    await host.getByRole("button", { name: "Create Space" }).click()
+    await host.getByRole("heading", { level: 1, name: title }).waitFor()
+    await host.getByRole("button", { name: "Unmute" }).click()
+    await host.getByRole("button", { name: "Mute", exact: true }).waitFor()
+
+    // The follower's live bar shows it while it is live.
+    const liveBar = fola.page.getByRole("region", { name: "Live now" })
+    await liveBar.getByRole("link", { name: title }).waitFor()
+    await shot(fola.page, "live-bar")
+
+    // A listener on a phone finds it by search and joins; the host's audio reaches them.
+    const lee = await signIn(browser, spaces.url, "lee", phone, (page) => shot(page, "sign-in-phone"))
+    people.push(lee)
+    const listener = lee.page
+    await listener.getByLabel("Search Spaces").fill("morning")
+    await listener.getByRole("button", { name: "Search" }).click()
+    await listener.getByRole("link", { name: title }).click()
+    await listener.getByRole("button", { name: "Join this Space" }).click()
+    await listener.getByRole("button", { name: "Request to speak" }).waitFor()
+    const heard = await audioFlows(listener, "hana")
+    expect(heard.packetsReceived).toBeGreaterThan(0)
+    expect(heard.totalAudioEnergy + heard.audioLevel).toBeGreaterThan(0)
+
+    // Raise hand, the host approves, the new speaker unmutes: their audio reaches the host.
+    // By keyboard: Enter on the focused button; focus stays on the control as its label flips.
+    await listener.getByRole("button", { name: "Request to speak" }).press("Enter")
+    await listener.getByRole("button", { name: "Lower hand" }).waitFor()
+    await expect.poll(() => listener.evaluate("document.activeElement?.textContent")).toBe("Lower hand")
+    await host.getByRole("button", { name: "Approve lee" }).click()
+    await listener.getByRole("button", { name: "Unmute" }).click()
+    await listener.getByRole("button", { name: "Mute", exact: true }).waitFor()
+    const fromLee = await audioFlows(host, "lee")
+    expect(fromLee.packetsReceived).toBeGreaterThan(0)
+    await host.getByRole("listitem").filter({ hasText: "lee" }).getByText("Mic on").waitFor()
+    await shot(host, "room-host")
+    await shot(listener, "room-listener-phone")
+
+    // The host mutes them: their audio stops reaching the host (the consumer stays, packets stop).
+    await host.getByRole("button", { name: "Mute lee" }).click()
+    await host.getByRole("listitem").filter({ hasText: "lee" }).getByText("Muted").waitFor()
+    expect(await audioStopped(host, "lee")).toMatch(/^stopped at \d+$|^no consumer$/)
+
+    // Removed: their page says so, and they can't join again.
+    await host.getByRole("button", { name: "Remove lee" }).click()
+    await listener.getByText("You were removed from this Space.").waitFor()
+    await eventually("lee's audio to be dropped", async () =>
+      (await inboundFrom(host, "lee")) === undefined ? true : undefined
+    )
+    await listener.reload()
+    await listener.getByRole("button", { name: "Join this Space" }).click()
+    await listener.getByText("You can't join: you were removed from this Space.").waitFor()
+    expect(await listener.locator(".room").getAttribute("data-role")).toBe("none")
+
+    // The follower joins from the live bar: a reaction, a post the host pins, a caption from the
+    // transcription service; invited to speak, made co-host, and stepping down again.
+    const follower = fola.page
+    await liveBar.getByRole("link", { name: title }).click()
+    await follower.getByRole("button", { name: "Join this Space" }).click()
+    await follower.getByRole("button", { name: "Request to speak" }).waitFor()
+    await follower.getByRole("button", { name: "React 👏" }).click()
+    await host.getByRole("list", { name: "Recent reactions" }).getByText("fola").waitFor()
+    await follower.getByLabel("Post about this Space").fill("Great show!")
+    await follower.getByRole("button", { name: "Post", exact: true }).click()
+    await host.getByRole("button", { name: "Pin post by fola" }).click()
+    await follower.getByRole("list", { name: "Pinned post" }).getByText("Great show!").waitFor()
+    const spaceId = decodeURIComponent(new URL(host.url()).hash.replace("#/space/", ""))
+    await appendCaption(spaces.url, spaceId, {
+      speaker: "hana",
+      text: "Welcome, everyone",
+      startMs: 0,
+      endMs: 1500
+    })
+    await follower.getByRole("log").getByText("Welcome, everyone").waitFor()
+    await shot(follower, "room-posts-captions")
+    await host.getByRole("button", { name: "Invite fola to speak" }).click()
+    await follower.getByRole("button", { name: "Accept", exact: true }).click()
+    await host.getByRole("button", { name: "Make fola co-host" }).click()
+    await follower.getByRole("button", { name: "Accept co-host" }).click()
+    await host
+      .getByRole("listitem")
+      .filter({ hasText: "fola" })
+      .getByText("Co-host", { exact: true })
+      .waitFor()
+    await follower.getByRole("button", { name: "Step down" }).click()
+    await follower.getByRole("button", { name: "Request to speak" }).waitFor()
+    await follower.getByRole("link", { name: "Spaces", exact: true }).click()
+    await liveBar.getByRole("link", { name: title }).waitFor()
+
+    // The host ends the Space: it leaves the follower's live bar.
+    await host.getByRole("button", { name: "End Space" }).click()
+    await host.getByText("This Space has ended.").waitFor()
+    await liveBar.getByRole("link", { name: title }).waitFor({ state: "detached" })
+    await liveBar.getByText("No one you follow is live right now.").waitFor()
+
+    // The replay: the event log, and the state at an earlier point (the listener still on stage).
+    await host.getByRole("link", { name: "Replay its history" }).click()
+    const log = host.getByRole("list", { name: "Event log" })
+    await log.getByText(/ParticipantRemoved — lee/).waitFor()
+    await log.getByRole("button", { name: /SpeakRequestApproved/ }).click()
+    await host.getByText("lee — speaker, muted").waitFor()
+    await shot(host, "replay")
+
+    // Scheduling: the host's next Space is listed as scheduled, ready to start early or cancel.
+    await host.getByRole("link", { name: "Spaces", exact: true }).click()
+    await host.getByLabel("Title").fill("Tomorrow's show")
+    await host.getByLabel(/Schedule for/).fill(tomorrow())
+    await host.getByRole("button", { name: "Create Space" }).click()
+    const scheduled = host.getByRole("list", { name: "Your scheduled Spaces" })
+    await scheduled.getByText("Tomorrow's show").waitFor()
+    await scheduled.getByRole("button", { name: "Start now" }).waitFor()
+  })
+})

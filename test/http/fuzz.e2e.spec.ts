@@ -1,0 +1,224 @@
+import fc from "fast-check"
+import { commandRoutes } from "@spaces/http"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { client, request, startTestServer, type TestServer, userToken } from "./harness.js"
+
+/**
+ * Malformed requests on every route: whatever is wrong (token, JSON, content type, size, params,
+ * body shape), the answer is a 4xx problem document, never a 5xx, and the log does not change.
+ */
+interface Route {
+  readonly method: string
+  readonly path: string
+}
+const extra: ReadonlyArray<Route> = [
+  { method: "GET", path: "/v1/spaces/:spaceId" },
+  { method: "GET", path: "/v1/feed" },
+  { method: "GET", path: "/v1/topics/:topic" },
+  { method: "GET", path: "/v1/search" },
+  { method: "GET", path: "/v1/creators/:user" },
+  { method: "GET", path: "/v1/me/reminders" },
+  { method: "GET", path: "/v1/spaces/:spaceId/events" },
+  { method: "GET", path: "/v1/spaces/:spaceId/state" },
+  { method: "POST", path: "/v1/spaces/:spaceId/reactions" },
+  { method: "GET", path: "/v1/spaces/:spaceId/media/capabilities" },
+  { method: "POST", path: "/v1/spaces/:spaceId/media/transports" },
+  { method: "POST", path: "/v1/spaces/:spaceId/media/produce" },
+  { method: "POST", path: "/v1/dev/token" }
+]
+const routes: ReadonlyArray<Route> = [
+  ...commandRoutes.map((r) => ({ method: r.method.toUpperCase(), path: r.path })),
+  ...extra
+]
+
+/** The query members each query route decodes. */
+const acceptsQuery: Record<string, ReadonlyArray<string>> = {
+  "/v1/spaces/:spaceId": ["minPosition"],
+  "/v1/feed": ["minPosition", "limit"],
+  "/v1/topics/:topic": ["minPosition"],
+  "/v1/search": ["minPosition", "topic"],
+  "/v1/creators/:user": ["minPosition"],
+  "/v1/me/reminders": ["minPosition"],
+  "/v1/spaces/:spaceId/state": ["position", "at"]
+}
+
+type Defect =
+  | { readonly kind: "no-token" }
+  | { readonly kind: "bad-token"; readonly token: string }
+  | { readonly kind: "bad-json"; readonly raw: string }
+  | { readonly kind: "content-type"; readonly type: string; readonly raw: string }
+  | { readonly kind: "huge" }
+  | { readonly kind: "bad-param"; readonly value: string }
+  | { readonly kind: "bad-shape"; readonly body: unknown }
+  | { readonly kind: "bad-query"; readonly query: string }
+
+const badId = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 20 }).map((s) => `${s} !`),
+  fc.constantFrom("%ZZ", "%00", "a%2Fb c", "x".repeat(300), "..", "<script>", "é", "%E0%A4%A")
+)
+const defect: fc.Arbitrary<Defect> = fc.oneof(
+  fc.constant({ kind: "no-token" as const }),
+  fc
+    .oneof(
+      fc.string({ maxLength: 40 }).filter((s) => /^[A-Za-z0-9_.~+/=-]+$/.test(s)),
+      fc.constantFrom("a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "eyJhbGciOiJIUzI1NiJ9.e30.AAAA")
+    )
+    .map((token) => ({ kind: "bad-token" as const, token })),
+  fc
+    .oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom("{", '{"a":', "[1,", "nul", '{"title":"x"', "\u0000")
+    )
+    .filter((s) => {
+      try {
+        JSON.parse(s)
+        return false
+      } catch {
+        return true
+      }
+    })
+    .map((raw) => ({ kind: "bad-json" as const, raw })),
+  fc
+    .record({
+      type: fc.constantFrom(
+        "text/plain",
+        "application/xml",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded"
+      ),
+      raw: fc.string({ maxLength: 30 })
+    })
+    .map(({ type, raw }) => ({ kind: "content-type" as const, type, raw: raw === "" ? "x" : raw })),
+  fc.constant({ kind: "huge" as const }),
+  badId.map((value) => ({ kind: "bad-param" as const, value })),
+  fc
+    .oneof(
+      fc
+        .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue(), { maxKeys: 4 })
+        .map((d) => ({ ...d, __fuzz: true })),
+      fc.array(fc.jsonValue(), { maxLength: 3 }),
+      fc.constantFrom(1, "text", true, null)
+    )
+    .map((body) => ({ kind: "bad-shape" as const, body })),
+  fc
+    .constantFrom(
+      "minPosition=-1",
+      "minPosition=abc",
+      "limit=0",
+      "limit=999999",
+      "topic=Not%20A%20Slug",
+      "position=1.5",
+      "at=yesterday",
+      "position=1&at=2020-01-01T00:00:00Z"
+    )
+    .map((query) => ({ kind: "bad-query" as const, query }))
+)
+
+describe("fuzzing every route with malformed requests", () => {
+  let t: TestServer
+  let valid: string
+  beforeAll(async () => {
+    t = await startTestServer({ SPACES_MAX_BODY_BYTES: "4096" })
+    const host = await client(t.url, "fuzz-host")
+    await host.call("POST", "/v1/spaces", {
+      spaceId: "fz",
+      title: "Fuzz",
+      topics: ["music"],
+      speakPolicy: "everyone",
+      recording: false,
+      captions: true
+    })
+    valid = await userToken("fuzz-user")
+  })
+  afterAll(() => t.close())
+
+  it("never answers 5xx, always a problem document, never changes the log", async () => {
+    const before = await t.logLength()
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), defect, async (route, d) => {
+        const param = d.kind === "bad-param" ? d.value : null
+        // A bad parameter is only a defect on routes that have one; elsewhere fall back to no token.
+        const hasParam = route.path.includes(":")
+        const effective: Defect = d.kind === "bad-param" && !hasParam ? { kind: "no-token" } : d
+        const path =
+          route.path.replace(/:(\w+)/g, (_, name: string) =>
+            param !== null && hasParam
+              ? param
+              : name === "topic"
+                ? "music"
+                : name === "user"
+                  ? "fuzz-host"
+                  : "fz"
+          ) + (effective.kind === "bad-query" ? `?${effective.query}` : "")
+        const headers: Record<string, string> = {}
+        let raw: string | undefined
+        let token: string | undefined = valid
+        switch (effective.kind) {
+          case "no-token":
+            token = undefined
+            raw = "{}"
+            headers["content-type"] = "application/json"
+            break
+          case "bad-token":
+            token = effective.token
+            break
+          case "bad-json":
+            raw = effective.raw === "" ? "{" : effective.raw
+            headers["content-type"] = "application/json"
+            break
+          case "content-type":
+            raw = effective.raw
+            headers["content-type"] = effective.type
+            break
+          case "huge":
+            raw = JSON.stringify({ title: "x".repeat(10_000) })
+            headers["content-type"] = "application/json"
+            break
+          case "bad-shape":
+            raw = JSON.stringify(effective.body)
+            headers["content-type"] = "application/json"
+            break
+          default:
+            break
+        }
+        const method = route.method
+        const canHaveBody = method !== "GET"
+        // `/v1/dev/token` needs no token: a no-token defect there must come with a bad body.
+        if (
+          route.path === "/v1/dev/token" &&
+          (effective.kind === "no-token" || effective.kind === "bad-query" || effective.kind === "bad-param")
+        ) {
+          raw = '{"user":"a b"}'
+          headers["content-type"] = "application/json"
+        }
+        // GET routes ignore bodies: turn body defects into a missing token.
+        if (!canHaveBody && raw !== undefined && effective.kind !== "no-token") token = undefined
+        // A query defect counts only where the route reads that member (others are ignored by design).
+        if (
+          effective.kind === "bad-query" &&
+          !(acceptsQuery[route.path] ?? []).includes(effective.query.split("=")[0]!)
+        )
+          token = undefined
+        const answer = await request(t.url, method, path, {
+          ...(token === undefined ? {} : { token }),
+          ...(canHaveBody && raw !== undefined ? { raw } : {}),
+          headers
+        })
+        expect(
+          answer.status,
+          `${method} ${path} ${JSON.stringify(effective)} → ${answer.text}`
+        ).toBeGreaterThanOrEqual(400)
+        expect(answer.status, `${method} ${path} ${JSON.stringify(effective)} → ${answer.text}`).toBeLessThan(
+          500
+        )
+        expect(answer.headers.get("content-type")).toContain("application/problem+json")
+        expect(answer.body).toMatchObject({
+          status: answer.status,
+          type: expect.stringMatching(/^https:\/\/spaces\.dev\/problems\//)
+        })
+      }),
+      { numRuns: 600 }
+    )
+    expect(await t.logLength()).toBe(before)
+  })
+})
