@@ -2,7 +2,12 @@ import { defineConfig } from "vitest/config"
 
 // Tests import workspace packages from their TypeScript sources (the "@spaces/source" export
 // condition), so `npm test` needs no build step.
-const shared = { resolve: { conditions: ["@spaces/source"] } }
+// Tests run in Vite's SSR (node) environment, whose resolver reads `ssr.resolve.conditions`.
+const conditions = ["@spaces/source", "module", "node", "development|production"]
+const shared = {
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ["@spaces/source"] } }
+}
 const kind = (name: string, timeout: number) => ({
   ...shared,
   test: {

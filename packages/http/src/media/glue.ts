@@ -4,6 +4,7 @@ import {
   isSpeakingRole,
   type RecordedEvent,
   SpaceEvent,
+  type SpaceEventTag,
   type SpaceId,
   Spaces
 } from "@spaces/domain"
@@ -66,6 +67,22 @@ export const scanLog = Effect.gen(function* () {
   return { head, live } satisfies LogScan
 })
 
+/** Every event type `instructionsFor` turns into orders; the follower decodes only these. */
+const MEDIA_EVENTS: ReadonlySet<string> = new Set<SpaceEventTag>([
+  "SpaceStarted",
+  "SpeakerMuted",
+  "AllSpeakersMuted",
+  "SpeakerUnmuted",
+  "SteppedDown",
+  "ParticipantLeft",
+  "HostLeft",
+  "ParticipantRemoved",
+  "SpaceEnded",
+  "SpaceCancelled",
+  "SpaceExpired",
+  "RecordingChanged"
+])
+
 /** The media plane's orders for one domain event (idempotent; SPEC §3: the media plane obeys the domain). */
 export const instructionsFor = (event: SpaceEvent) =>
   Effect.gen(function* () {
@@ -109,7 +126,7 @@ export const instructionsFor = (event: SpaceEvent) =>
  * Follows the log from the startup scan's head and applies each event's instructions. Rooms of
  * Spaces already live are opened first (after a restart the media plane starts empty).
  */
-export const followLogIntoMedia = (plane: MediaPlaneService, scan: LogScan, logger: Logger) =>
+export const followLogIntoMedia = (plane: Pick<MediaPlaneService, "apply">, scan: LogScan, logger: Logger) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     for (const [spaceId, recording] of scan.live)
@@ -118,8 +135,7 @@ export const followLogIntoMedia = (plane: MediaPlaneService, scan: LogScan, logg
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
         from = r.position
-        // Only the events that open, close or flag a room are decoded: startup reads the whole log.
-        if (!r.streamId.startsWith("space-") || !ROOM_LIFECYCLE.has(r.type)) return
+        if (!r.streamId.startsWith("space-") || !MEDIA_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const instructions = yield* instructionsFor(decoded.right)
