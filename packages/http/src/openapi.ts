@@ -35,7 +35,7 @@ const statusText: Record<number, string> = {
   409: "Conflicts with the Space's state (or a concurrent change)",
   413: "Body too large",
   415: "Body is not application/json",
-  422: "Breaks a rule (a limit or a validation)",
+  422: "Breaks a rule (a limit or a validation), or reuses an Idempotency-Key for a different command",
   429: "Rate limited (see Retry-After)",
   503: "Store or media plane unavailable"
 }
@@ -70,7 +70,10 @@ export const openApiDocument = (specs: ReadonlyArray<RouteSpec>, serverUrl?: str
         name: "Idempotency-Key",
         in: "header",
         required: false,
-        description: "A retried command with the same key is answered as the first time, not applied twice",
+        description:
+          "A retried command with the same key is answered as the first time, not applied twice " +
+          "(header idempotent-replayed: true); the key reused for a different command is refused " +
+          "with 422 idempotency-key-reused",
         schema: { type: "string", maxLength: 200 }
       })
     if (spec.auth === "sse") {

@@ -1,7 +1,9 @@
 import {
   ConcurrencyConflict,
+  IdempotencyKeyReused,
   NotASpeaker,
   NotPermitted,
+  ScheduledSpaceExpired,
   SpaceId,
   SpeakerLimitReached,
   UserId
@@ -29,6 +31,27 @@ describe("problem documents", () => {
     expect(unavailable.status).toBe(503)
     expect(unavailable.headers["retry-after"]).toBe("1")
     expect(fromError(new Error("boom")).status).toBe(500)
+  })
+
+  it("a late start is a state conflict naming the deadline; a reused idempotency key is a 422", () => {
+    const expired = fromError(
+      new ScheduledSpaceExpired({ spaceId: SpaceId.make("s1"), expiredAt: 7_200_000, expiryMs: 3_600_000 })
+    ).toDocument(undefined)
+    expect(expired).toMatchObject({
+      type: "https://spaces.dev/problems/scheduled-space-expired",
+      title: "Scheduled space expired",
+      status: 409,
+      spaceId: "s1",
+      expiredAt: 7_200_000,
+      expiryMs: 3_600_000
+    })
+    expect(expired.detail).toContain("within 1 hour")
+    expect(fromError(new IdempotencyKeyReused({ key: "k1" })).toDocument(undefined)).toMatchObject({
+      type: "https://spaces.dev/problems/idempotency-key-reused",
+      title: "Idempotency key reused",
+      status: 422,
+      key: "k1"
+    })
   })
 
   it("keeps acronym-like words apart and gives media errors their own types", () => {

@@ -15,6 +15,11 @@ export const EventMetadata = Schema.Struct({
   correlationId: Schema.optional(Schema.String),
   actor: Schema.optional(Schema.String),
   idempotencyKey: Schema.optional(Schema.String),
+  /**
+   * Fingerprint of the command that caused the event (`commandDigest`), kept with an idempotency
+   * key so that the key reused for another command is refused. Older events lack it.
+   */
+  commandDigest: Schema.optional(Schema.String),
   /** Milliseconds since the epoch, from the domain's Clock when the command was decided. */
   recordedAt: Schema.Number
 })

@@ -13,12 +13,18 @@ export interface Outcome<Event> {
   readonly position: number
 }
 
+/** An outcome as indexed by its idempotency key, with the fingerprint of the command that caused it. */
+export interface KeyedOutcome<Event> extends Outcome<Event> {
+  /** Absent on events recorded before commands were fingerprinted. */
+  readonly commandDigest?: string
+}
+
 export interface Loaded<State, Event> {
   readonly state: State
   /** Revision of the stream's last event; -1 when the stream does not exist. */
   readonly revision: number
   readonly position: number
-  readonly outcomes: ReadonlyMap<string, Outcome<Event>>
+  readonly outcomes: ReadonlyMap<string, KeyedOutcome<Event>>
 }
 
 interface Options<Event extends { readonly _tag: string }, Encoded, State> {
@@ -80,7 +86,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     entries: ReadonlyArray<{ readonly event: Event; readonly record: RecordedEvent }>
   ): Loaded<State, Event> => {
     let { state, revision, position } = from
-    let outcomes = from.outcomes as Map<string, Outcome<Event>>
+    let outcomes = from.outcomes as Map<string, KeyedOutcome<Event>>
     for (const { event, record } of entries) {
       state = evolve(state, event)
       revision = record.revision
@@ -89,10 +95,13 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       if (key !== undefined) {
         if (outcomes === from.outcomes) outcomes = new Map(outcomes)
         const previous = outcomes.get(key)
+        // Every event of one append carries the same metadata: the first one's digest stands.
+        const digest = previous === undefined ? record.metadata.commandDigest : previous.commandDigest
         outcomes.set(key, {
           events: previous === undefined ? [event] : [...previous.events, event],
           revision,
-          position
+          position,
+          ...(digest === undefined ? {} : { commandDigest: digest })
         })
       }
     }

@@ -23,16 +23,22 @@ import {
 import {
   type AggregateRepository,
   makeAggregateRepository,
+  type KeyedOutcome,
   type Loaded,
   type Outcome
 } from "./AggregateRepository.js"
+import { commandDigest } from "./commandDigest.js"
 import { ConcurrencyConflict } from "./ConcurrencyConflict.js"
 import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
+import { IdempotencyKeyReused } from "./IdempotencyKeyReused.js"
 import { IdGenerator } from "./IdGenerator.js"
 import { makeKeyedLock } from "./KeyedLock.js"
 
 export interface CommandOptions {
-  /** A retried command with the same key (on the same stream) is answered as the first time. */
+  /**
+   * A retried command with the same key (on the same stream) is answered as the first time; a
+   * different command under a key already used fails with `IdempotencyKeyReused`.
+   */
   readonly idempotencyKey?: string
   readonly correlationId?: string
 }
@@ -47,6 +53,7 @@ export type CommandError =
   | UserError
   | HostingNotAllowed
   | ConcurrencyConflict
+  | IdempotencyKeyReused
   | EventStoreUnavailable
   | ReadError
 
@@ -114,13 +121,37 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
     const metadata = (
       actor: string | undefined,
       options: CommandOptions | undefined,
+      digest: string | undefined,
       now: number
     ): EventMetadata => ({
       recordedAt: now,
       ...(actor === undefined ? {} : { actor }),
       ...(options?.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      ...(digest === undefined ? {} : { commandDigest: digest }),
       ...(options?.correlationId === undefined ? {} : { correlationId: options.correlationId })
     })
+
+    /** Only keyed commands are fingerprinted: the digest matters only to a retry. */
+    const digestOf = (command: SpaceCommand | UserCommand, options: CommandOptions | undefined) =>
+      options?.idempotencyKey === undefined ? undefined : commandDigest(command)
+
+    /** The first answer to a key, or why the command may not have it (the key named another command). */
+    const replay = <Event>(
+      key: string,
+      earlier: KeyedOutcome<Event>,
+      digest: string | undefined
+    ): Effect.Effect<Executed<Event>, IdempotencyKeyReused> =>
+      // Outcomes recorded before commands were fingerprinted can't be compared: they replay.
+      earlier.commandDigest !== undefined && earlier.commandDigest !== digest
+        ? Effect.fail(new IdempotencyKeyReused({ key }))
+        : Effect.succeed({
+            events: earlier.events,
+            revision: earlier.revision,
+            position: earlier.position,
+            replayed: true
+          })
+
+    type HandlerError = ConcurrencyConflict | IdempotencyKeyReused | EventStoreUnavailable | ReadError
 
     /**
      * Load, decide, append at the loaded revision; on a concurrent write, decide again on the newer
@@ -131,21 +162,26 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       stream: string,
       decision: (loaded: Loaded<State, Event>, now: number) => Effect.Effect<ReadonlyArray<Event>, E>,
       actor: string | undefined,
-      options: CommandOptions | undefined
-    ): Effect.Effect<Executed<Event>, E | ConcurrencyConflict | EventStoreUnavailable | ReadError> => {
-      const attempt = (
-        n: number
-      ): Effect.Effect<Executed<Event>, E | ConcurrencyConflict | EventStoreUnavailable | ReadError> =>
+      options: CommandOptions | undefined,
+      digest: string | undefined
+    ): Effect.Effect<Executed<Event>, E | HandlerError> => {
+      const attempt = (n: number): Effect.Effect<Executed<Event>, E | HandlerError> =>
         Effect.gen(function* () {
           const loaded = yield* repo.load(stream)
           const key = options?.idempotencyKey
           const earlier = key === undefined ? undefined : loaded.outcomes.get(key)
-          if (earlier !== undefined) return { ...earlier, replayed: true }
+          if (key !== undefined && earlier !== undefined) return yield* replay(key, earlier, digest)
           const now = yield* Clock.currentTimeMillis
           const events = yield* decision(loaded, now)
           if (events.length === 0)
             return { events: [], revision: loaded.revision, position: loaded.position, replayed: false }
-          const outcome = yield* repo.append(stream, loaded, events, metadata(actor, options, now), ids.uuid)
+          const outcome = yield* repo.append(
+            stream,
+            loaded,
+            events,
+            metadata(actor, options, digest, now),
+            ids.uuid
+          )
           return { ...outcome, replayed: false }
         }).pipe(
           Effect.catchIf(
@@ -184,7 +220,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
             decide(command, loaded.state, ctx)
           ),
         actorOf(command) ?? ("service" in command ? command.service : "system"),
-        options
+        options,
+        digestOf(command, options)
       )
 
     /** A user decision; the hosting pointer is trusted only while the Space it names is live. */
@@ -202,7 +239,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         userStream(user),
         (loaded, now) => decideForUser(command, loaded.state, now),
         user,
-        options
+        options,
+        digestOf(command, options)
       )
     }
 

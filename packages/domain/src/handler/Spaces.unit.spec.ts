@@ -1,6 +1,6 @@
 import { Effect, Either, HashMap, Layer, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import { EventStore, type EventStoreShape } from "../eventstore/EventStore.js"
+import { type EventMetadata, EventStore, type EventStoreShape } from "../eventstore/EventStore.js"
 import { WrongExpectedVersion } from "../eventstore/EventStoreError.js"
 import { makeInMemoryEventStore } from "../eventstore/InMemoryEventStore.js"
 import { SpaceId, UserId } from "../ids.js"
@@ -85,6 +85,111 @@ describe("the command handler", () => {
         expect(HashMap.has(state.participants, u("lee"))).toBe(false) // the retry did not join again
       })
     )
+  })
+
+  it("a key reused for a different command is refused, and changes nothing", async () => {
+    await run(
+      Effect.gen(function* () {
+        const spaces = yield* Spaces
+        const store = yield* EventStore
+        yield* spaces.execute(create("a", "hana"))
+        const first = yield* spaces.execute(join("a", "lee"), { idempotencyKey: "k1" })
+        const recorded = yield* store.readStream(spaceStream(s("a")))
+        expect(recorded[2]!.metadata.commandDigest).toMatch(/^fnv1a64:/)
+        expect(recorded[0]!.metadata).not.toHaveProperty("commandDigest") // unkeyed: no fingerprint
+        const reused = yield* Effect.either(
+          spaces.execute({ _tag: "RaiseHand", spaceId: s("a"), by: u("lee") }, { idempotencyKey: "k1" })
+        )
+        expect(Either.isLeft(reused) && reused.left).toMatchObject({
+          _tag: "IdempotencyKeyReused",
+          key: "k1",
+          kind: "invalid"
+        })
+        expect((yield* store.readStream(spaceStream(s("a")))).length).toBe(3)
+        expect((yield* spaces.space(s("a"))).raisedHands).toEqual([])
+        // The command the key was first used for still replays.
+        expect(yield* spaces.execute(join("a", "lee"), { idempotencyKey: "k1" })).toEqual({
+          ...first,
+          replayed: true
+        })
+      })
+    )
+  })
+
+  it("a reused key on a command that enters a Space moves nobody", async () => {
+    await run(
+      Effect.gen(function* () {
+        const spaces = yield* Spaces
+        yield* spaces.execute(create("a", "hana"))
+        yield* spaces.execute(create("b", "bob"))
+        yield* spaces.execute(join("a", "lee"), { idempotencyKey: "k1" })
+        yield* spaces.execute({ _tag: "InviteSpeaker", spaceId: s("a"), by: u("hana"), user: u("lee") })
+        yield* spaces.execute(join("b", "lee"))
+        const userLog = (yield* (yield* EventStore).readStream("user-lee")).length
+        const reused = yield* Effect.either(
+          spaces.execute(
+            { _tag: "AcceptSpeakerInvite", spaceId: s("a"), by: u("lee") },
+            { idempotencyKey: "k1" }
+          )
+        )
+        expect(Either.isLeft(reused) && reused.left._tag).toBe("IdempotencyKeyReused")
+        expect((yield* (yield* EventStore).readStream("user-lee")).length).toBe(userLog)
+        expect(HashMap.has((yield* spaces.space(s("b"))).participants, u("lee"))).toBe(true)
+        expect(HashMap.has((yield* spaces.space(s("a"))).participants, u("lee"))).toBe(false)
+      })
+    )
+  })
+
+  it("events recorded before commands were fingerprinted still load and replay under their key", async () => {
+    const store = makeInMemoryEventStore()
+    const event = (
+      data: { readonly _tag: string; readonly [field: string]: unknown },
+      metadata: EventMetadata
+    ) => ({
+      id: `${data._tag}-0`,
+      type: data._tag,
+      data,
+      metadata
+    })
+    const created = {
+      _tag: "SpaceCreated",
+      spaceId: "a",
+      at: 1,
+      host: "hana",
+      title: "Old",
+      topics: [],
+      speakPolicy: "everyone",
+      recording: false,
+      captions: false,
+      scheduledFor: null
+    }
+    await Effect.runPromise(
+      store.append(
+        "space-a",
+        [
+          event(created, { recordedAt: 1, actor: "hana" }),
+          event({ _tag: "SpaceStarted", spaceId: "a", at: 1, host: "hana" }, { recordedAt: 1 }),
+          // Keyed, as every keyed event was before `commandDigest` existed.
+          event(
+            { _tag: "ListenerJoined", spaceId: "a", at: 1, user: "lee" },
+            {
+              recordedAt: 1,
+              actor: "lee",
+              idempotencyKey: "old"
+            }
+          )
+        ],
+        "no_stream"
+      )
+    )
+    const replayed = await run(
+      Effect.flatMap(Spaces, (spaces) =>
+        spaces.execute({ _tag: "LeaveSpace", spaceId: s("a"), by: u("lee") }, { idempotencyKey: "old" })
+      ),
+      { store }
+    )
+    expect(replayed.replayed).toBe(true)
+    expect(replayed.events.map((e) => e._tag)).toEqual(["ListenerJoined"])
   })
 
   it("retries the decision on a concurrent write, on the newer state", async () => {
@@ -267,6 +372,25 @@ describe("presence across Spaces", () => {
 })
 
 describe("follows and policies", () => {
+  it("the user stream keeps the same rule: a key reused for another follow command is refused", async () => {
+    await run(
+      Effect.gen(function* () {
+        const spaces = yield* Spaces
+        const follow = { _tag: "Follow" as const, by: u("lee"), user: u("hana") }
+        const first = yield* spaces.executeUser(follow, { idempotencyKey: "f1" })
+        expect(yield* spaces.executeUser(follow, { idempotencyKey: "f1" })).toEqual({
+          ...first,
+          replayed: true
+        })
+        const reused = yield* Effect.either(
+          spaces.executeUser({ _tag: "Unfollow", by: u("lee"), user: u("hana") }, { idempotencyKey: "f1" })
+        )
+        expect(Either.isLeft(reused) && reused.left._tag).toBe("IdempotencyKeyReused")
+        expect([...(yield* spaces.user(u("lee"))).follows]).toEqual([u("hana")])
+      })
+    )
+  })
+
   it("follow is idempotent; nobody follows themselves", async () => {
     await run(
       Effect.gen(function* () {

@@ -263,6 +263,37 @@ export class NotDueYet extends Schema.TaggedError<NotDueYet>()("NotDueYet", {
   }
 }
 
+/** "1 hour", "90 minutes", "45 seconds": whole units for messages. */
+const duration = (ms: number) => {
+  const [amount, unit] =
+    ms % 3_600_000 === 0
+      ? [ms / 3_600_000, "hour"]
+      : ms % 60_000 === 0
+        ? [ms / 60_000, "minute"]
+        : [ms / 1000, "second"]
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`
+}
+
+/**
+ * A scheduled Space past its deadline (`scheduledFor + scheduledExpiryMs`) is expired even if the
+ * scheduler has not recorded it yet: a late clock must not let the host revive it.
+ */
+export class ScheduledSpaceExpired extends Schema.TaggedError<ScheduledSpaceExpired>()(
+  "ScheduledSpaceExpired",
+  {
+    spaceId: SpaceId,
+    /** The deadline: the scheduled time plus `expiryMs`. */
+    expiredAt: Schema.Number,
+    /** How long after its scheduled time a Space may still be started (`rules.scheduledExpiryMs`). */
+    expiryMs: Schema.Int
+  }
+) {
+  readonly kind: RuleKind = "state"
+  override get message() {
+    return `Space ${this.spaceId} expired at ${new Date(this.expiredAt).toISOString()}: a scheduled Space must start within ${duration(this.expiryMs)} of its time`
+  }
+}
+
 export class NotACoHost extends Schema.TaggedError<NotACoHost>()("NotACoHost", { user: UserId }) {
   readonly kind: RuleKind = "state"
   override get message() {
@@ -298,3 +329,4 @@ export type SpaceError =
   | CaptionsOff
   | InvalidCaption
   | NotDueYet
+  | ScheduledSpaceExpired

@@ -17,6 +17,7 @@ import {
   OnlySpeakerCanUnmute,
   PostAlreadyExists,
   PostNotFound,
+  ScheduledSpaceExpired,
   SpaceAlreadyExists,
   type SpaceError,
   SpaceHasEnded,
@@ -180,6 +181,7 @@ const handlers: {
       return [{ _tag: "SpaceCancelled", spaceId: c.spaceId, at: now }]
     }),
 
+  // Early starts are fine; a start past the expiry deadline never reaches here (see `overdue`).
   StartSpace: (c, state, { now }) =>
     Effect.gen(function* () {
       yield* scheduled(state, c.spaceId)
@@ -524,8 +526,39 @@ const handlers: {
     })
 }
 
+/**
+ * Commands that still apply to a scheduled Space past its deadline: creation (it answers that the
+ * Space exists), the expiry itself, and an operator's override.
+ */
+const UNAFFECTED_BY_EXPIRY = new Set<SpaceCommand["_tag"]>([
+  "CreateSpace",
+  "ExpireSpace",
+  "EndSpaceByOperator"
+])
+
+/**
+ * From `scheduledFor + scheduledExpiryMs` on, a scheduled Space is expired whether or not the
+ * scheduler has recorded it: every other command is refused as it would be once `ExpireSpace`
+ * lands, so the outcome never depends on how late the clock runs. (The exact complement of
+ * `ExpireSpace`'s `NotDueYet`: at any instant either the host may act or the Space may expire.)
+ */
+const overdue = (
+  command: SpaceCommand,
+  state: SpaceState,
+  { now, rules }: SpaceContext
+): ScheduledSpaceExpired | undefined => {
+  if (state.status !== "scheduled" || state.scheduledFor === null || UNAFFECTED_BY_EXPIRY.has(command._tag))
+    return undefined
+  const expiredAt = state.scheduledFor + rules.scheduledExpiryMs
+  return now >= expiredAt
+    ? new ScheduledSpaceExpired({ spaceId: command.spaceId, expiredAt, expiryMs: rules.scheduledExpiryMs })
+    : undefined
+}
+
 /** Decides what a command means for a Space: the events it causes, or the rule it breaks. */
 export const decide = (command: SpaceCommand, state: SpaceState, ctx: SpaceContext): Decision => {
+  const expired = overdue(command, state, ctx)
+  if (expired !== undefined) return Effect.fail(expired)
   const handler = handlers[command._tag] as (c: SpaceCommand, s: SpaceState, x: SpaceContext) => Decision
   return handler(command, state, ctx)
 }

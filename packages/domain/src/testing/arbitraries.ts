@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { PostId, ServiceId, SpaceId, UserId } from "../ids.js"
-import type { SpaceCommand } from "../space/SpaceCommand.js"
+import type { SpaceCommand, SpaceCommandOf } from "../space/SpaceCommand.js"
 import type { UserCommand } from "../user/User.js"
 
 /** A small world, so that generated commands collide often: that is where rules bite. */
@@ -16,8 +16,25 @@ const MIN = 60_000
 /** One step of a generated history: a command, or time passing. */
 export type Step =
   | { readonly kind: "space"; readonly command: SpaceCommand }
+  /** Creating or rescheduling for `inMs` after the clock's time when the step runs. */
+  | {
+      readonly kind: "schedule"
+      readonly command:
+        | Omit<SpaceCommandOf<"CreateSpace">, "scheduledFor">
+        | Omit<SpaceCommandOf<"RescheduleSpace">, "scheduledFor">
+      readonly inMs: number
+    }
   | { readonly kind: "user"; readonly command: UserCommand }
   | { readonly kind: "wait"; readonly ms: number }
+
+/**
+ * A scheduled time relative to the step's clock (an absolute one would be out of range at T0);
+ * mostly soon, so that histories reach the expiry deadline.
+ */
+const leadArb = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: -MIN, max: 10 * MIN }) },
+  { weight: 1, arbitrary: fc.integer({ min: 10 * MIN, max: 3 * 60 * MIN }) }
+)
 
 const space = (command: fc.Arbitrary<SpaceCommand>) =>
   command.map((c): Step => ({ kind: "space", command: c }))
@@ -40,10 +57,43 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
           topics: topicsArb,
           speakPolicy: policyArb,
           recording: fc.boolean(),
-          captions: fc.boolean(),
-          scheduledFor: fc.option(fc.integer({ min: -MIN, max: 3 * 60 * MIN }), { nil: undefined })
+          captions: fc.boolean()
         })
         .map((c) => c as SpaceCommand)
+    )
+  },
+  {
+    weight: 5,
+    arbitrary: fc
+      .record({
+        command: fc.record({
+          _tag: fc.constant("CreateSpace" as const),
+          spaceId: spaceArb,
+          by: userArb,
+          title: fc.constant("A scheduled Space"),
+          topics: topicsArb,
+          speakPolicy: policyArb,
+          recording: fc.boolean(),
+          captions: fc.boolean()
+        }),
+        inMs: leadArb
+      })
+      .map(
+        ({ command, inMs }): Step => ({
+          kind: "schedule",
+          command: command as Omit<SpaceCommandOf<"CreateSpace">, "scheduledFor">,
+          inMs
+        })
+      )
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ command: byOn("RescheduleSpace"), inMs: leadArb }).map(
+      ({ command, inMs }): Step => ({
+        kind: "schedule",
+        command: command as Omit<SpaceCommandOf<"RescheduleSpace">, "scheduledFor">,
+        inMs
+      })
     )
   },
   { weight: 10, arbitrary: space(byOn("JoinSpace") as fc.Arbitrary<SpaceCommand>) },
@@ -68,6 +118,18 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: space(byOn("CancelSpace") as fc.Arbitrary<SpaceCommand>) },
   { weight: 1, arbitrary: space(byOn("EndSpace") as fc.Arbitrary<SpaceCommand>) },
   { weight: 1, arbitrary: space(byOn("SetReminder") as fc.Arbitrary<SpaceCommand>) },
+  { weight: 1, arbitrary: space(byOn("RemoveReminder") as fc.Arbitrary<SpaceCommand>) },
+  {
+    weight: 1,
+    arbitrary: space(
+      fc.record({
+        _tag: fc.constant("EditSpace" as const),
+        spaceId: spaceArb,
+        by: userArb,
+        title: fc.constant("Renamed")
+      })
+    )
+  },
   {
     weight: 1,
     arbitrary: space(
@@ -132,7 +194,12 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       .record({ _tag: fc.constantFrom("Follow" as const, "Unfollow" as const), by: userArb, user: userArb })
       .map((command): Step => ({ kind: "user", command }))
   },
-  { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 * MIN }).map((ms): Step => ({ kind: "wait", ms })) }
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 40 * MIN }).map((ms): Step => ({ kind: "wait", ms })) },
+  // Hours pass without the scheduler acting (it is late, or down): deadlines go by.
+  {
+    weight: 2,
+    arbitrary: fc.integer({ min: 40 * MIN, max: 3 * 60 * MIN }).map((ms): Step => ({ kind: "wait", ms }))
+  }
 )
 
 /** The number of generated sequences per property: 1,000 by default, more with SPACES_PROPERTY_RUNS. */

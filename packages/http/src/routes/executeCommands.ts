@@ -1,11 +1,20 @@
 import { createHash, randomUUID } from "node:crypto"
-import { type CommandOptions, SpaceCommand, SpaceEvent, Spaces, UserCommand, UserEvent } from "@spaces/domain"
+import {
+  type CommandError,
+  type CommandOptions,
+  IdempotencyKeyReused,
+  SpaceCommand,
+  SpaceEvent,
+  Spaces,
+  UserCommand,
+  UserEvent
+} from "@spaces/domain"
 import type { Request } from "express"
 import { Effect, Either, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { infoOf, serviceOf, userOf } from "../app/request.js"
 import { CAPTIONS_SCOPE } from "../auth/tokens.js"
-import { malformed, problems } from "../problems.js"
+import { fromError, malformed, problems } from "../problems.js"
 import { bodySchema, type CommandRoute, commandRoutes } from "./commands.js"
 import { decodeBody } from "./decode.js"
 import { pathParams, type Routes } from "./registry.js"
@@ -35,6 +44,17 @@ const idempotencyKey = (req: Request, caller: string): string | undefined => {
     )
   return `${caller}:${key}`
 }
+
+/**
+ * A command's error as a problem. A reused key becomes 422 `idempotency-key-reused` (as the IETF
+ * Idempotency-Key draft prescribes), naming the key the client sent rather than its scoped form.
+ */
+const commandProblem = (header: string | undefined) => (error: CommandError) =>
+  fromError(
+    error instanceof IdempotencyKeyReused && header !== undefined
+      ? new IdempotencyKeyReused({ key: header })
+      : error
+  )
 
 /** A new id, or with an idempotency key the same id for every retry (so a retry finds the first one). */
 const newId = (prefix: string, route: CommandRoute, key: string | undefined) =>
@@ -71,6 +91,7 @@ export const mountCommands = (app: App, routes: Routes) => {
             : { [route.generated]: newId(route.generated === "spaceId" ? "s" : "p", route, key) }
         const fromPath = Object.fromEntries(params.map((name) => [name, req.params[name]]))
         const raw = { ...fields, ...generated, ...fromPath, ...actor, _tag: route.tag }
+        const toProblem = commandProblem(req.get("idempotency-key"))
         const options: CommandOptions = {
           correlationId: infoOf(req).correlationId,
           ...(key === undefined ? {} : { idempotencyKey: key })
@@ -82,7 +103,10 @@ export const mountCommands = (app: App, routes: Routes) => {
                 const command = Either.getOrThrowWith(decodeSpaceCommand(raw), (e) => {
                   throw malformed(e, "request")
                 })
-                const out = await run(Effect.flatMap(Spaces, (spaces) => spaces.execute(command, options)))
+                const out = await run(
+                  Effect.flatMap(Spaces, (spaces) => spaces.execute(command, options)),
+                  toProblem
+                )
                 return {
                   replayed: out.replayed,
                   spaceId: command.spaceId,
@@ -98,7 +122,8 @@ export const mountCommands = (app: App, routes: Routes) => {
                   throw malformed(e, "request")
                 })
                 const out = await run(
-                  Effect.flatMap(Spaces, (spaces) => spaces.executeUser(command, options))
+                  Effect.flatMap(Spaces, (spaces) => spaces.executeUser(command, options)),
+                  toProblem
                 )
                 return {
                   replayed: out.replayed,

@@ -1,4 +1,15 @@
-import { Arbitrary, Effect, Either, HashMap, HashSet, Layer, Schema, TestClock, TestContext } from "effect"
+import {
+  Arbitrary,
+  Clock,
+  Effect,
+  Either,
+  HashMap,
+  HashSet,
+  Layer,
+  Schema,
+  TestClock,
+  TestContext
+} from "effect"
 import assert from "node:assert/strict"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -85,8 +96,13 @@ const runHistory = (steps: ReadonlyArray<Step>) =>
         yield* TestClock.adjust(step.ms)
         continue
       }
+      const now = yield* Clock.currentTimeMillis
       const run: Effect.Effect<{ readonly events: ReadonlyArray<unknown> }, CommandError> =
-        step.kind === "space" ? spaces.execute(step.command) : spaces.executeUser(step.command)
+        step.kind === "user"
+          ? spaces.executeUser(step.command)
+          : spaces.execute(
+              step.kind === "space" ? step.command : { ...step.command, scheduledFor: now + step.inMs }
+            )
       const outcome = yield* Effect.either(run)
       if (Either.isRight(outcome) && step.kind === "space") {
         for (const event of outcome.right.events as ReadonlyArray<SpaceEvent>) {
@@ -112,6 +128,19 @@ const runHistory = (steps: ReadonlyArray<Step>) =>
         states.set(id, state)
         revisions.set(id, (yield* store.readStream(spaceStream(id), { fromRevision: 0 })).length)
         checkSpace(state, banned.get(id)!)
+        // Past its deadline a scheduled Space can only expire (or be ended by an operator), however
+        // late the scheduler is: no start, no edit, no reschedule.
+        const before = previous?.states.get(id)
+        if (
+          before?.status === "scheduled" &&
+          before.scheduledFor !== null &&
+          now >= before.scheduledFor + rules.scheduledExpiryMs &&
+          revisions.get(id) !== previous?.revisions.get(id)
+        )
+          assert.ok(
+            state.endReason === "expired" || state.endReason === "operator",
+            "a scheduled Space past its deadline only expires"
+          )
         // Nothing changes after the end.
         if (previous?.states.get(id)?.status === "ended")
           assert.equal(revisions.get(id), previous.revisions.get(id), "nothing changes after the end")

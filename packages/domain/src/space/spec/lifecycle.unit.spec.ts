@@ -1,3 +1,5 @@
+import { Either } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { defaultRoomRules } from "../../rules/RoomRules.js"
 import {
@@ -157,6 +159,63 @@ describe("scheduled Spaces", () => {
       .when({ _tag: "ExpireSpace", spaceId: space })
       .rejects("NotDueYet", { dueAt: T0 + 1 })
     given(liveSpace()).when({ _tag: "ExpireSpace", spaceId: space }).rejects("WrongSpaceStatus")
+  })
+
+  it("can't be started, or acted on at all, once past its expiry deadline (even before the scheduler expires it)", () => {
+    const scheduledFor = T0 - 60 * MIN
+    const expired = { spaceId: space, expiredAt: T0, expiryMs: 60 * MIN }
+    given(scheduledSpace(scheduledFor), { now: T0 - 1 })
+      .when({ _tag: "StartSpace", spaceId: space, by: host })
+      .emits([{ _tag: "SpaceStarted", spaceId: space, at: T0 - 1, host }])
+    given(scheduledSpace(scheduledFor))
+      .when({ _tag: "StartSpace", spaceId: space, by: host })
+      .rejects("ScheduledSpaceExpired", expired)
+    for (const command of [
+      { _tag: "RescheduleSpace", spaceId: space, by: host, scheduledFor: T0 + 10 * MIN },
+      { _tag: "CancelSpace", spaceId: space, by: host },
+      { _tag: "EditSpace", spaceId: space, by: host, title: "Later" },
+      { _tag: "SetReminder", spaceId: space, by: outsider },
+      { _tag: "JoinSpace", spaceId: space, by: outsider }
+    ] as const)
+      given(scheduledSpace(scheduledFor), { now: T0 + 5 * MIN })
+        .when(command)
+        .rejects("ScheduledSpaceExpired", expired)
+    // The expiry itself, creation and an operator's override are unaffected.
+    given(scheduledSpace(scheduledFor))
+      .when({ _tag: "ExpireSpace", spaceId: space })
+      .emits([{ _tag: "SpaceExpired", spaceId: space, at: T0 }])
+    given(scheduledSpace(scheduledFor)).when(create()).rejects("SpaceAlreadyExists")
+    given(scheduledSpace(scheduledFor))
+      .when({ _tag: "EndSpaceByOperator", spaceId: space, operator: "ops", reason: "cleanup" })
+      .emits([{ _tag: "SpaceEnded", spaceId: space, at: T0, reason: "operator", by: "ops" }])
+  })
+
+  it("uses the configured expiry, and its error names the deadline and the limit", () => {
+    const rules = { ...defaultRoomRules, scheduledExpiryMs: 5 * MIN }
+    const error = given(scheduledSpace(T0 - 5 * MIN), { rules })
+      .when({ _tag: "StartSpace", spaceId: space, by: host })
+      .rejects("ScheduledSpaceExpired", { expiredAt: T0, expiryMs: 5 * MIN })
+    expect(error.message).toContain("within 5 minutes")
+    given(scheduledSpace(T0 - 5 * MIN + 1), { rules })
+      .when({ _tag: "StartSpace", spaceId: space, by: host })
+      .accepts()
+  })
+
+  it("at any instant, exactly one of the host's start and the clock's expiry is accepted", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4 * 60 * MIN }),
+        fc.integer({ min: 1, max: 2 * 60 * MIN }),
+        (lateBy, scheduledExpiryMs) => {
+          const ctx = { now: T0 + lateBy, rules: { ...defaultRoomRules, scheduledExpiryMs } }
+          const start = given(scheduledSpace(T0), ctx).when({ _tag: "StartSpace", spaceId: space, by: host })
+          const expire = given(scheduledSpace(T0), ctx).when({ _tag: "ExpireSpace", spaceId: space })
+          expect(Either.isRight(start.outcome)).toBe(Either.isLeft(expire.outcome))
+          expect(Either.isRight(start.outcome)).toBe(lateBy < scheduledExpiryMs)
+        }
+      ),
+      { numRuns: 200 }
+    )
   })
 
   it("anyone not removed sets and removes a reminder", () => {

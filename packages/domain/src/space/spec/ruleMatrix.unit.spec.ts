@@ -1,6 +1,7 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import type { UserId } from "../../ids.js"
+import { defaultRoomRules } from "../../rules/RoomRules.js"
 import type { SpaceCommand } from "../SpaceCommand.js"
 import type { SpaceEvent } from "../SpaceEvent.js"
 import {
@@ -48,8 +49,9 @@ const liveHistory: ReadonlyArray<SpaceEvent> = [
   { _tag: "CoHostInvited", spaceId: space, at, user: outsider, by: host },
   { _tag: "PostPublished", spaceId: space, at, postId: post("p1"), author: listener, text: "hi" }
 ]
+const scheduledFor = T0 + 3_600_000
 const scheduledHistory: ReadonlyArray<SpaceEvent> = [
-  ...scheduledSpace(),
+  ...scheduledSpace(scheduledFor),
   { _tag: "PostPublished", spaceId: space, at, postId: post("p1"), author: outsider, text: "soon" }
 ]
 
@@ -226,8 +228,8 @@ const cases: Record<SpaceCommand["_tag"], Case | undefined> = {
   )
 }
 
-const outcomeOf = (history: ReadonlyArray<SpaceEvent>, command: SpaceCommand): Expected => {
-  const outcome = decideNow(command, given(history).state)
+const outcomeOf = (history: ReadonlyArray<SpaceEvent>, command: SpaceCommand, now = T0): Expected => {
+  const outcome = decideNow(command, given(history).state, { now })
   return Either.isRight(outcome) ? "ok" : outcome.left._tag
 }
 
@@ -247,6 +249,16 @@ describe("rule matrix: command × standing × status", () => {
       outsider: outcomeOf(scheduledHistory, c.build(outsider))
     }
     expect(actual).toEqual(c.scheduled)
+  })
+
+  // Past its deadline a scheduled Space is expired, recorded or not: nobody can act on it.
+  it.each(rows)("%s while scheduled, past the expiry deadline", (_, c) => {
+    const late = scheduledFor + defaultRoomRules.scheduledExpiryMs
+    const actual = {
+      host: outcomeOf(scheduledHistory, c.build(host), late),
+      outsider: outcomeOf(scheduledHistory, c.build(outsider), late)
+    }
+    expect(actual).toEqual({ host: "ScheduledSpaceExpired", outsider: "ScheduledSpaceExpired" })
   })
 
   it.each(rows)("%s after the end", (_, c) => {
