@@ -18,6 +18,9 @@ export type ViewChange =
   | { readonly _tag: "Topic"; readonly topics: ReadonlyArray<TopicSlug> }
   | { readonly _tag: "Creator"; readonly user: UserId }
 
+/** The queries of the read models, by name: each reads some of the projections (see `ReadModelsLive`). */
+export type ViewName = "feed" | "topic" | "search" | "creator" | "room" | "reminders" | "due"
+
 /** The query side of the product: what people see, kept up to date from the event log. */
 export interface ReadModelsShape {
   /** The live bar of `user`, ranked as SPEC §2 says. */
@@ -38,8 +41,17 @@ export interface ReadModelsShape {
   readonly due: (now: number) => Effect.Effect<ReadonlyArray<DueCommand>>
   /** Every view change, as the runners apply events; live, never-ending. */
   readonly changes: Stream.Stream<ViewChange>
-  /** The global position up to which every view is applied (for read-your-writes waits). */
+  /** The global position up to which every view is applied. */
   readonly position: Effect.Effect<number>
+  /** The global position up to which the projections that `view` reads are applied. */
+  readonly positionOf: (view: ViewName) => Effect.Effect<number>
+  /**
+   * Read-your-writes: waits until `view` includes `position` (true), or until a projection it
+   * reads has stopped on an event it cannot apply (false: it gets no further before a restart).
+   * Wakes on the runners' progress, without polling, and only for the projections `view` reads;
+   * not bounded: callers add their own timeout.
+   */
+  readonly awaitPosition: (view: ViewName, position: number) => Effect.Effect<boolean>
   readonly status: Effect.Effect<ReadonlyArray<RunnerStatus>>
 }
 

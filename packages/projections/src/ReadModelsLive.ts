@@ -1,9 +1,9 @@
 import { defaultRoomRules, EventStore, type EventStoreShape, type RoomRules, Rules } from "@spaces/domain"
-import { Effect, Layer, Option, PubSub, Stream } from "effect"
+import { Effect, Layer, Option, PubSub, Stream, SubscriptionRef } from "effect"
 import { CREATOR, creatorOf, creatorProjection } from "./creator/creatorProjection.js"
 import { FEED, type FeedOptions, feedProjection } from "./feed/feedProjection.js"
 import { DEFAULT_FEED_LIMIT, feedOf } from "./feed/feedQuery.js"
-import { ReadModels, type ReadModelsShape, type ViewChange } from "./ReadModels.js"
+import { ReadModels, type ReadModelsShape, type ViewChange, type ViewName } from "./ReadModels.js"
 import { ROOMS } from "./room/RoomDoc.js"
 import { roomView } from "./room/roomQueries.js"
 import { roomsProjection } from "./room/roomsProjection.js"
@@ -31,6 +31,17 @@ export const projections = (options: FeedOptions = {}): ReadonlyArray<Projection
   creatorProjection,
   scheduleProjection
 ]
+
+/** The projections each query reads (see `queriesOf`): what a read-your-writes wait waits for. */
+export const projectionsRead: Record<ViewName, ReadonlyArray<string>> = {
+  feed: [FEED, ROOMS],
+  topic: [TOPICS, ROOMS],
+  search: [TOPICS, ROOMS],
+  creator: [CREATOR, ROOMS],
+  room: [ROOMS],
+  reminders: [SCHEDULE, ROOMS],
+  due: [SCHEDULE]
+}
 
 /** The queries over a storage, whoever keeps it up to date (the runners, or a test's rebuild). */
 export const queriesOf = (storage: Storage, rules: Pick<RoomRules, "scheduledExpiryMs">) => {
@@ -65,6 +76,9 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
     const rules =
       options.rules ?? Option.getOrElse(yield* Effect.serviceOption(Rules), () => defaultRoomRules)
     const changes = yield* PubSub.unbounded<ViewChange>()
+    // Bumped by every runner's batch and stop: waits re-check their views when it moves.
+    const progress = yield* SubscriptionRef.make(0)
+    const progressed = SubscriptionRef.update(progress, (n) => n + 1)
     const all = projections(options)
     const head: Head = {
       position: Math.max(0, ...all.map((p) => storage.projection(p.name).checkpoint()?.position ?? 0)),
@@ -77,16 +91,38 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
         store,
         head,
         publish: (batch) =>
-          batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch))
+          batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch)),
+        progressed
       })
     )
+    const runnersOf = (view: ViewName) =>
+      runners.filter((r) => projectionsRead[view].includes(r.projection.name))
+    const lowest = (of: ReadonlyArray<Runner>) => Math.min(...of.map((r) => r.cursor.position))
+    /** true: `view` includes `position`; false: a runner it reads stopped short of it; else undefined. */
+    const reached = (view: ViewName, position: number) => {
+      const of = runnersOf(view)
+      if (lowest(of) >= position) return true
+      return of.some((r) => r.status().state === "failed") ? false : undefined
+    }
     yield* Effect.forkScoped(followHead(store, head))
     for (const runner of runners) yield* Effect.forkScoped(runner.run)
 
     return ReadModels.of({
       ...queriesOf(storage, rules),
       changes: Stream.fromPubSub(changes),
-      position: Effect.sync(() => Math.min(...runners.map((r) => r.cursor.position))),
+      position: Effect.sync(() => lowest(runners)),
+      positionOf: (view) => Effect.sync(() => lowest(runnersOf(view))),
+      awaitPosition: (view, position) =>
+        Effect.suspend(() => {
+          const now = reached(view, position)
+          if (now !== undefined) return Effect.succeed(now)
+          return progress.changes.pipe(
+            Stream.map(() => reached(view, position)),
+            Stream.filter((verdict): verdict is boolean => verdict !== undefined),
+            Stream.runHead,
+            Effect.map(Option.getOrElse(() => false))
+          )
+        }),
       status: Effect.sync(() => runners.map((r) => r.status()))
     })
   })

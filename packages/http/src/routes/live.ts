@@ -111,7 +111,7 @@ export const mountLive = (app: App, routes: Routes) => {
           const models = yield* ReadModels
           let sent = ""
           const push = Effect.gen(function* () {
-            const position = yield* models.position
+            const position = yield* models.positionOf("feed")
             const feed = yield* models.feed(user)
             const json = JSON.stringify(feed)
             if (json === sent) return

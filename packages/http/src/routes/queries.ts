@@ -7,9 +7,10 @@ import {
   RoomView,
   ScheduledSpaceSummary,
   SearchResults,
-  TopicView
+  TopicView,
+  type ViewName
 } from "@spaces/projections"
-import { Duration, Effect, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Option, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { userOf } from "../app/request.js"
 import { decodeParam, decodeQuery } from "./decode.js"
@@ -32,23 +33,23 @@ const SearchQuery = Schema.Struct({
 
 const WAIT = Duration.seconds(2)
 
-/** Waits until the read models have applied `position` (a command's answer), at most two seconds. */
-export const caughtUp = (position: number | undefined) =>
+/**
+ * Waits until `view` includes `position` (a command's answer), at most two seconds: only for the
+ * projections that view reads, so that one lagging or stopped projection slows only its own views.
+ */
+export const caughtUp = (view: ViewName, position: number | undefined) =>
   position === undefined
     ? Effect.void
     : Effect.flatMap(ReadModels, (models) =>
-        models.position.pipe(
-          Effect.repeat({ until: (p) => p >= position, schedule: Schedule.spaced("10 millis") }),
-          Effect.timeout(WAIT),
-          Effect.ignore
-        )
+        models.awaitPosition(view, position).pipe(Effect.timeout(WAIT), Effect.ignore)
       )
 
-/** Reads a view once it includes `minPosition` (read-your-writes). */
+/** Reads `view` once it includes `minPosition` (read-your-writes). */
 const afterPosition = <A, E>(
+  view: ViewName,
   minPosition: number | undefined,
   read: (models: ReadModelsShape) => Effect.Effect<A, E>
-) => Effect.zipRight(caughtUp(minPosition), Effect.flatMap(ReadModels, read))
+) => Effect.zipRight(caughtUp(view, minPosition), Effect.flatMap(ReadModels, read))
 
 export const mountQueries = (app: App, routes: Routes) => {
   const run = runWith(app)
@@ -69,7 +70,7 @@ export const mountQueries = (app: App, routes: Routes) => {
       const spaceId = decodeParam(SpaceId, req, "spaceId")
       const { minPosition } = decodeQuery(Plain, req)
       const view = await run(
-        afterPosition(minPosition, (m) => m.room(spaceId)).pipe(
+        afterPosition("room", minPosition, (m) => m.room(spaceId)).pipe(
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.fail(new SpaceNotFound({ spaceId })),
@@ -96,7 +97,7 @@ export const mountQueries = (app: App, routes: Routes) => {
       const user = userOf(req)
       const { minPosition, limit } = decodeQuery(FeedQuery, req)
       const feed = await run(
-        afterPosition(minPosition, (m) => m.feed(user, limit === undefined ? {} : { limit }))
+        afterPosition("feed", minPosition, (m) => m.feed(user, limit === undefined ? {} : { limit }))
       )
       res.json(feed)
     }
@@ -132,7 +133,7 @@ export const mountQueries = (app: App, routes: Routes) => {
       userOf(req)
       const topic = decodeParam(TopicSlug, req, "topic")
       const { minPosition } = decodeQuery(Plain, req)
-      res.json(await run(afterPosition(minPosition, (m) => m.topic(topic))))
+      res.json(await run(afterPosition("topic", minPosition, (m) => m.topic(topic))))
     }
   )
   routes.add(
@@ -150,7 +151,7 @@ export const mountQueries = (app: App, routes: Routes) => {
       userOf(req)
       const { minPosition, q, topic } = decodeQuery(SearchQuery, req)
       const query = { ...(q === undefined ? {} : { text: q }), ...(topic === undefined ? {} : { topic }) }
-      res.json(await run(afterPosition(minPosition, (m) => m.search(query))))
+      res.json(await run(afterPosition("search", minPosition, (m) => m.search(query))))
     }
   )
   routes.add(
@@ -169,7 +170,7 @@ export const mountQueries = (app: App, routes: Routes) => {
       userOf(req)
       const user = decodeParam(UserId, req, "user")
       const { minPosition } = decodeQuery(Plain, req)
-      res.json(await run(afterPosition(minPosition, (m) => m.creator(user))))
+      res.json(await run(afterPosition("creator", minPosition, (m) => m.creator(user))))
     }
   )
   routes.add(
@@ -186,7 +187,7 @@ export const mountQueries = (app: App, routes: Routes) => {
     async (req, res) => {
       const user = userOf(req)
       const { minPosition } = decodeQuery(Plain, req)
-      res.json(await run(afterPosition(minPosition, (m) => m.reminders(user))))
+      res.json(await run(afterPosition("reminders", minPosition, (m) => m.reminders(user))))
     }
   )
 }

@@ -42,7 +42,7 @@ export const runScheduler = Effect.gen(function* () {
       Effect.catchAll((error) =>
         Effect.zipRight(
           Effect.logInfo(`scheduler: ${due.command} ${due.spaceId} refused: ${error.message}`),
-          Effect.map(readModels.position, (p) => p + 1)
+          Effect.map(readModels.positionOf("due"), (p) => p + 1)
         )
       ),
       // Not issued again until the views have moved past what it wrote (or, refused, past now).
@@ -53,7 +53,7 @@ export const runScheduler = Effect.gen(function* () {
 
   const tick = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const applied = yield* readModels.position
+    const applied = yield* readModels.positionOf("due")
     for (const [key, position] of issued) if (applied >= position) issued.delete(key)
     for (const due of yield* readModels.due(now))
       if (!issued.has(`${due.command} ${due.spaceId} ${due.dueAt}`)) yield* issue(due)
