@@ -25,13 +25,17 @@ export interface RunningServer {
   readonly close: () => Promise<void>
 }
 
-/** Effect's own log lines (background fibers) go through the same JSON logger. */
+/**
+ * Effect's own log lines (background fibers) go through the same JSON logger; their annotations
+ * (e.g. the media plane's `event: "media.worker.died"`, `workerPid`) become fields of the line.
+ */
 const effectLogger = (logger: JsonLogger) =>
   Logger.replace(
     Logger.defaultLogger,
-    Logger.make(({ logLevel, message, cause }) => {
+    Logger.make(({ logLevel, message, cause, annotations }) => {
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-      const fields = Cause.isEmpty(cause) ? {} : { cause: Cause.pretty(cause) }
+      const fields: Record<string, unknown> = Object.fromEntries(annotations)
+      if (!Cause.isEmpty(cause)) fields.cause = Cause.pretty(cause)
       if (LogLevel.greaterThanEqual(logLevel, LogLevel.Error)) logger.error(text, fields)
       else if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) logger.warn(text, fields)
       else if (LogLevel.greaterThanEqual(logLevel, LogLevel.Info)) logger.info(text, fields)
@@ -123,6 +127,13 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       name: "spaces_media_available",
       help: "1 when this server has a media plane.",
       read: async () => [{ labels: {}, value: media.available ? 1 : 0 }]
+    })
+    metrics.gauge({
+      name: "spaces_media_workers",
+      help: "Live mediasoup workers (a dead one is replaced after a backoff).",
+      read: async () => [
+        { labels: {}, value: media.available ? (await Effect.runPromise(media.plane.workers)).length : 0 }
+      ]
     })
 
     yield* Effect.forkScoped(Effect.provide(runScheduler, context))

@@ -21,7 +21,8 @@ import type {
   PlainTransportInfo,
   ProducerInfo,
   RoomStats,
-  WebRtcTransportInfo
+  WebRtcTransportInfo,
+  WorkerStats
 } from "./signalling.js"
 
 /**
@@ -104,7 +105,7 @@ export interface MediaPlaneService {
   /** The room's current producers, to consume on joining (later ones arrive as `NewProducer`). */
   readonly producers: (spaceId: SpaceId) => Effect.Effect<ReadonlyArray<ProducerInfo>, RoomNotOpen>
 
-  /** The room's track events from now on; ends when the room closes. */
+  /** The room's track events from now on; ends when the room closes (or moves: `MediaRestarted`). */
   readonly events: (spaceId: SpaceId) => Stream.Stream<RoomEvent, RoomNotOpen>
 
   /** The room's speaking indicators from now on (lossy); ends when the room closes. */
@@ -112,6 +113,9 @@ export interface MediaPlaneService {
 
   /** Load figures of a room (routers, workers, consumers), for operators and tests. */
   readonly stats: (spaceId: SpaceId) => Effect.Effect<RoomStats, RoomNotOpen>
+
+  /** The live workers (a dead one is replaced after a backoff), for operators and tests. */
+  readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
 }
 
 export class MediaPlane extends Context.Tag("@spaces/media/MediaPlane")<MediaPlane, MediaPlaneService>() {}

@@ -1,5 +1,5 @@
 import type { SpaceId } from "@spaces/domain"
-import { Deferred, Effect, Layer, PubSub, Stream } from "effect"
+import { Deferred, Effect, FiberSet, Layer, PubSub, Schedule, Stream } from "effect"
 import type { types } from "mediasoup"
 import { type MediaPermission, SpeakerAuthority } from "./authority.js"
 import { type MediaConfig, mediaConfig } from "./config.js"
@@ -28,7 +28,7 @@ import { Room, type RouterSlot, type TransportEntry } from "./room/room.js"
 import { observeSpeaking, type SpeakingObservers } from "./room/speaking.js"
 import type { RoomEvent, SpeakingSignal } from "./signals.js"
 import type { Caller, Direction } from "./signalling.js"
-import { makeWorkerPool, type WorkerPool } from "./workers/workerPool.js"
+import { makeWorkerPool, type WorkerPool, workerLoad } from "./workers/workerPool.js"
 
 interface LiveRoom {
   readonly room: Room
@@ -40,17 +40,30 @@ interface LiveRoom {
 const isParameterError = (error: unknown): error is Error =>
   error instanceof Error && (error.name === "TypeError" || error.name === "UnsupportedError")
 
+/** A moving room waits for a live worker (a replacement may still be starting), but not forever. */
+const reopenSchedule = Schedule.exponential("50 millis").pipe(
+  Schedule.union(Schedule.spaced("1 second")),
+  Schedule.upTo("2 minutes")
+)
+
+/** The last event of a room's stream: the Space ended, or its media moved to a new room. */
+const isLastEvent = (event: RoomEvent) => event._tag === "RoomClosed" || event._tag === "MediaRestarted"
+
 const make = (config: MediaConfig) =>
   Effect.gen(function* () {
     const authority = yield* SpeakerAuthority
     const pool: WorkerPool = yield* makeWorkerPool(config)
     const rooms = new Map<SpaceId, LiveRoom>()
+    /** Rooms being reopened after their worker died, with the recording flag they must get. */
+    const reopening = new Map<SpaceId, boolean>()
 
     yield* Effect.addFinalizer(() =>
       Effect.forEach([...rooms.values()], (live) => closeRoom(live), { discard: true }).pipe(
         Effect.zipRight(Effect.sync(() => rooms.clear()))
       )
     )
+    // Work started by mediasoup's events (a router closing) runs here, interrupted on shutdown.
+    const runFork = yield* FiberSet.makeRuntime<never>()
 
     /** A mediasoup call on a room: a rejection becomes IncompatibleMedia, RoomNotOpen or MediaUnavailable. */
     const call = <A>(room: Room, run: () => Promise<A>) =>
@@ -90,20 +103,58 @@ const make = (config: MediaConfig) =>
         const observers = yield* observeSpeaking(room, config)
         const live: LiveRoom = { room, observers, recorder: undefined }
         rooms.set(spaceId, live)
-        // A dead worker takes the origin router with it: the room cannot continue.
+        // A dead worker takes the origin router with it: the room moves to a live worker.
         router.observer.once("close", () => {
-          if (!room.closed) Effect.runFork(closeRoom(live))
+          if (!room.closed) runFork(pooled.worker.died ? moveRoom(live) : closeRoom(live))
         })
         if (recording) yield* setRecording(live, true)
       })
 
-    const closeRoom = (live: LiveRoom) =>
+    const closeRoom = (live: LiveRoom, last: "RoomClosed" | "MediaRestarted" = "RoomClosed") =>
       Effect.gen(function* () {
         if (rooms.get(live.room.spaceId) === live) rooms.delete(live.room.spaceId)
-        live.room.close()
+        live.room.close(last)
         const recorder = live.recorder
         live.recorder = undefined
         if (recorder !== undefined) yield* recorder.stop
+      })
+
+    /**
+     * The room's origin worker died with its router, transports and producers: the room reopens on
+     * a live worker (the dead one's replacement if need be) and its clients, told `MediaRestarted`,
+     * set up their media again. Orders that arrive meanwhile (end, recording) are kept in `reopening`.
+     */
+    const moveRoom = (live: LiveRoom): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const { spaceId } = live.room
+        if (rooms.get(spaceId) !== live) return
+        const lostPid = live.room.origin.pooled.worker.pid
+        reopening.set(spaceId, live.recorder !== undefined)
+        yield* closeRoom(live, "MediaRestarted")
+        const reopened = yield* Effect.suspend(() => {
+          const recording = reopening.get(spaceId)
+          return recording === undefined ? Effect.void : openRoom(spaceId, recording)
+        }).pipe(Effect.retry(reopenSchedule), Effect.either)
+        const recording = reopening.get(spaceId)
+        reopening.delete(spaceId)
+        if (reopened._tag === "Left") {
+          return yield* Effect.logError("media room lost: no live worker to reopen it on").pipe(
+            Effect.annotateLogs({ event: "media.room.lost", spaceId, lostWorkerPid: lostPid })
+          )
+        }
+        const fresh = rooms.get(spaceId)
+        if (fresh === undefined) return
+        // The Space ended while its room was reopening.
+        if (recording === undefined) return yield* closeRoom(fresh)
+        yield* setRecording(fresh, recording)
+        yield* Effect.logWarning("media room moved to another worker after its worker died").pipe(
+          Effect.annotateLogs({
+            event: "media.room.moved",
+            spaceId,
+            lostWorkerPid: lostPid,
+            workerPid: fresh.room.origin.pooled.worker.pid
+          })
+        )
       })
 
     const setRecording = (live: LiveRoom, on: boolean): Effect.Effect<void> =>
@@ -149,18 +200,22 @@ const make = (config: MediaConfig) =>
             Effect.sync(() => room.closeTransportsOf(instruction.userId))
           )
         case "SpaceEnded":
-          return withRoom(instruction.spaceId, closeRoom)
+          reopening.delete(instruction.spaceId)
+          return withRoom(instruction.spaceId, (live) => closeRoom(live))
         case "RecordingChanged":
+          if (reopening.has(instruction.spaceId)) reopening.set(instruction.spaceId, instruction.recording)
           return withRoom(instruction.spaceId, (live) => setRecording(live, instruction.recording))
       }
     }
 
-    const roomOf = (spaceId: SpaceId): Effect.Effect<LiveRoom, RoomNotOpen> => {
-      const live = rooms.get(spaceId)
-      return live === undefined || live.room.closed
-        ? Effect.fail(new RoomNotOpen({ spaceId }))
-        : Effect.succeed(live)
-    }
+    /** Looked up when run, not when built: a stored effect (a retry, a poll) sees the room of its time. */
+    const roomOf = (spaceId: SpaceId): Effect.Effect<LiveRoom, RoomNotOpen> =>
+      Effect.suspend(() => {
+        const live = rooms.get(spaceId)
+        return live === undefined || live.room.closed
+          ? Effect.fail(new RoomNotOpen({ spaceId }))
+          : Effect.succeed(live)
+      })
 
     const permission = ({ spaceId, userId }: Caller) => authority.permission(spaceId, userId)
 
@@ -429,9 +484,7 @@ const make = (config: MediaConfig) =>
           Effect.gen(function* () {
             const { room } = yield* roomOf(spaceId)
             const subscription = yield* PubSub.subscribe(room.events)
-            return Stream.fromQueue(subscription).pipe(
-              Stream.takeUntil((event) => event._tag === "RoomClosed")
-            )
+            return Stream.fromQueue(subscription).pipe(Stream.takeUntil(isLastEvent))
           })
         ),
 
@@ -452,7 +505,16 @@ const make = (config: MediaConfig) =>
             ...room.stats(),
             recordedSamples: recorder?.samples() ?? null
           }))
-        )
+        ),
+
+      workers: Effect.sync(() =>
+        pool.workers().map((pooled) => ({
+          index: pooled.index,
+          pid: pooled.worker.pid,
+          routers: pooled.placed.size,
+          load: workerLoad(pooled)
+        }))
+      )
     }
     return service
   })

@@ -53,3 +53,11 @@ export interface RoomStats {
   /** Audio samples (48 kHz) recorded so far over all tracks, or null when the Space is not recording. */
   readonly recordedSamples: number | null
 }
+
+/** A live worker of the pool: its seat, process and load (routers + estimated consumers). */
+export interface WorkerStats {
+  readonly index: number
+  readonly pid: number
+  readonly routers: number
+  readonly load: number
+}

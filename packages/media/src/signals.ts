@@ -30,7 +30,10 @@ export type RoomEvent =
       readonly userId: UserId
       readonly producerId: string
     }
-  /** Sent to the user whose transports the media plane closed (revocation, removal, leave). */
+  /**
+   * Sent to the user whose transports the media plane closed (revocation, removal, leave) or lost
+   * (the worker of their router died): the client rebuilds its media from the room view.
+   */
   | {
       readonly _tag: "TransportsClosed"
       readonly spaceId: SpaceId
@@ -38,6 +41,11 @@ export type RoomEvent =
       readonly transportIds: ReadonlyArray<string>
     }
   | { readonly _tag: "RoomClosed"; readonly spaceId: SpaceId }
+  /**
+   * The room's worker died and the room was reopened on another one: every client sets up its
+   * media again (transports, producer, consumers). The last event of the old room, like RoomClosed.
+   */
+  | { readonly _tag: "MediaRestarted"; readonly spaceId: SpaceId }
 
 /** Ephemeral speaking indicators from the workers' observers; lossy by design (latest wins). */
 export type SpeakingSignal =

@@ -10,6 +10,7 @@ import type {
   FeedEntry,
   LoggedEvent,
   Problem,
+  Recording,
   RoomView,
   SearchResults,
   SpeakPolicy,
@@ -104,6 +105,12 @@ export const stateAt = (spaceId: string, position: number) =>
   get<{ readonly revision: number; readonly state: Record<string, unknown> }>(
     `${space(spaceId)}/state?position=${position}`
   )
+/** The Space's recording for the replay, or null when it was not recorded. */
+export const recording = (spaceId: string): Promise<Recording | null> =>
+  get<Recording>(`${space(spaceId)}/recording`).catch((e: unknown) => {
+    if (e instanceof ApiError && e.status === 404) return null
+    throw e
+  })
 
 // Lifecycle
 export interface NewSpace {

@@ -1,9 +1,10 @@
 /**
- * The replay of a Space: its full event log (the source of truth) and its state at a chosen
- * point of that log, rebuilt by the server from the events alone.
+ * The replay of a Space: its full event log (the source of truth), its state at a chosen
+ * point of that log, rebuilt by the server from the events alone, and its recording if any.
  */
 import * as api from "./api.js"
 import { announce, formatTime, h, replaceChildren } from "./dom.js"
+import { recordingPlayers } from "./recordingPlayers.js"
 import type { LoggedEvent } from "./types.js"
 
 /** A one-line reading of an event for people (the raw event is one click away). */
@@ -90,6 +91,17 @@ export const replayScreen = (spaceId: string, signal: AbortSignal): HTMLElement 
 
   slider.addEventListener("input", () => showPoint(Number(slider.value)))
 
+  /** The last point of the log at or before a wall-clock time (where a recorded track starts). */
+  const seekHistory = (at: number) => {
+    let index = 0
+    for (const [i, entry] of log.entries())
+      if (entry.event.at !== undefined && entry.event.at <= at) index = i
+    slider.value = String(index)
+    showPoint(index)
+    slider.focus()
+  }
+  const recording = recordingPlayers(spaceId, seekHistory, signal)
+
   api.events(spaceId).then(
     (entries) => {
       log = entries
@@ -130,6 +142,7 @@ export const replayScreen = (spaceId: string, signal: AbortSignal): HTMLElement 
     h("h1", {}, "Replay"),
     h("p", {}, "Pick a point of the Space's history: its state is rebuilt from the event log up to there."),
     h("div", { class: "card" }, h("label", { for: "replay-point" }, "Point in history"), slider, pointLabel),
+    recording.element,
     h(
       "div",
       { class: "columns" },

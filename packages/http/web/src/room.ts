@@ -92,7 +92,12 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
       void media?.consume({ producerId, userId })
     else if (tag === "ProducerClosed" && producerId !== null) media?.dropProducer(producerId)
     else if (tag === "RoomClosed") stopMedia()
-    else if (tag === "TransportsClosed" && userId === me) {
+    else if (tag === "MediaRestarted") {
+      // The media server process of the room died; the room reopened on another: set up audio again.
+      stopMedia()
+      announce("Audio is reconnecting…")
+      startMedia()
+    } else if (tag === "TransportsClosed" && userId === me) {
       // The media plane dropped our transports (removal, demotion): rebuild from the room view.
       stopMedia()
       void refresh().then(() => startMedia())
@@ -166,7 +171,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
             "ProducerPaused",
             "ProducerResumed",
             "TransportsClosed",
-            "RoomClosed"
+            "RoomClosed",
+            "MediaRestarted"
           ].includes(tag ?? "")
         )
           onMediaEvent(parsed)

@@ -25,6 +25,9 @@ declare global {
   var spacesMedia: MediaProbe | undefined
 }
 
+/** When to look again for tracks the live stream may have missed (ms after start). */
+const CATCH_UP_MS = [1500, 4000]
+
 interface Received {
   readonly consumer: types.Consumer
   readonly userId: string
@@ -67,6 +70,21 @@ export class RoomMedia {
       this.device = device
       this.recv = await this.transport("recv")
       for (const p of await api.producers(this.spaceId)) if (p.userId !== this.me) await this.consumeNow(p)
+      for (const delay of CATCH_UP_MS) setTimeout(() => void this.catchUp(), delay)
+    })
+  }
+
+  /**
+   * The room's live stream joins a room a moment after it opens (on start, and when it reopens
+   * after a media server died): tracks published in that moment are picked up from the list.
+   */
+  private catchUp(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return this.serial(async () => {
+      const current = await api.producers(this.spaceId).catch(() => [])
+      // Best effort: a track that closed meanwhile is simply not there.
+      for (const p of current)
+        if (p.userId !== this.me && !this.closed) await this.consumeNow(p).catch(() => undefined)
     })
   }
 

@@ -36,3 +36,22 @@ export interface Problem {
   readonly status?: number
   readonly detail?: string
 }
+
+/** One speaker's track of a recording, as `GET /v1/spaces/:id/recording` lists it. */
+export interface RecordingTrack {
+  readonly file: string
+  readonly userId: string
+  /** Where the track starts and ends, in ms after the recording's `startedAt` (null: not yet). */
+  readonly startOffsetMs: number | null
+  readonly endOffsetMs: number | null
+  readonly durationMs: number
+  /** A signed URL an <audio> element can play (no bearer token needed) until `urlsExpireAt`. */
+  readonly url: string
+}
+
+export interface Recording {
+  readonly spaceId: string
+  readonly startedAt: number
+  readonly urlsExpireAt: number
+  readonly tracks: ReadonlyArray<RecordingTrack>
+}

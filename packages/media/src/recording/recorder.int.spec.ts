@@ -8,7 +8,7 @@ import { requireWorker, withPlane } from "../testing/harness.js"
 import { plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import { sleep, waitUntil } from "../testing/udp.js"
 import { OPUS_SILENCE_20MS } from "./oggOpus.js"
-import type { RecordingManifest } from "./recorder.js"
+import type { RecordingManifest } from "./manifest.js"
 
 beforeAll(requireWorker)
 

@@ -11,33 +11,22 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import type { UserId } from "@spaces/domain"
-import { Effect } from "effect"
+import { Effect, Schema, type Types } from "effect"
 import type { types } from "mediasoup"
 import type { MediaConfig } from "../config.js"
 import { recordingTransportOptions } from "../mediasoupOptions.js"
 import type { ProducerEntry, Room } from "../room/room.js"
+import {
+  manifestPath as manifestPathOf,
+  type RecordedTrack,
+  RecordingManifest,
+  recordingDir
+} from "./manifest.js"
 import { OggOpusStream, OPUS_SILENCE_20MS } from "./oggOpus.js"
 
-/** manifest.json of a Space's recording: where each speaker track sits on the Space's timeline. */
-export interface RecordingManifest {
-  readonly spaceId: string
-  /** Wall-clock time (epoch ms) the recording first started; offsets below are relative to it. */
-  readonly startedAt: number
-  readonly tracks: Array<RecordedTrack>
-}
-
-export interface RecordedTrack {
-  /** File name inside the Space's recording directory (Ogg Opus). */
-  readonly file: string
-  readonly userId: string
-  readonly producerId: string
-  /** When the track's first packet arrived, in ms after `startedAt`. */
-  startOffsetMs: number | null
-  /** When the track ended (producer closed or recording stopped), in ms after `startedAt`. */
-  endOffsetMs: number | null
-  /** Audio samples at 48 kHz in the file (silence filled in while muted). */
-  samples: number
-}
+/** The recorder's working copy of the manifest: track figures grow while it records. */
+type ManifestBook = Omit<RecordingManifest, "tracks"> & { readonly tracks: Array<TrackBook> }
+type TrackBook = Types.Mutable<RecordedTrack>
 
 export interface Recorder {
   readonly addTrack: (entry: ProducerEntry) => Effect.Effect<void>
@@ -61,7 +50,7 @@ class TrackWriter {
   constructor(
     path: string,
     userId: UserId,
-    readonly track: RecordedTrack
+    readonly track: TrackBook
   ) {
     this.fd = openSync(path, "w")
     this.ogg = new OggOpusStream((Math.random() * 0xffffffff) >>> 0)
@@ -101,6 +90,11 @@ class TrackWriter {
   }
 }
 
+const readManifest = (text: string): ManifestBook => {
+  const { tracks, ...rest } = Schema.decodeUnknownSync(Schema.parseJson(RecordingManifest))(text)
+  return { ...rest, tracks: tracks.map((track) => ({ ...track })) }
+}
+
 const bindSocket = (ip: string): Promise<Socket> =>
   new Promise((resolve, reject) => {
     const socket = createSocket("udp4")
@@ -116,12 +110,12 @@ const bindSocket = (ip: string): Promise<Socket> =>
 export const startRecorder = (room: Room, config: MediaConfig): Effect.Effect<Recorder, Error> =>
   Effect.try({
     try: () => {
-      const dir = join(config.recordingsDir, room.spaceId)
+      const dir = recordingDir(config.recordingsDir, room.spaceId)
       mkdirSync(dir, { recursive: true })
-      const manifestPath = join(dir, "manifest.json")
-      // Recording toggled back on (or a restart) continues the same manifest.
-      const manifest: RecordingManifest = existsSync(manifestPath)
-        ? (JSON.parse(readFileSync(manifestPath, "utf8")) as RecordingManifest)
+      const manifestPath = manifestPathOf(config.recordingsDir, room.spaceId)
+      // Recording toggled back on (or a restart, or a room reopened elsewhere) continues the manifest.
+      const manifest: ManifestBook = existsSync(manifestPath)
+        ? readManifest(readFileSync(manifestPath, "utf8"))
         : { spaceId: room.spaceId, startedAt: Date.now(), tracks: [] }
       const saveManifest = () => {
         writeFileSync(`${manifestPath}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`)
@@ -136,7 +130,7 @@ export const startRecorder = (room: Room, config: MediaConfig): Effect.Effect<Re
         Effect.tryPromise(async () => {
           if (stopped || entry.producer.closed) return
           const file = `${String(manifest.tracks.length + 1).padStart(3, "0")}-${entry.userId}.opus`
-          const track: RecordedTrack = {
+          const track: TrackBook = {
             file,
             userId: entry.userId,
             producerId: entry.producer.id,

@@ -9,6 +9,8 @@ import type { Placed, PooledWorker } from "../workers/workerPool.js"
 export class RouterSlot implements Placed {
   recvTransports = 0
   consumers = 0
+  /** Transports that went down with this slot's router (its worker died), by user, to tell them. */
+  readonly lost = new Map<UserId, Array<string>>()
   constructor(
     readonly router: types.Router,
     readonly pooled: PooledWorker,
@@ -76,7 +78,22 @@ export class Room {
     const slot = new RouterSlot(router, pooled, () => this.producers.size)
     this.slots.push(slot)
     pooled.placed.add(slot)
+    router.observer.once("close", () => this.slotLost(slot))
     return slot
+  }
+
+  /**
+   * A listeners' router closed under a live room (its worker died): the room goes on without it,
+   * and the users whose transports were there are told to reconnect. Losing the origin router is
+   * the owner's business (the whole room moves).
+   */
+  private slotLost(slot: RouterSlot): void {
+    slot.pooled.placed.delete(slot)
+    if (this.closed || slot === this.origin) return
+    this.slots.splice(this.slots.indexOf(slot), 1)
+    for (const [userId, transportIds] of slot.lost)
+      this.publish({ _tag: "TransportsClosed", spaceId: this.spaceId, userId, transportIds })
+    slot.lost.clear()
   }
 
   publish(event: RoomEvent): void {
@@ -113,6 +130,12 @@ export class Room {
     if (entry === undefined) return
     this.transports.delete(transportId)
     if (entry.direction === "recv") entry.slot.recvTransports--
+    // mediasoup closes a router's transports before the router's own close event.
+    if (entry.slot.router.closed && !this.closed) {
+      const lost = entry.slot.lost.get(entry.userId) ?? []
+      lost.push(transportId)
+      entry.slot.lost.set(entry.userId, lost)
+    }
   }
 
   addProducer(entry: ProducerEntry): void {
@@ -181,15 +204,18 @@ export class Room {
     }
   }
 
-  /** Closes every router (and with them every transport, producer, consumer and pipe). */
-  close(): void {
+  /**
+   * Closes every router (and with them every transport, producer, consumer and pipe). The last
+   * event says why: the Space ended (`RoomClosed`), or its media moves to a new room (`MediaRestarted`).
+   */
+  close(last: "RoomClosed" | "MediaRestarted" = "RoomClosed"): void {
     if (this.closed) return
     this.closed = true
     for (const slot of this.slots) {
       slot.router.close()
       slot.pooled.placed.delete(slot)
     }
-    this.publish({ _tag: "RoomClosed", spaceId: this.spaceId })
+    this.publish({ _tag: last, spaceId: this.spaceId })
     Effect.runSync(Deferred.succeed(this.closedSignal, undefined))
   }
 

@@ -1,0 +1,112 @@
+/**
+ * The replay's audio: one player per recorded speaker track, each placed on the Space's timeline
+ * (when it starts after the recording began). The players stream the tracks by their signed URLs,
+ * so seeking asks the server for byte ranges instead of downloading the whole file.
+ */
+import * as api from "./api.js"
+import { announce, formatTime, h, replaceChildren } from "./dom.js"
+import type { Recording, RecordingTrack } from "./types.js"
+
+/** 83_000 → "1:23", 3_723_000 → "1:02:03". */
+const clock = (ms: number): string => {
+  const total = Math.max(0, Math.round(ms / 1000))
+  const hours = Math.floor(total / 3600)
+  const minutes = Math.floor((total % 3600) / 60)
+  const seconds = String(total % 60).padStart(2, "0")
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`
+}
+
+/** Plain-language place of a track: who, from when, for how long. */
+const describeTrack = (track: RecordingTrack): string =>
+  track.startOffsetMs === null
+    ? `${track.userId}: no audio yet`
+    : `${track.userId}, from ${clock(track.startOffsetMs)} into the recording, ${clock(track.durationMs)} long`
+
+export interface RecordingPlayers {
+  readonly element: HTMLElement
+}
+
+/**
+ * The recording section of the replay, hidden when the Space was not recorded. `seekHistory`
+ * moves the replay's point in history to a wall-clock time (the moment a track starts).
+ */
+export const recordingPlayers = (
+  spaceId: string,
+  seekHistory: (at: number) => void,
+  signal: AbortSignal
+): RecordingPlayers => {
+  const list = h("ol", { class: "recording-tracks" })
+  const intro = h("p", {})
+  const element = h(
+    "section",
+    { class: "card recording", "aria-labelledby": "recording-title", hidden: true },
+    h("h2", { id: "recording-title" }, "Recording"),
+    intro,
+    list
+  )
+  let current: Recording | null = null
+
+  /** Signed URLs expire: a player that fails after that gets a fresh one, at the same position. */
+  const renew = async (audio: HTMLAudioElement, file: string) => {
+    if (current === null || Date.now() < current.urlsExpireAt - 60_000) return
+    const fresh = await api.recording(spaceId)
+    const track = fresh?.tracks.find((t) => t.file === file)
+    if (fresh === null || track === undefined || signal.aborted) return
+    current = fresh
+    const at = audio.currentTime
+    audio.src = track.url
+    audio.currentTime = at
+  }
+
+  const player = (recording: Recording, track: RecordingTrack) => {
+    const label = `Recording of ${describeTrack(track)}`
+    const audio = h("audio", { controls: true, preload: "metadata", src: track.url, "aria-label": label })
+    audio.addEventListener("error", () => void renew(audio, track.file).catch(() => undefined))
+    const startsAt = track.startOffsetMs === null ? null : recording.startedAt + track.startOffsetMs
+    return h(
+      "li",
+      { class: "recording-track", "data-user": track.userId },
+      h(
+        "p",
+        {},
+        h("strong", {}, track.userId),
+        h(
+          "span",
+          { class: "meta" },
+          track.startOffsetMs === null
+            ? " — no audio yet"
+            : ` — starts ${clock(track.startOffsetMs)} into the recording (${formatTime(startsAt ?? 0)}), ${clock(track.durationMs)} long`
+        )
+      ),
+      audio,
+      startsAt === null
+        ? null
+        : h(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              "aria-label": `Show the Space as it was when ${track.userId}'s track starts`,
+              onclick: () => seekHistory(startsAt)
+            },
+            "Show the Space at this moment"
+          )
+    )
+  }
+
+  api.recording(spaceId).then(
+    (recording) => {
+      if (signal.aborted || recording === null) return
+      current = recording
+      element.hidden = false
+      intro.textContent =
+        recording.tracks.length === 0
+          ? `Recording since ${formatTime(recording.startedAt)}, but nobody has spoken yet.`
+          : `Recorded from ${formatTime(recording.startedAt)}: one track per speaker, placed on the Space's timeline.`
+      replaceChildren(list, ...recording.tracks.map((track) => player(recording, track)))
+    },
+    (e: unknown) => announce(`Recording: ${e instanceof Error ? e.message : String(e)}`, "error")
+  )
+
+  return { element }
+}
