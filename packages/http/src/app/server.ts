@@ -4,6 +4,7 @@ import { mountDev } from "../routes/dev.js"
 import { mountHistory } from "../routes/history.js"
 import { mountLive } from "../routes/live.js"
 import { mountMedia } from "../routes/media.js"
+import { mountRecordings } from "../routes/recordings.js"
 import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
@@ -46,6 +47,8 @@ export const createExpressApp = (app: App) => {
   mountReactions(app, routes)
   mountLive(app, routes)
   mountMedia(app, routes)
+  // What the media plane recorded, for the replay: read from disk, with or without a media plane.
+  mountRecordings(app, routes)
   server.use(router)
   // The web client (another package's pages, built on first use): off in tests and API-only deployments.
   if (app.config.webClient) server.use(webClient())

@@ -7,7 +7,6 @@ import { type App, runWith } from "../app/context.js"
 import { userOf } from "../app/request.js"
 import { fromMediaError } from "../problems.js"
 import { decodeBody, decodeParam } from "./decode.js"
-import { mountRecordings } from "./recordings.js"
 import type { Routes } from "./registry.js"
 
 /*
@@ -265,6 +264,4 @@ export const mountMedia = (app: App, routes: Routes) => {
       res.status(204).end()
     }
   )
-  // What the media plane recorded, for the replay: read from disk, with or without a media plane.
-  mountRecordings(app, routes)
 }
