@@ -1,5 +1,12 @@
-import { defaultRoomRules, EventStore, type EventStoreShape, type RoomRules, Rules } from "@spaces/domain"
-import { Effect, Layer, Option, PubSub, Stream, SubscriptionRef } from "effect"
+import {
+  CommitSignal,
+  defaultRoomRules,
+  EventStore,
+  type EventStoreShape,
+  type RoomRules,
+  Rules
+} from "@spaces/domain"
+import { Effect, Layer, Option, PubSub, Stream } from "effect"
 import { CREATOR, creatorOf, creatorProjection } from "./creator/creatorProjection.js"
 import { FEED, type FeedOptions, feedProjection } from "./feed/feedProjection.js"
 import { DEFAULT_FEED_LIMIT, feedOf } from "./feed/feedQuery.js"
@@ -76,9 +83,10 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
     const rules =
       options.rules ?? Option.getOrElse(yield* Effect.serviceOption(Rules), () => defaultRoomRules)
     const changes = yield* PubSub.unbounded<ViewChange>()
-    // Bumped by every runner's batch and stop: waits re-check their views when it moves.
-    const progress = yield* SubscriptionRef.make(0)
-    const progressed = SubscriptionRef.update(progress, (n) => n + 1)
+    // Notified by every runner's batch and stop: waits re-check their views then. A plain signal,
+    // not a SubscriptionRef: its lock would make the runners' loops hog the scheduler.
+    const progress = new CommitSignal()
+    const progressed = () => progress.notify()
     const all = projections(options)
     const head: Head = {
       position: Math.max(0, ...all.map((p) => storage.projection(p.name).checkpoint()?.position ?? 0)),
@@ -112,17 +120,15 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
       changes: Stream.fromPubSub(changes),
       position: Effect.sync(() => lowest(runners)),
       positionOf: (view) => Effect.sync(() => lowest(runnersOf(view))),
-      awaitPosition: (view, position) =>
-        Effect.suspend(() => {
-          const now = reached(view, position)
-          if (now !== undefined) return Effect.succeed(now)
-          return progress.changes.pipe(
-            Stream.map(() => reached(view, position)),
-            Stream.filter((verdict): verdict is boolean => verdict !== undefined),
-            Stream.runHead,
-            Effect.map(Option.getOrElse(() => false))
-          )
-        }),
+      awaitPosition: (view, position) => {
+        const check: Effect.Effect<boolean> = Effect.suspend(() => {
+          // The wake-up is taken before the check, so that progress in between is not missed.
+          const wake = progress.nextCommit()
+          const verdict = reached(view, position)
+          return verdict === undefined ? Effect.zipRight(wake, check) : Effect.succeed(verdict)
+        })
+        return check
+      },
       status: Effect.sync(() => runners.map((r) => r.status()))
     })
   })

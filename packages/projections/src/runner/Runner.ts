@@ -32,8 +32,8 @@ export const makeRunner = (options: {
   readonly store: EventStoreShape
   readonly head: Head
   readonly publish: (changes: ReadonlyArray<ViewChange>) => Effect.Effect<void>
-  /** Run after each batch committed and when the runner stops: wakes read-your-writes waits. */
-  readonly progressed: Effect.Effect<void>
+  /** Called after each batch committed and when the runner stops: wakes read-your-writes waits. */
+  readonly progressed: () => void
 }): Runner => {
   const { projection, storage, store, head, publish, progressed } = options
   const cursor: Cursor = { position: 0, at: null }
@@ -72,7 +72,8 @@ export const makeRunner = (options: {
           }
           state = cursor.position >= head.position ? "live" : "catching-up"
           if (state === "live") storage.settle?.()
-          const done = Effect.zipRight(progressed, publish(mergeChanges(outcome.changes)))
+          progressed()
+          const done = publish(mergeChanges(outcome.changes))
           const report = cursor.position >= nextProgress && state === "catching-up"
           if (report) nextProgress = cursor.position + PROGRESS_EVERY
           const next = report ? Effect.zipRight(done, progress(from)) : done
@@ -104,7 +105,8 @@ export const makeRunner = (options: {
       state = "failed"
       error = message
       storage.fail(projection.version, message)
-      return Effect.zipRight(progressed, Effect.logError(`projection ${projection.name} stopped: ${message}`))
+      progressed()
+      return Effect.logError(`projection ${projection.name} stopped: ${message}`)
     })
 
   return {
