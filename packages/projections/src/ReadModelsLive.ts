@@ -90,7 +90,8 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
     const all = projections(options)
     const head: Head = {
       position: Math.max(0, ...all.map((p) => storage.projection(p.name).checkpoint()?.position ?? 0)),
-      at: null
+      at: null,
+      known: false
     }
     const runners: ReadonlyArray<Runner> = all.map((projection) =>
       makeRunner({

@@ -37,8 +37,10 @@ export const makeRunner = (options: {
 }): Runner => {
   const { projection, storage, store, head, publish, progressed } = options
   const cursor: Cursor = { position: 0, at: null }
-  let state: RunnerStatus["state"] = "catching-up"
+  /** Why the runner stopped, once it has. */
   let error: string | null = null
+  /** Live: it has applied everything up to the log's end, as far as that is known. */
+  const caughtUp = () => head.known && cursor.position >= head.position
 
   const start = () => {
     const checkpoint = storage.checkpoint()
@@ -59,7 +61,6 @@ export const makeRunner = (options: {
 
   const once = Effect.suspend(() => {
     start()
-    state = "catching-up"
     const from = cursor.position
     let nextProgress = from + PROGRESS_EVERY
     return store.subscribeAll(cursor.position).pipe(
@@ -70,11 +71,11 @@ export const makeRunner = (options: {
             head.position = cursor.position
             head.at = cursor.at
           }
-          state = cursor.position >= head.position ? "live" : "catching-up"
-          if (state === "live") storage.settle?.()
+          const live = caughtUp()
+          if (live) storage.settle?.()
           progressed()
           const done = publish(mergeChanges(outcome.changes))
-          const report = cursor.position >= nextProgress && state === "catching-up"
+          const report = cursor.position >= nextProgress && !live
           if (report) nextProgress = cursor.position + PROGRESS_EVERY
           const next = report ? Effect.zipRight(done, progress(from)) : done
           return outcome.error === undefined ? next : Effect.zipRight(next, Effect.fail(outcome.error))
@@ -102,7 +103,6 @@ export const makeRunner = (options: {
 
   const stop = (message: string) =>
     Effect.suspend(() => {
-      state = "failed"
       error = message
       storage.fail(projection.version, message)
       progressed()
@@ -123,7 +123,7 @@ export const makeRunner = (options: {
         lagEvents,
         lagSeconds:
           lagEvents === 0 || head.at === null ? 0 : Math.max(0, (head.at - (cursor.at ?? head.at)) / 1000),
-        state: lagEvents > 0 && state === "live" ? "catching-up" : state,
+        state: error !== null ? "failed" : caughtUp() ? "live" : "catching-up",
         error
       }
     }
