@@ -13,10 +13,33 @@ import type {
 
 /** Which views a change of the log touched: the HTTP port pushes them to live subscribers. */
 export type ViewChange =
+  /** The feeds of these users (or everyone's) changed: a Space entered or left them, or moved in them. */
   | { readonly _tag: "Feed"; readonly users: ReadonlyArray<UserId> | "all" }
+  /**
+   * What the feeds show of these live Spaces changed (listener count, speakers, title): every feed
+   * that lists one of them changed. Named by Space, not by viewer: a big room's viewers are its
+   * participants' followers, far too many to list on every join, and a subscriber knows which
+   * Spaces its own feed lists (see `feedChanged`).
+   */
+  | { readonly _tag: "FeedSpaces"; readonly spaceIds: ReadonlyArray<SpaceId> }
   | { readonly _tag: "Room"; readonly spaceId: SpaceId }
   | { readonly _tag: "Topic"; readonly topics: ReadonlyArray<TopicSlug> }
   | { readonly _tag: "Creator"; readonly user: UserId }
+
+/**
+ * Whether `change` changed the feed of `viewer`, whose feed (all of it, not only the entries
+ * shown: a Space below the cut can climb into it) lists `listed`.
+ */
+export const feedChanged = (change: ViewChange, viewer: UserId, listed: ReadonlySet<string>): boolean => {
+  switch (change._tag) {
+    case "Feed":
+      return change.users === "all" || change.users.includes(viewer)
+    case "FeedSpaces":
+      return change.spaceIds.some((spaceId) => listed.has(spaceId))
+    default:
+      return false
+  }
+}
 
 /** The queries of the read models, by name: each reads some of the projections (see `ReadModelsLive`). */
 export type ViewName = "feed" | "topic" | "search" | "creator" | "room" | "reminders" | "due"

@@ -8,7 +8,7 @@ import {
   type UserId
 } from "@spaces/domain"
 import type { MediaPlaneService } from "@spaces/media"
-import { ReadModels } from "@spaces/projections"
+import { DEFAULT_FEED_LIMIT, feedChanged, ReadModels } from "@spaces/projections"
 import { Effect, Queue, Schedule, Stream } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { userOf } from "../app/request.js"
@@ -110,16 +110,20 @@ export const mountLive = (app: App, routes: Routes) => {
         Effect.gen(function* () {
           const models = yield* ReadModels
           let sent = ""
+          // Every Space the feed lists, shown or below the cut: a change to one of them is ours.
+          let listed: ReadonlySet<string> = new Set()
           const push = Effect.gen(function* () {
             const position = yield* models.positionOf("feed")
-            const feed = yield* models.feed(user)
+            const all = yield* models.feed(user, { limit: Number.MAX_SAFE_INTEGER })
+            listed = new Set(all.map((entry) => entry.space.spaceId))
+            const feed = all.slice(0, DEFAULT_FEED_LIMIT)
             const json = JSON.stringify(feed)
             if (json === sent) return
             sent = json
             yield* w.send("feed", feed, position)
           })
           const touched = models.changes.pipe(
-            Stream.filter((c) => c._tag === "Feed" && (c.users === "all" || c.users.includes(user))),
+            Stream.filter((change) => feedChanged(change, user, listed)),
             Stream.groupedWithin(1024, "20 millis"),
             Stream.runForEach(() => push)
           )

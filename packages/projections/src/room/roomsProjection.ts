@@ -283,10 +283,13 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void): vo
   else emit({ _tag: "Room", spaceId: id })
 }
 
+/** The Space's summary changed: every view that lists it. */
 const emitAll = (doc: RoomDoc, emit: (change: ViewChange) => void) => {
   emit({ _tag: "Room", spaceId: doc.spaceId })
   if (doc.topics.length > 0) emit({ _tag: "Topic", topics: doc.topics })
   emit({ _tag: "Creator", user: doc.host })
+  // Feeds list live Spaces only; entering and leaving them is the feed projection's change.
+  if (doc.status === "live") emit({ _tag: "FeedSpaces", spaceIds: [doc.spaceId] })
 }
 
 const SPACE_EVENTS: ReadonlyArray<SpaceEvent["_tag"]> = [

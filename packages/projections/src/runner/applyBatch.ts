@@ -1,4 +1,4 @@
-import type { MalformedEvent, RecordedEvent, TopicSlug, UserId } from "@spaces/domain"
+import type { MalformedEvent, RecordedEvent, SpaceId, TopicSlug, UserId } from "@spaces/domain"
 import { Data, Either } from "effect"
 import type { ViewChange } from "../ReadModels.js"
 import { Overlay, type ProjectionStore } from "../store/Storage.js"
@@ -87,13 +87,14 @@ export const applyBatch = (
   return error === undefined ? { applied, changes } : { applied, changes, error }
 }
 
-/** Merges a batch's changes: one per Space, user, topic set; one feed change naming every user. */
+/** Merges a batch's changes: one per Space and user, one per kind naming every topic, user or Space. */
 export const mergeChanges = (changes: ReadonlyArray<ViewChange>): ReadonlyArray<ViewChange> => {
   if (changes.length <= 1) return changes
   const rooms = new Set<string>()
   const creators = new Set<string>()
   const topics = new Set<TopicSlug>()
   const users = new Set<UserId>()
+  const listed = new Set<SpaceId>()
   let everyone = false
   const out: Array<ViewChange> = []
   for (const change of changes) {
@@ -117,10 +118,14 @@ export const mergeChanges = (changes: ReadonlyArray<ViewChange>): ReadonlyArray<
         if (change.users === "all") everyone = true
         else for (const user of change.users) users.add(user)
         break
+      case "FeedSpaces":
+        for (const spaceId of change.spaceIds) listed.add(spaceId)
+        break
     }
   }
   if (topics.size > 0) out.push({ _tag: "Topic", topics: [...topics] })
   if (everyone) out.push({ _tag: "Feed", users: "all" })
   else if (users.size > 0) out.push({ _tag: "Feed", users: [...users] })
+  if (listed.size > 0) out.push({ _tag: "FeedSpaces", spaceIds: [...listed] })
   return out
 }
