@@ -1,7 +1,9 @@
 import {
   ANY,
   type AppendExpectedRevision,
+  type AppendResult as EsdbAppendResult,
   BACKWARDS,
+  type CurrentRevision,
   EventStoreDBClient,
   excludeSystemEvents,
   FORWARDS,
@@ -14,6 +16,7 @@ import {
   WrongExpectedVersionError
 } from "@eventstore/db-client"
 import {
+  type ActualRevision,
   type AppendResult,
   CheckpointStore,
   type CheckpointStoreShape,
@@ -31,12 +34,16 @@ import {
   WrongExpectedVersion
 } from "@spaces/domain"
 import { Chunk, Context, type Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
-import { knownPosition, toNumber, toReadPosition } from "./positions.js"
+import { isBeyondNumber, knownPosition, toNumber, toReadPosition } from "./positions.js"
 
 export interface EsdbEventStoreOptions {
-  /** e.g. `esdb://localhost:2113?tls=false` */
+  /**
+   * e.g. `esdb://localhost:2113?tls=false` (an insecure node). Reading `$all` needs an admin (or
+   * `$ops`) user on a secure node: `esdb://admin:changeit@host:2113`. Any of the client's
+   * connection-string options may be given; `throwOnAppendFailure=false` is handled as well.
+   */
   readonly connectionString: string
-  /** Events per `$all` read page; default 4096. */
+  /** Events per `$all` read page; default 4096, at least 2 (a page re-reads its start event). */
   readonly pageSize?: number
   /** First delay before resubscribing after a dropped subscription (doubling up to `maxBackoff`). */
   readonly initialBackoff?: Duration.DurationInput
@@ -58,17 +65,20 @@ export const toExpectedRevision = (expected: ExpectedRevision): AppendExpectedRe
         ? STREAM_EXISTS
         : BigInt(expected)
 
-/** ESDB's conflict as ours; its `actualVersion` is `"no_stream"` when the stream does not exist. */
+/**
+ * The client's "current revision" as ours. It is `"no_stream"` for an absent stream on the
+ * append paths, but a `WrongExpectedVersionError` built from a gRPC status (servers answering an
+ * append with an RPC exception, 20.x) carries the server's `-1` as `-1n`: that is no stream too.
+ */
+export const toActualRevision = (current: CurrentRevision | number): ActualRevision =>
+  current === "no_stream" || current < 0 ? "no_stream" : Number(current)
+
+/** ESDB's conflict as ours, whatever form the client gave its actual revision in. */
 export const toWrongExpectedVersion = (
   stream: string,
   expected: ExpectedRevision,
   error: WrongExpectedVersionError
-) =>
-  new WrongExpectedVersion({
-    stream,
-    expected,
-    actual: error.actualVersion === "no_stream" ? "no_stream" : Number(error.actualVersion)
-  })
+) => new WrongExpectedVersion({ stream, expected, actual: toActualRevision(error.actualVersion) })
 
 /** A stored ESDB event as ours, or why it is not one of ours (binary, or metadata not JSON). */
 export const toRecorded = (event: EsdbRecordedEvent): RecordedEvent | MalformedEvent => {
@@ -83,6 +93,8 @@ export const toRecorded = (event: EsdbRecordedEvent): RecordedEvent | MalformedE
     Array.isArray(metadata)
   )
     return malformed("metadata is not a JSON object")
+  if (isBeyondNumber(event.position))
+    return malformed(`global position ${event.position?.commit} has no exact number (above 2^53 - 1)`)
   return {
     id: event.id,
     type: event.type,
@@ -97,6 +109,57 @@ export const toRecorded = (event: EsdbRecordedEvent): RecordedEvent | MalformedE
 
 const isOurs = (event: EsdbRecordedEvent | undefined): event is EsdbRecordedEvent =>
   event !== undefined && !event.type.startsWith("$") && !event.streamId.startsWith(CHECKPOINT_STREAM_PREFIX)
+
+/** ESDB returns event ids in lower case (the server's `Guid.ToString()`): compare them so. */
+const endsWithIds = (stored: ReadonlyArray<{ readonly id: string }>, events: ReadonlyArray<EventData>) =>
+  isRetryOf(
+    stored.map((event) => ({ id: event.id.toLowerCase() })),
+    events.map((event) => ({ ...event, id: event.id.toLowerCase() }))
+  )
+
+/**
+ * Where the next `$all` page starts, or none when this one was the last. Pages are read from
+ * `after` inclusively, so a full page always moves past `after` only if it holds 2 events or more;
+ * a page whose raw events all sit at `after` (legacy transactions) ends the read rather than loop.
+ */
+export const nextPage = (
+  after: number,
+  raw: number,
+  pageSize: number,
+  lastRaw: number | undefined
+): Option.Option<number> =>
+  raw < pageSize || lastRaw === undefined || lastRaw <= after ? Option.none() : Option.some(lastRaw)
+
+/**
+ * A catch-up subscription that survives drops: `subscribeFrom(after)` opens one subscription
+ * delivering events after `after` (it may repeat the event at `after`); when it fails with
+ * `EventStoreUnavailable` (connection lost, server restart, or the server ending it) it is
+ * reopened after `backoff` from the last delivered position. Duplicates are dropped by position,
+ * so the output is strictly increasing with no gaps. Other failures (a malformed event) end it.
+ */
+export const resubscribing = <R>(
+  subscribeFrom: (after: number) => Stream.Stream<RecordedEvent, ReadError, R>,
+  from: number,
+  backoff: Schedule.Schedule<unknown, ReadError>
+): Stream.Stream<RecordedEvent, ReadError, R> =>
+  Stream.suspend(() => {
+    // Where this subscriber got to: a dropped subscription resumes from here.
+    let last = from
+    return Stream.suspend(() => subscribeFrom(last)).pipe(
+      Stream.filter((event) => event.position > last),
+      Stream.tap((event) =>
+        Effect.sync(() => {
+          last = event.position
+        })
+      ),
+      Stream.tapError((error) =>
+        error._tag === "EventStoreUnavailable"
+          ? Effect.logWarning(`$all subscription dropped at ${last}, resubscribing: ${error.reason}`)
+          : Effect.void
+      ),
+      Stream.retry(Schedule.whileInput(backoff, (error: ReadError) => error._tag === "EventStoreUnavailable"))
+    )
+  })
 
 /** Reads a whole (finite) ESDB read stream into an array, decoding as it goes. */
 const collect = (
@@ -116,6 +179,7 @@ const collect = (
             if (resolved.event !== undefined && keep(resolved.event)) out.push(resolved.event)
           }
         } catch (error) {
+          // A stream that does not exist (or was soft-deleted) reads as empty, as the port says.
           if (!(error instanceof StreamNotFoundError)) throw error
         }
         return { out, raw, last }
@@ -138,7 +202,7 @@ export const makeEsdbEventStore = (
   client: EventStoreDBClient,
   options: Omit<EsdbEventStoreOptions, "connectionString"> = {}
 ): EventStoreShape & { readonly checkpoints: CheckpointStoreShape } => {
-  const pageSize = options.pageSize ?? 4096
+  const pageSize = Math.max(2, Math.floor(options.pageSize ?? 4096))
   const backoff = Schedule.exponential(options.initialBackoff ?? "100 millis").pipe(
     Schedule.union(Schedule.spaced(options.maxBackoff ?? "5 seconds"))
   )
@@ -158,27 +222,63 @@ export const makeEsdbEventStore = (
 
   /** The last `count` events of a stream, oldest first. */
   const tail = (stream: string, count: number) =>
-    Effect.map(
-      collect(
-        () => client.readStream(stream, { fromRevision: "end", direction: BACKWARDS, maxCount: count }),
-        () => true
+    Effect.mapError(
+      Effect.map(
+        collect(
+          () => client.readStream(stream, { fromRevision: "end", direction: BACKWARDS, maxCount: count }),
+          () => true
+        ),
+        ({ events }) => events.reverse()
       ),
-      ({ events }) => events.reverse()
+      unavailableFromRead
     )
 
-  const append: EventStoreShape["append"] = (stream, events, expected) => {
-    if (events.length === 0)
-      return Effect.flatMap(Effect.mapError(tail(stream, 1), unavailableFromRead), (last) => {
-        const revision = last[0]?.revision ?? -1
-        const conflict = checkExpected(stream, expected, revision)
-        return conflict
-          ? Effect.fail(conflict)
-          : Effect.succeed<AppendResult>({
-              nextRevision: revision,
-              position: Math.max(last[0]?.position ?? 0, 0)
-            })
-      })
-    return Effect.tryPromise({
+  /** The event at `revision` of a stream, if any. */
+  const eventAt = (stream: string, revision: number) =>
+    Effect.mapError(
+      Effect.map(
+        collect(
+          () =>
+            client.readStream(stream, { fromRevision: BigInt(revision), direction: FORWARDS, maxCount: 1 }),
+          () => true
+        ),
+        ({ events }) => events[0]
+      ),
+      unavailableFromRead
+    )
+
+  /** The original result of an append whose events are the stream's last ones, if they are. */
+  const alreadyAppended = (stream: string, events: ReadonlyArray<EventData>) =>
+    Effect.map(tail(stream, events.length), (stored): Option.Option<AppendResult> => {
+      const last = stored.at(-1)
+      return last !== undefined && endsWithIds(stored, events)
+        ? Option.some({ nextRevision: last.revision, position: last.position })
+        : Option.none()
+    })
+
+  /** A refusal reported as a result (`throwOnAppendFailure=false`): its revision is read afresh. */
+  const refused = (stream: string, expected: ExpectedRevision) =>
+    Effect.flatMap(tail(stream, 1), (last) =>
+      Effect.fail(
+        new WrongExpectedVersion({ stream, expected, actual: toActualRevision(last[0]?.revision ?? -1) })
+      )
+    )
+
+  const written = (stream: string, expected: ExpectedRevision, result: EsdbAppendResult) => {
+    if (!result.success) return refused(stream, expected)
+    const nextRevision = Number(result.nextExpectedRevision)
+    const position = knownPosition(result.position)
+    if (position > 0) return Effect.succeed<AppendResult>({ nextRevision, position })
+    // An idempotent write comes back without a position: take it from the batch's last event
+    // (which the server names by revision), not from the stream's end (it may have moved on).
+    return Effect.map(eventAt(stream, nextRevision), (event) => ({
+      nextRevision,
+      position: event?.position ?? -1
+    }))
+  }
+
+  const appendNow = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
+    Effect.tryPromise({
       try: () =>
         client.appendToStream(
           stream,
@@ -198,27 +298,37 @@ export const makeEsdbEventStore = (
           ? toWrongExpectedVersion(stream, expected, error)
           : unavailable(error)
     }).pipe(
-      Effect.flatMap((result) => {
-        const nextRevision = Number(result.nextExpectedRevision)
-        const position = knownPosition(result.position)
-        if (position >= 0) return Effect.succeed<AppendResult>({ nextRevision, position })
-        // An idempotent write may come back without a position: take it from the stream.
-        return Effect.map(Effect.mapError(tail(stream, 1), unavailableFromRead), (last) => ({
-          nextRevision,
-          position: last[0]?.position ?? -1
-        }))
-      }),
-      // ESDB already treats most re-sends as idempotent; for those it refuses (a stale expected
-      // revision), apply the port's rule: the stream ends with these ids → the original result.
+      Effect.flatMap((result) => written(stream, expected, result)),
+      // ESDB already treats re-sends with an exact (or no_stream) expectation as idempotent; for
+      // those it refuses (a stale expected revision), apply the port's rule: the stream ends with
+      // these ids → the original result.
       Effect.catchTag("WrongExpectedVersion", (conflict) =>
-        Effect.flatMap(Effect.mapError(tail(stream, events.length), unavailableFromRead), (stored) => {
-          const last = stored.at(-1)
-          return last !== undefined && isRetryOf(stored, events)
-            ? Effect.succeed<AppendResult>({ nextRevision: last.revision, position: last.position })
-            : Effect.fail(conflict)
-        })
+        Effect.flatMap(alreadyAppended(stream, events), (original) =>
+          Option.match(original, { onNone: () => Effect.fail(conflict), onSome: Effect.succeed })
+        )
       )
     )
+
+  const append: EventStoreShape["append"] = (stream, events, expected) => {
+    if (events.length === 0)
+      return Effect.flatMap(tail(stream, 1), (last) => {
+        const revision = last[0]?.revision ?? -1
+        const conflict = checkExpected(stream, expected, revision)
+        return conflict
+          ? Effect.fail(conflict)
+          : Effect.succeed<AppendResult>({
+              nextRevision: revision,
+              position: Math.max(last[0]?.position ?? 0, 0)
+            })
+      })
+    // With `any` (and `stream_exists`, which the server checks like `any`) ESDB's idempotency is
+    // best effort: it looks the ids up in a bounded cache and writes duplicates on a miss. Check
+    // the stream's end first so that a retry is a no-op, as the port promises.
+    if (expected === "any" || expected === "stream_exists")
+      return Effect.flatMap(alreadyAppended(stream, events), (original) =>
+        Option.match(original, { onNone: () => appendNow(stream, events, expected), onSome: Effect.succeed })
+      )
+    return appendNow(stream, events, expected)
   }
 
   /** One page of $all after `after` (exclusive): our events, and where the raw page ended. */
@@ -228,21 +338,22 @@ export const makeEsdbEventStore = (
         () =>
           client.readAll({ fromPosition: toReadPosition(after), maxCount: pageSize, direction: FORWARDS }),
         // $all reads from a position inclusively: drop the event at `after` itself.
-        (event) => isOurs(event) && event.position !== undefined && toNumber(event.position) > after
+        (event) => isOurs(event) && event.position !== undefined && event.position.commit > BigInt(after)
       ),
       ({ events, raw, last }) => ({
         events,
-        end: raw < pageSize,
-        next: last?.position === undefined ? after : Math.max(after, toNumber(last.position))
+        next: nextPage(
+          after,
+          raw,
+          pageSize,
+          last?.position === undefined ? undefined : toNumber(last.position)
+        )
       })
     )
 
   const readAll: EventStoreShape["readAll"] = (from) =>
     Stream.paginateChunkEffect(from, (after) =>
-      Effect.map(readPage(after), ({ events, end, next }) => [
-        Chunk.unsafeFromArray(events),
-        end || next === after ? Option.none<number>() : Option.some(next)
-      ])
+      Effect.map(readPage(after), ({ events, next }) => [Chunk.unsafeFromArray(events), next])
     )
 
   /** One catch-up subscription from `after`; it fails when the connection drops or the server ends it. */
@@ -251,8 +362,11 @@ export const makeEsdbEventStore = (
       Effect.sync(() =>
         client.subscribeToAll({ fromPosition: toReadPosition(after), filter: excludeSystemEvents() })
       ),
+      // Cancels the gRPC call; ending the iteration alone would leave it open.
       (subscription) => Effect.promise(() => subscription.unsubscribe().catch(() => undefined))
     ).pipe(
+      // Errors of the call (UNAVAILABLE when the server goes away, CANCELLED when it ends the
+      // subscription) reach the iteration as the subscription's "error" event.
       Stream.flatMap((subscription) => Stream.fromAsyncIterable(subscription, unavailable)),
       Stream.concat(Stream.fail(new EventStoreUnavailable({ reason: "subscription ended by the server" }))),
       Stream.filterMap((resolved) => Option.fromNullable(resolved.event)),
@@ -263,34 +377,14 @@ export const makeEsdbEventStore = (
       })
     )
 
-  const subscribeAll: EventStoreShape["subscribeAll"] = (from) =>
-    Stream.suspend(() => {
-      // Where this subscriber got to: a dropped subscription resumes from here, with backoff.
-      let last = from
-      return Stream.suspend(() => subscribeOnce(last)).pipe(
-        Stream.filter((event) => event.position > last),
-        Stream.tap((event) =>
-          Effect.sync(() => {
-            last = event.position
-          })
-        ),
-        Stream.tapError((error) =>
-          error._tag === "EventStoreUnavailable"
-            ? Effect.logWarning(`$all subscription dropped at ${last}, resubscribing: ${error.reason}`)
-            : Effect.void
-        ),
-        Stream.retry(
-          Schedule.whileInput(backoff, (error: ReadError) => error._tag === "EventStoreUnavailable")
-        )
-      )
-    })
+  const subscribeAll: EventStoreShape["subscribeAll"] = (from) => resubscribing(subscribeOnce, from, backoff)
 
   const checkpointStream = (name: string) => `${CHECKPOINT_STREAM_PREFIX}${name}`
   const trimmed = new Set<string>()
 
   const checkpoints: CheckpointStoreShape = {
     load: (name) =>
-      Effect.map(Effect.mapError(tail(checkpointStream(name), 1), unavailableFromRead), (last) => {
+      Effect.map(tail(checkpointStream(name), 1), (last) => {
         const data = last[0]?.data as { position?: unknown } | undefined
         return typeof data?.position === "number" ? data.position : 0
       }),
