@@ -101,14 +101,30 @@ export interface InboundAudio {
   readonly totalAudioEnergy: number
 }
 
+/** A page's own audio as its mediasoup-client producer's getStats() counts it. */
+export interface OutboundAudio {
+  readonly packetsSent: number
+  readonly bytesSent: number
+  /** The capture track is live (the browser's mic indicator is on). */
+  readonly capturing: boolean
+  readonly paused: boolean
+}
+
 interface Probe {
-  readonly spacesMedia?: { readonly inbound: () => Promise<ReadonlyArray<InboundAudio>> }
+  readonly spacesMedia?: {
+    readonly inbound: () => Promise<ReadonlyArray<InboundAudio>>
+    readonly outbound: () => Promise<OutboundAudio | null>
+  }
 }
 
 export const inboundFrom = async (page: Page, speaker: string): Promise<InboundAudio | undefined> => {
   const all = await page.evaluate(() => (globalThis as Probe).spacesMedia?.inbound() ?? [])
   return all.find((a) => a.userId === speaker)
 }
+
+/** Null when the page publishes nothing (no producer). */
+export const outboundOf = (page: Page): Promise<OutboundAudio | null> =>
+  page.evaluate(() => (globalThis as Probe).spacesMedia?.outbound() ?? null)
 
 /** Polls `check` until it returns a value (not undefined), at most `timeoutMs`; fails naming `what`. */
 export const eventually = async <A>(
@@ -159,6 +175,38 @@ export const audioStopped = (page: Page, speaker: string) =>
       if (after === undefined) return "no consumer"
       return after.packetsReceived === before.packetsReceived
         ? `stopped at ${after.packetsReceived}`
+        : undefined
+    },
+    20_000,
+    0
+  )
+
+/** `page` sends its microphone: captured, and the packets sent keep growing. */
+export const micSending = (page: Page) =>
+  eventually("our microphone to be sent", async () => {
+    const before = await outboundOf(page)
+    if (before === null || !before.capturing) return undefined
+    await pause(500)
+    const after = await outboundOf(page)
+    return after !== null && after.packetsSent > before.packetsSent ? after : undefined
+  })
+
+/**
+ * `page`'s microphone is silenced in the browser, not only on the server: the capture track is
+ * stopped and no RTP packet leaves over a whole second (or nothing is published at all).
+ */
+export const micSilenced = (page: Page) =>
+  eventually(
+    "our microphone to be silenced",
+    async () => {
+      const before = await outboundOf(page)
+      if (before === null) return "not publishing"
+      if (before.capturing || !before.paused) return undefined
+      await pause(1000)
+      const after = await outboundOf(page)
+      if (after === null) return "not publishing"
+      return after.packetsSent === before.packetsSent && !after.capturing
+        ? `released, stopped at ${after.packetsSent}`
         : undefined
     },
     20_000,

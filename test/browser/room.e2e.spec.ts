@@ -1,7 +1,7 @@
 /**
  * Three people in three browser contexts, real audio through the real SFU: a host speaks, a
- * listener hears them, raises a hand, is approved and is heard, is muted and then removed (and
- * can't come back); a follower sees the Space in the live bar while it is live and not after.
+ * listener hears them, raises a hand, is approved and is heard, mutes themselves (the browser
+ * stops sending and releases the mic), is muted by the host and then removed (and can't come back); a follower sees the Space in the live bar while it is live and not after.
  * Screenshots of the main screens go to docs/screenshots.
  */
 import { mkdirSync } from "node:fs"
@@ -15,6 +15,8 @@ import {
   eventually,
   inboundFrom,
   launchChromium,
+  micSending,
+  micSilenced,
   type Person,
   phone,
   type RunningSpaces,
@@ -79,8 +81,11 @@ describe("the web client in Chromium", () => {
     await shot(host, "create-form")
     await host.getByRole("button", { name: "Create Space" }).click()
     await host.getByRole("heading", { level: 1, name: title }).waitFor()
+    // Muted from the start: nothing captured yet.
+    expect(await micSilenced(host)).toBe("not publishing")
     await host.getByRole("button", { name: "Unmute" }).click()
     await host.getByRole("button", { name: "Mute", exact: true }).waitFor()
+    await micSending(host)
 
     // The follower's live bar shows it while it is live.
     const liveBar = fola.page.getByRole("region", { name: "Live now" })
@@ -110,6 +115,17 @@ describe("the web client in Chromium", () => {
     await listener.getByRole("button", { name: "Mute", exact: true }).waitFor()
     const fromLee = await audioFlows(host, "lee")
     expect(fromLee.packetsReceived).toBeGreaterThan(0)
+
+    // Self-mute silences the microphone in the browser too: the producer stops sending and the
+    // capture is released; unmuting captures again into the same producer, heard again.
+    await listener.getByRole("button", { name: "Mute", exact: true }).click()
+    await listener.getByRole("button", { name: "Unmute" }).waitFor()
+    expect(await micSilenced(listener)).toMatch(/^released, stopped at \d+$/)
+    expect(await audioStopped(host, "lee")).toMatch(/^stopped at \d+$/)
+    await listener.getByRole("button", { name: "Unmute" }).click()
+    await listener.getByRole("button", { name: "Mute", exact: true }).waitFor()
+    await micSending(listener)
+    await audioFlows(host, "lee")
     await host.getByRole("listitem").filter({ hasText: "lee" }).getByText("Mic on").waitFor()
     await shot(host, "room-host")
     await shot(listener, "room-listener-phone")
@@ -118,6 +134,8 @@ describe("the web client in Chromium", () => {
     await host.getByRole("button", { name: "Mute lee" }).click()
     await host.getByRole("listitem").filter({ hasText: "lee" }).getByText("Muted").waitFor()
     expect(await audioStopped(host, "lee")).toMatch(/^stopped at \d+$|^no consumer$/)
+    // The room state says lee is muted, so lee's browser silences the mic as for a self-mute.
+    expect(await micSilenced(listener)).toMatch(/^released, stopped at \d+$/)
 
     // Removed: their page says so, and they can't join again.
     await host.getByRole("button", { name: "Remove lee" }).click()

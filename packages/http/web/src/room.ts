@@ -6,6 +6,7 @@
 import * as api from "./api.js"
 import { announce, field, formatTime, h, replaceChildren } from "./dom.js"
 import { participantsSection } from "./participants.js"
+import type { MicOrder } from "./microphone.js"
 import { RoomMedia } from "./roomMedia.js"
 import { settingsPanel } from "./roomSettings.js"
 import { replayLink } from "./spaceCards.js"
@@ -65,6 +66,12 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
 
   const myRole = (): Role | null => view?.participants.find((p) => p.user === me)?.role ?? null
 
+  /** The microphone follows the room view: on stage or not, muted or not (by anyone). */
+  const micOrder = (room: RoomView): MicOrder => {
+    const mine = room.participants.find((p) => p.user === me)
+    return { onStage: mine !== undefined && mine.role !== "listener", muted: mine?.muted ?? true }
+  }
+
   const stopMedia = () => {
     media?.close()
     media = null
@@ -80,7 +87,7 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
         live?.abort()
         live = null
       }
-    } else void media?.setOnStage(role !== "listener")
+    } else void media?.follow(micOrder(next))
     render()
   }
 
@@ -210,8 +217,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   const startMedia = () => {
     if (media !== null || myRole() === null || view?.status !== "live") return
     media = new RoomMedia(spaceId, me, audioSink, (message) => announce(`Audio: ${message}`, "error"))
-    const role = myRole()
-    void media.start().then(() => media?.setOnStage(role !== null && role !== "listener"))
+    void media.start()
+    void media.follow(micOrder(view))
   }
 
   const joinRoom = () => {

@@ -1,10 +1,11 @@
 /**
  * The room's audio through mediasoup-client: receive every speaker's track, and publish the
- * microphone while the domain says we're on stage. The server decides who may speak; this
- * module only follows the room view and the media events it is given.
+ * microphone while the domain says we're on stage and unmuted. The server decides who may speak
+ * and who is muted; this module only follows the room view and the media events it is given.
  */
 import { Device, type types } from "mediasoup-client"
 import * as api from "./api.js"
+import { type MicOrder, Microphone, type OutboundAudio } from "./microphone.js"
 
 /** What a test (or a curious user in devtools) can read: the inbound audio per speaker. */
 export interface InboundAudio {
@@ -17,6 +18,8 @@ export interface InboundAudio {
 
 export interface MediaProbe {
   readonly inbound: () => Promise<ReadonlyArray<InboundAudio>>
+  /** Our own audio as sent (null: no producer). */
+  readonly outbound: () => Promise<OutboundAudio | null>
   readonly publishing: () => boolean
 }
 
@@ -37,8 +40,13 @@ interface Received {
 export class RoomMedia {
   private device: Device | null = null
   private recv: types.Transport | null = null
-  private send: types.Transport | null = null
-  private producer: types.Producer | null = null
+  private readonly mic = new Microphone({
+    canProduce: () => this.device?.canProduce("audio") ?? false,
+    openTransport: () => this.transport("send"),
+    closeTransport: (send) => api.closeTransport(this.spaceId, send.id)
+  })
+  /** The latest order from the room view; each queued step follows the newest, not its own. */
+  private micOrder: MicOrder = { onStage: false, muted: true }
   private readonly received = new Map<string, Received>()
   private readonly pending = new Set<string>()
   private closed = false
@@ -51,7 +59,11 @@ export class RoomMedia {
     private readonly sink: HTMLElement,
     private readonly onError: (message: string) => void
   ) {
-    globalThis.spacesMedia = { inbound: () => this.inbound(), publishing: () => this.producer !== null }
+    globalThis.spacesMedia = {
+      inbound: () => this.inbound(),
+      outbound: () => this.mic.outbound(),
+      publishing: () => this.mic.publishing
+    }
   }
 
   /** Operations run one at a time: the transports are created once, in order. */
@@ -103,18 +115,20 @@ export class RoomMedia {
     this.received.delete(producerId)
   }
 
-  /** Follow our role: publish the microphone on stage, stop when back in the audience. */
-  setOnStage(onStage: boolean): Promise<void> {
+  /**
+   * Follow the room view: the microphone is open while we're on stage and unmuted, paused and
+   * released while muted (by ourselves, a host or mute-all), closed back in the audience.
+   */
+  follow(order: MicOrder): Promise<void> {
+    this.micOrder = order
     return this.serial(async () => {
-      if (onStage && this.producer === null && this.device !== null) await this.publish()
-      if (!onStage && this.send !== null) await this.unpublish()
+      if (this.device !== null && !this.closed) await this.mic.follow(this.micOrder)
     })
   }
 
   close(): void {
     this.closed = true
-    this.producer?.track?.stop()
-    this.send?.close()
+    this.mic.close()
     this.recv?.close()
     for (const entry of this.received.values()) entry.audio.remove()
     this.received.clear()
@@ -189,25 +203,6 @@ export class RoomMedia {
     } finally {
       this.pending.delete(producer.producerId)
     }
-  }
-
-  private async publish(): Promise<void> {
-    if (this.device === null || !this.device.canProduce("audio"))
-      throw new Error("this browser can't send audio")
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true })
-    const track = stream.getAudioTracks()[0]
-    if (track === undefined) throw new Error("no microphone")
-    this.send ??= await this.transport("send")
-    this.producer = await this.send.produce({ track, stopTracks: true })
-  }
-
-  private async unpublish(): Promise<void> {
-    const send = this.send
-    this.producer?.close()
-    this.producer = null
-    this.send = null
-    send?.close()
-    if (send !== null) await api.closeTransport(this.spaceId, send.id).catch(() => undefined)
   }
 
   private async inbound(): Promise<ReadonlyArray<InboundAudio>> {

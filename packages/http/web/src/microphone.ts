@@ -1,0 +1,123 @@
+/**
+ * Our microphone in the room, following the room view: captured and sent only while the room says
+ * we're on stage and unmuted. The server stays the authority (it pauses our server-side producer
+ * on a mute); this side makes a mute true in the browser too: no RTP leaves the page and the
+ * capture device is released, so the browser's mic indicator goes off.
+ *
+ * Muting pauses the mediasoup-client producer and swaps its track for none (which stops the old
+ * track); unmuting captures a fresh track into the same producer, so listeners keep their consumer
+ * of it. The producer is created on the first unmute on stage, not on promotion: people start
+ * muted, and a mic opened only to be closed again would flash the indicator for nothing.
+ */
+import type { types } from "mediasoup-client"
+
+/** What the room view says about us: on stage (host, co-host, speaker) and muted or not. */
+export interface MicOrder {
+  readonly onStage: boolean
+  readonly muted: boolean
+}
+
+/** What a test reads: our outbound audio as the producer's RTCRtpSender counts it. */
+export interface OutboundAudio {
+  readonly packetsSent: number
+  readonly bytesSent: number
+  /** The capture track is live (the browser's mic indicator is on). */
+  readonly capturing: boolean
+  readonly paused: boolean
+}
+
+/** What the microphone needs from the room's media: its send transport, opened and closed on demand. */
+export interface SendSide {
+  readonly canProduce: () => boolean
+  readonly openTransport: () => Promise<types.Transport>
+  readonly closeTransport: (transport: types.Transport) => Promise<void>
+}
+
+const capture = async (): Promise<MediaStreamTrack> => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true })
+  const track = stream.getAudioTracks()[0]
+  if (track === undefined) throw new Error("no microphone")
+  return track
+}
+
+export class Microphone {
+  private send: types.Transport | null = null
+  private producer: types.Producer | null = null
+
+  constructor(private readonly side: SendSide) {}
+
+  get publishing(): boolean {
+    return this.producer !== null
+  }
+
+  /** Brings the microphone to what the room says. Callers run these one at a time. */
+  follow(order: MicOrder): Promise<void> {
+    if (!order.onStage) return this.unpublish()
+    if (order.muted) return this.silence()
+    return this.producer === null || this.producer.closed ? this.publish() : this.reopen()
+  }
+
+  close(): void {
+    this.producer?.close()
+    this.producer = null
+    this.send?.close()
+    this.send = null
+  }
+
+  async outbound(): Promise<OutboundAudio | null> {
+    const producer = this.producer
+    if (producer === null || producer.closed) return null
+    let packetsSent = 0
+    let bytesSent = 0
+    const report = await producer.getStats()
+    report.forEach((stat: { type?: string } & Record<string, unknown>) => {
+      if (stat.type !== "outbound-rtp") return
+      packetsSent += Number(stat.packetsSent ?? 0)
+      bytesSent += Number(stat.bytesSent ?? 0)
+    })
+    return {
+      packetsSent,
+      bytesSent,
+      capturing: producer.track?.readyState === "live",
+      paused: producer.paused
+    }
+  }
+
+  private async publish(): Promise<void> {
+    if (!this.side.canProduce()) throw new Error("this browser can't send audio")
+    const track = await capture()
+    try {
+      this.send ??= await this.side.openTransport()
+      this.producer = await this.send.produce({ track, stopTracks: true })
+    } catch (error) {
+      track.stop()
+      throw error
+    }
+  }
+
+  /** Muted: nothing is sent and nothing is captured. */
+  private async silence(): Promise<void> {
+    const producer = this.producer
+    // Never unmuted on this stage: nothing was captured.
+    if (producer === null || producer.closed) return
+    // Pausing disables the track at once; dropping it (stopTracks) releases the device and leaves
+    // the sender nothing to packetize. No renegotiation, unlike `zeroRtpOnPause`.
+    if (!producer.paused) producer.pause()
+    if (producer.track !== null) await producer.replaceTrack({ track: null })
+  }
+
+  /** Unmuted again: a fresh capture into the same producer. */
+  private async reopen(): Promise<void> {
+    const producer = this.producer
+    if (producer === null) return
+    if (producer.track === null || producer.track.readyState === "ended")
+      await producer.replaceTrack({ track: await capture() })
+    if (producer.paused) producer.resume()
+  }
+
+  private async unpublish(): Promise<void> {
+    const send = this.send
+    this.close()
+    if (send !== null) await this.side.closeTransport(send).catch(() => undefined)
+  }
+}
