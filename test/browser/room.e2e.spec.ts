@@ -1,6 +1,6 @@
 /**
  * Three people in three browser contexts, real audio through the real SFU: a host speaks, a
- * listener hears them, raises a hand, is approved and is heard, mutes themselves (the browser
+ * listener follows the room before joining, hears them, raises a hand, is approved and is heard, mutes themselves (the browser
  * stops sending and releases the mic), is muted by the host and then removed (and can't come back); a follower sees the Space in the live bar while it is live and not after.
  * Screenshots of the main screens go to docs/screenshots.
  */
@@ -92,13 +92,21 @@ describe("the web client in Chromium", () => {
     await liveBar.getByRole("link", { name: title }).waitFor()
     await shot(fola.page, "live-bar")
 
-    // A listener on a phone finds it by search and joins; the host's audio reaches them.
+    // A listener on a phone finds it by search. Before joining, the page follows the room live:
+    // a post the host makes shows up without a reload. Then they join; the host's audio reaches them.
     const lee = await signIn(browser, spaces.url, "lee", phone, (page) => shot(page, "sign-in-phone"))
     people.push(lee)
     const listener = lee.page
     await listener.getByLabel("Search Spaces").fill("morning")
     await listener.getByRole("button", { name: "Search" }).click()
     await listener.getByRole("link", { name: title }).click()
+    await listener.getByText("1 on stage · 0 listening").waitFor()
+    await listener.locator(".room-header[data-connection=open]").waitFor()
+    await host.getByLabel("Post about this Space").fill("Welcome to the morning show")
+    await host.getByRole("button", { name: "Post", exact: true }).click()
+    await listener.getByRole("list", { name: "Posts" }).getByText("Welcome to the morning show").waitFor()
+    expect(await listener.locator(".room").getAttribute("data-role")).toBe("none")
+    await shot(listener, "room-viewer-phone")
     await listener.getByRole("button", { name: "Join this Space" }).click()
     await listener.getByRole("button", { name: "Request to speak" }).waitFor()
     const heard = await audioFlows(listener, "hana")
@@ -147,6 +155,7 @@ describe("the web client in Chromium", () => {
     await listener.getByRole("button", { name: "Join this Space" }).click()
     await listener.getByText("You can't join: you were removed from this Space.").waitFor()
     expect(await listener.locator(".room").getAttribute("data-role")).toBe("none")
+    await listener.getByRole("alert").getByText("You were removed from this Space.").waitFor()
 
     // The follower joins from the live bar: a reaction, a post the host pins, a caption from the
     // transcription service; invited to speak, made co-host, and stepping down again.
@@ -196,6 +205,9 @@ describe("the web client in Chromium", () => {
     await log.getByRole("button", { name: /SpeakRequestApproved/ }).click()
     await host.getByText("lee — speaker, muted").waitFor()
     await shot(host, "replay")
+
+    // The removed listener's page, no longer in the room, still followed it to its end.
+    await listener.getByText("This Space has ended.").waitFor()
 
     // Scheduling: the host's next Space is listed as scheduled, ready to start early or cancel.
     await host.getByRole("link", { name: "Spaces", exact: true }).click()

@@ -30,6 +30,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   let view: RoomView | null = null
   let media: RoomMedia | null = null
   let removed = false
+  /** We were in the room on this page: a removal in the log is then ours to show. */
+  let wasInRoom = false
   let live: AbortController | null = null
   const speaking = new Set<string>()
   const captions: Array<Caption> = []
@@ -81,13 +83,13 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   const applyView = (next: RoomView) => {
     view = next
     const role = myRole()
-    if (role === null || next.status !== "live") {
-      stopMedia()
-      if (next.status !== "live" || removed) {
-        live?.abort()
-        live = null
-      }
-    } else void media?.follow(micOrder(next))
+    if (role !== null) wasInRoom = true
+    if (role === null || next.status !== "live") stopMedia()
+    else void media?.follow(micOrder(next))
+    // Anyone signed in may follow a Space live (the live route asks no more than that), so the page
+    // stays current before joining too; an ended Space changes no more.
+    if (next.status === "live" || next.status === "scheduled") openLive()
+    else closeLive()
     render()
   }
 
@@ -144,6 +146,11 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     )
   }
 
+  const closeLive = () => {
+    live?.abort()
+    live = null
+  }
+
   const openLive = () => {
     if (live !== null) return
     live = new AbortController()
@@ -165,8 +172,9 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           const data = record(parsed.data) ?? {}
           if (type === "CaptionAppended") onCaption(data)
           // Removal is read from the log, not guessed from our absence (joining another Space also
-          // takes us out of this one).
-          if (type === "ParticipantRemoved" && data.user === me) removed = true
+          // takes us out of this one). The stream starts with the Space's past: an old removal seen
+          // by a page that was never in the room is left to the server to tell when joining.
+          if (type === "ParticipantRemoved" && data.user === me && wasInRoom) removed = true
           const position = parsed.position
           void refresh(typeof position === "number" ? position : undefined)
         } else if (event === "room" || "participants" in parsed) applyView(parsed as unknown as RoomView)
@@ -226,13 +234,17 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
       .join(spaceId)
       .then((result) => refresh(result.position))
       .then(() => {
-        openLive()
         startMedia()
         announce("You joined the Space")
       })
       .catch((e: unknown) => {
         const banned = e instanceof api.ApiError && /ban|removed/i.test(`${e.kind} ${e.message}`)
         announce(banned ? "You can't join: you were removed from this Space." : errorText(e), "error")
+        if (banned) {
+          // The server's word: show the removal notice instead of a Join button that can't work.
+          removed = true
+          render()
+        }
       })
   }
 
@@ -497,13 +509,9 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
 
   signal.addEventListener("abort", () => {
     stopMedia()
-    live?.abort()
+    closeLive()
   })
-  void refresh().then(() => {
-    if (myRole() !== null) {
-      openLive()
-      startMedia()
-    }
-  })
+  // The first view opens the live stream (applyView); media only for people in the room.
+  void refresh().then(() => startMedia())
   return screen
 }
