@@ -213,6 +213,67 @@ export const micSilenced = (page: Page) =>
     0
   )
 
+/** What a recorded track holds, read in the page: the <audio> element's metadata and decoded samples. */
+export interface RecordedAudio {
+  readonly readyState: number
+  readonly duration: number
+  readonly decodedSeconds: number
+  /** Largest absolute sample of the decoded track (0: silence). */
+  readonly peak: number
+}
+
+/** The parts of the page's <audio> element and WebAudio used here (the tests compile without the DOM lib). */
+interface AudioElementPart {
+  readonly tagName: string
+  readonly readyState: number
+  readonly duration: number
+  readonly currentSrc: string
+  readonly error: unknown
+  load(): void
+}
+interface DecodedAudio {
+  readonly duration: number
+  readonly numberOfChannels: number
+  getChannelData(channel: number): Float32Array
+}
+interface AudioDecoding {
+  readonly OfflineAudioContext: new (
+    channels: number,
+    length: number,
+    sampleRate: number
+  ) => { decodeAudioData(bytes: ArrayBuffer): Promise<DecodedAudio> }
+}
+
+/**
+ * The `<audio>` player labelled `label` loaded its track in Chromium (metadata read, a length) and
+ * the same file decodes with WebAudio to something that is not silence.
+ */
+export const recordedAudio = (page: Page, label: RegExp) =>
+  eventually(`the recording (${label}) to load and decode`, async () => {
+    const audio = page.getByLabel(label)
+    const result = await audio.evaluate(async (node): Promise<RecordedAudio | null> => {
+      const element = node as unknown as AudioElementPart
+      if (element.tagName !== "AUDIO") throw new Error(`not an <audio> element: ${element.tagName}`)
+      // A player that failed (say, the file was still being closed) tries again from the start.
+      if (element.error !== null) element.load()
+      // HAVE_METADATA: the length is known.
+      if (element.readyState < 1) return null
+      const bytes = await (await fetch(element.currentSrc)).arrayBuffer()
+      const { OfflineAudioContext } = globalThis as unknown as AudioDecoding
+      const decoded = await new OfflineAudioContext(1, 1, 48_000).decodeAudioData(bytes)
+      let peak = 0
+      for (let channel = 0; channel < decoded.numberOfChannels; channel++)
+        for (const sample of decoded.getChannelData(channel)) peak = Math.max(peak, Math.abs(sample))
+      return {
+        readyState: element.readyState,
+        duration: element.duration,
+        decodedSeconds: decoded.duration,
+        peak
+      }
+    })
+    return result ?? undefined
+  })
+
 /** What the transcription service does: a service token (dev sign-in) and one caption segment. */
 export const appendCaption = async (
   url: string,

@@ -1,8 +1,10 @@
 /**
  * Three people in three browser contexts, real audio through the real SFU: a host speaks, a
- * listener follows the room before joining, hears them, raises a hand, is approved and is heard, mutes themselves (the browser
- * stops sending and releases the mic), is muted by the host and then removed (and can't come back); a follower sees the Space in the live bar while it is live and not after.
- * Screenshots of the main screens go to docs/screenshots.
+ * listener follows the room before joining, hears them, raises a hand, is approved and is heard,
+ * mutes themselves (the browser stops sending and releases the mic), is muted by the host and then
+ * removed (and can't come back); a follower sees the Space in the live bar while it is live and
+ * not after; the recorded host's track plays back on the replay. Screenshots of the main screens
+ * go to docs/screenshots.
  */
 import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -19,6 +21,7 @@ import {
   micSilenced,
   type Person,
   phone,
+  recordedAudio,
   type RunningSpaces,
   signIn,
   startSpaces
@@ -69,7 +72,7 @@ describe("the web client in Chromium", () => {
     await fola.page.getByRole("button", { name: "Follow", exact: true }).click()
     await fola.page.getByText("You follow hana").waitFor()
 
-    // The host creates a live Space from the form and unmutes (hosts start muted).
+    // The host creates a recorded live Space from the form and unmutes (hosts start muted).
     const hana = await signIn(browser, spaces.url, "hana")
     people.push(hana)
     const host = hana.page
@@ -78,9 +81,11 @@ describe("the web client in Chromium", () => {
     await topics.getByLabel("music", { exact: true }).check()
     await topics.getByLabel("technology", { exact: true }).check()
     await host.getByLabel("Show captions").check()
+    await host.getByLabel("Record this Space").check()
     await shot(host, "create-form")
     await host.getByRole("button", { name: "Create Space" }).click()
     await host.getByRole("heading", { level: 1, name: title }).waitFor()
+    await host.getByText("● Recording").waitFor()
     // Muted from the start: nothing captured yet.
     expect(await micSilenced(host)).toBe("not publishing")
     await host.getByRole("button", { name: "Unmute" }).click()
@@ -204,10 +209,26 @@ describe("the web client in Chromium", () => {
     await log.getByText(/ParticipantRemoved — lee/).waitFor()
     await log.getByRole("button", { name: /SpeakRequestApproved/ }).click()
     await host.getByText("lee — speaker, muted").waitFor()
+
+    // The recording: a player per recorded speaker; the host's track loads in Chromium and
+    // decodes to sound (the fake microphone plays a tone), not silence.
+    const recording = host.getByRole("region", { name: "Recording" })
+    await recording.getByLabel(/^Recording of hana/).waitFor()
+    const played = await recordedAudio(host, /^Recording of hana/)
+    expect(played.readyState).toBeGreaterThanOrEqual(1)
+    expect(played.duration).toBeGreaterThan(0)
+    expect(played.decodedSeconds).toBeGreaterThan(1)
+    expect(played.peak).toBeGreaterThan(0.01)
     await shot(host, "replay")
 
-    // The removed listener's page, no longer in the room, still followed it to its end.
+    // The removed listener's page followed the room to its end; its replay fits a phone too.
     await listener.getByText("This Space has ended.").waitFor()
+    await listener.getByRole("link", { name: "Replay its history" }).click()
+    await listener
+      .getByRole("region", { name: "Recording" })
+      .getByLabel(/^Recording of hana/)
+      .waitFor()
+    await shot(listener, "replay-phone")
 
     // Scheduling: the host's next Space is listed as scheduled, ready to start early or cancel.
     await host.getByRole("link", { name: "Spaces", exact: true }).click()
