@@ -62,6 +62,14 @@ export const announce = (message: string, kind: "info" | "error" = "info"): void
   announcer.dataset.kind = kind
 }
 
+/** An error belongs to the screen it happened on: the next screen starts without it. */
+export const clearError = (): void => {
+  announcer ??= document.getElementById("status")
+  if (announcer?.dataset.kind !== "error") return
+  announcer.textContent = ""
+  delete announcer.dataset.kind
+}
+
 export const formatTime = (ms: number): string =>
   new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })
 

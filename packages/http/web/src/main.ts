@@ -1,5 +1,5 @@
 /** Boot and routing: the hash says which screen; each screen lives until the next navigation. */
-import { announce, h } from "./dom.js"
+import { announce, clearError, h } from "./dom.js"
 import { homeScreen } from "./home.js"
 import { replayScreen } from "./replay.js"
 import { roomScreen } from "./room.js"
@@ -19,6 +19,7 @@ const route = () => {
   if (main === null || account === null) return
   current?.abort()
   current = new AbortController()
+  clearError()
   const session = currentSession()
   account.replaceChildren(
     ...(session === null

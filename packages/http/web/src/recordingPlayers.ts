@@ -7,9 +7,9 @@ import * as api from "./api.js"
 import { announce, formatTime, h, replaceChildren } from "./dom.js"
 import type { Recording, RecordingTrack } from "./types.js"
 
-/** 83_000 → "1:23", 3_723_000 → "1:02:03". */
+/** 83_000 → "1:23", 3_723_000 → "1:02:03"; whole seconds down, as the players count them. */
 const clock = (ms: number): string => {
-  const total = Math.max(0, Math.round(ms / 1000))
+  const total = Math.max(0, Math.floor(ms / 1000))
   const hours = Math.floor(total / 3600)
   const minutes = Math.floor((total % 3600) / 60)
   const seconds = String(total % 60).padStart(2, "0")

@@ -47,7 +47,9 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     hidden: true
   })
   const captionLog = h("ol", { role: "log", "aria-live": "polite", class: "caption-log" })
-  captionsBox.append(h("h2", { id: "captions-title" }, "Captions"), captionLog)
+  // Outside the log, so that screen readers don't announce it as a caption.
+  const noCaptions = h("p", { class: "empty" }, "Captions appear here as people speak.")
+  captionsBox.append(h("h2", { id: "captions-title" }, "Captions"), noCaptions, captionLog)
   const reactionLog = h("ol", { class: "reaction-log", "aria-label": "Recent reactions" })
   const postsList = h("div", { class: "posts-list" })
   const audioSink = h("div", { class: "audio-sink", hidden: true })
@@ -140,6 +142,7 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     if (text === null) return
     captions.push({ speaker: str(segment.speaker) ?? "", text })
     if (captions.length > 30) captions.shift()
+    noCaptions.hidden = true
     replaceChildren(
       captionLog,
       ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text))
