@@ -87,6 +87,8 @@ export class Microphone {
     if (!this.side.canProduce()) throw new Error("this browser can't send audio")
     const track = await capture()
     try {
+      // A producer closed under us (its transport closed) leaves a transport that can't be reused.
+      if (this.send?.closed) this.send = null
       this.send ??= await this.side.openTransport()
       this.producer = await this.send.produce({ track, stopTracks: true })
     } catch (error) {
