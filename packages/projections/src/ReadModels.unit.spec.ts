@@ -9,7 +9,7 @@ import { Chunk, Clock, Effect, Layer, type Scope, Stream, TestClock, TestContext
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeReadModels, projections, queriesOf } from "./ReadModelsLive.js"
-import { rebuildProjection } from "./runner/rebuild.js"
+import { rebuildProjections } from "./runner/rebuild.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { snapshot, referenceSnapshot } from "./testing/compare.js"
 import { runSteps, type Step, stepArb } from "./testing/history.js"
@@ -48,8 +48,7 @@ const live = (
 const rebuilt = (store: EventStoreShape, threshold: number) =>
   Effect.gen(function* () {
     const storage = makeMemoryStorage()
-    for (const projection of projections({ fanOutThreshold: threshold }))
-      yield* rebuildProjection(store, storage.projection(projection.name), projection)
+    yield* rebuildProjections(store, storage, projections({ fanOutThreshold: threshold }))
     return queriesOf(storage, defaultRoomRules)
   })
 

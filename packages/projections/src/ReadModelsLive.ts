@@ -17,7 +17,7 @@ import { roomsProjection } from "./room/roomsProjection.js"
 import type { Head } from "./runner/Head.js"
 import { followHead } from "./runner/Head.js"
 import type { Projection } from "./runner/Projection.js"
-import { makeRunner, type Runner } from "./runner/Runner.js"
+import { makeRunners, type Runner } from "./runner/Runner.js"
 import { dueOf, remindersOf, SCHEDULE, scheduleProjection } from "./schedule/scheduleProjection.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { makeSqliteStorage } from "./store/SqliteStorage.js"
@@ -93,17 +93,15 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
       at: null,
       known: false
     }
-    const runners: ReadonlyArray<Runner> = all.map((projection) =>
-      makeRunner({
-        projection,
-        storage: storage.projection(projection.name),
-        store,
-        head,
-        publish: (batch) =>
-          batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch)),
-        progressed
-      })
-    )
+    const { runners, run } = makeRunners({
+      projections: all,
+      storage,
+      store,
+      head,
+      publish: (batch) =>
+        batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch)),
+      progressed
+    })
     const runnersOf = (view: ViewName) =>
       runners.filter((r) => projectionsRead[view].includes(r.projection.name))
     const lowest = (of: ReadonlyArray<Runner>) => Math.min(...of.map((r) => r.cursor.position))
@@ -114,7 +112,7 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
       return of.some((r) => r.status().state === "failed") ? false : undefined
     }
     yield* Effect.forkScoped(followHead(store, head))
-    for (const runner of runners) yield* Effect.forkScoped(runner.run)
+    yield* Effect.forkScoped(run)
 
     return ReadModels.of({
       ...queriesOf(storage, rules),

@@ -7,7 +7,7 @@ import { makeSqliteEventStore } from "@spaces/eventstore"
 import { Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeReadModels, projections, queriesOf } from "./ReadModelsLive.js"
-import { rebuildProjection } from "./runner/rebuild.js"
+import { rebuildProjections } from "./runner/rebuild.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { makeSqliteStorage } from "./store/SqliteStorage.js"
 import { snapshot } from "./testing/compare.js"
@@ -23,8 +23,7 @@ const headOf = (store: EventStoreShape) => Stream.runFold(store.readAll(0), 0, (
 const expected = (store: EventStoreShape) =>
   Effect.gen(function* () {
     const storage = makeMemoryStorage()
-    for (const projection of projections({ fanOutThreshold: 1_000 }))
-      yield* rebuildProjection(store, storage.projection(projection.name), projection)
+    yield* rebuildProjections(store, storage, projections({ fanOutThreshold: 1_000 }))
     return yield* snapshot(queriesOf(storage, defaultRoomRules), NOW)
   })
 
@@ -121,6 +120,55 @@ describe("read models in SQLite", () => {
       expect(await Effect.runPromise(caughtUp(store, viewsPath))).toStrictEqual(want)
     } finally {
       store.close()
+    }
+  })
+
+  it("resume each projection from its own checkpoint when they differ (one reader, one transaction per batch)", async () => {
+    const dir = tempDir()
+    const store = makeSqliteEventStore({ path: join(dir, "log.sqlite"), pageSize: 64 })
+    try {
+      await Effect.runPromise(seedLog(store, 400, 21))
+      const viewsPath = join(dir, "views.sqlite")
+      await Effect.runPromise(caughtUp(store, viewsPath))
+      // The topics projection starts over (an operator's reset), the others keep their place;
+      // more history comes in meanwhile.
+      const storage = makeSqliteStorage({ path: viewsPath })
+      const kept = storage.projection("rooms").checkpoint()?.position ?? 0
+      expect(kept).toBeGreaterThan(0)
+      storage.projection("topics").reset(1)
+      storage.close()
+      await Effect.runPromise(seedLog(store, 200, 22))
+      expect(await Effect.runPromise(caughtUp(store, viewsPath))).toStrictEqual(
+        await Effect.runPromise(expected(store))
+      )
+    } finally {
+      store.close()
+    }
+  })
+
+  it("commit several projections in one transaction, each only from its own checkpoint", () => {
+    const storage = makeSqliteStorage({ path: join(tempDir(), "views.sqlite") })
+    try {
+      for (const name of ["a", "b", "c"]) storage.projection(name).reset(1)
+      const row = (value: number) => new Map([["t", new Map([["p", new Map([["id", value]])]])]])
+      // b's checkpoint is not at 5: it is refused, and the others are committed all the same.
+      expect(
+        storage.commitAll([
+          { projection: "a", writes: row(1), from: 0, to: 7, version: 1 },
+          { projection: "b", writes: row(2), from: 5, to: 7, version: 1 },
+          { projection: "c", writes: row(3), from: 0, to: 7, version: 1 }
+        ])
+      ).toEqual([true, false, true])
+      expect(["a", "b", "c"].map((name) => storage.projection(name).checkpoint()?.position)).toEqual([
+        7, 0, 7
+      ])
+      expect(["a", "b", "c"].map((name) => storage.projection(name).read.get("t", "p", "id"))).toEqual([
+        1,
+        undefined,
+        3
+      ])
+    } finally {
+      storage.close()
     }
   })
 

@@ -4,7 +4,7 @@ import { type EventStoreConfig, eventStoreConfig, eventStoreLayer } from "@space
 import { Cause, ConfigProvider, Effect, Option, Schema, Stream } from "effect"
 import { viewsPathConfig } from "../config.js"
 import { projections } from "../ReadModelsLive.js"
-import { rebuildProjection } from "../runner/rebuild.js"
+import { rebuildProjections } from "../runner/rebuild.js"
 import { makeSqliteStorage } from "../store/SqliteStorage.js"
 
 const USAGE = `usage: spaces rebuild [name|all]     drop read models and replay the log into them
@@ -66,16 +66,10 @@ const rebuild = (io: CliIo, which: string, viewsPath: string) =>
       Effect.sync(() => makeSqliteStorage({ path: viewsPath })),
       (s) => Effect.sync(s.close)
     )
-    for (const projection of selected) {
-      const bar = progressBar(io, projection.name, head)
-      const { position, applied } = yield* rebuildProjection(
-        store,
-        storage.projection(projection.name),
-        projection,
-        bar.update
-      )
-      bar.update(position, applied, true)
-    }
+    // One pass over the log for all of them: each event is read and decoded once.
+    const bar = progressBar(io, which, head)
+    const { position, applied } = yield* rebuildProjections(store, storage, selected, bar.update)
+    bar.update(position, applied, true)
     io.stdout.write(`rebuilt ${selected.map((p) => p.name).join(", ")} up to position ${fmt(head)}\n`)
   })
 

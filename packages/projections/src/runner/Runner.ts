@@ -1,48 +1,70 @@
-import type { EventStoreShape } from "@spaces/domain"
-import { Effect, Stream } from "effect"
+import type { EventStoreShape, RecordedEvent } from "@spaces/domain"
+import { Chunk, Effect, Stream } from "effect"
 import type { ViewChange } from "../ReadModels.js"
-import type { ProjectionStore } from "../store/Storage.js"
+import type { ProjectionStore, Storage } from "../store/Storage.js"
 import type { RunnerStatus } from "../views.js"
-import { applyBatch, type Cursor, mergeChanges } from "./applyBatch.js"
+import { CheckpointMoved, type Cursor, DecodedBatch, mergeChanges, stepBatch } from "./applyBatch.js"
 import type { Head } from "./Head.js"
 import type { Projection } from "./Projection.js"
 
-/** Events between two progress lines while a runner is far behind (a rebuild). */
+/** Events between two progress lines while the runners are far behind (a rebuild). */
 const PROGRESS_EVERY = 100_000
 
+/** One projection's place in the log, as the shared reader moves it. */
 export interface Runner {
   readonly projection: Projection
-  /** Runs the projection forever (until interrupted or stopped by an event it cannot apply). */
-  readonly run: Effect.Effect<void>
   readonly cursor: Cursor
   readonly status: () => RunnerStatus
 }
 
-/**
- * Loads the checkpoint (dropping the rows when the projection's version changed), subscribes to
- * the log after it, and applies each batch the subscription delivers in one transaction with the
- * checkpoint. A malformed event or a failing step stops this projection only: its status says
- * "failed" with the error (stream and revision), the checkpoint stays before the event, and the
- * other projections carry on. Skipping would silently make the view wrong; a restart after a
- * fix (or a corrected log) resumes exactly there.
- */
-export const makeRunner = (options: {
+export interface Runners {
+  readonly runners: ReadonlyArray<Runner>
+  /** Reads the log for every projection, forever (until interrupted, or until all have stopped). */
+  readonly run: Effect.Effect<void>
+}
+
+interface State {
   readonly projection: Projection
   readonly storage: ProjectionStore
+  readonly cursor: Cursor
+  /** Why the projection stopped, once it has. */
+  error: string | null
+}
+
+/**
+ * The projections' runners, sharing one subscription to the log: each batch it delivers is read
+ * and decoded once, stepped through every projection from its own checkpoint (one that starts
+ * behind the others, after a version change, skips nothing: the subscription starts at the
+ * lowest checkpoint and the others skip what they have), and committed for all of them in one
+ * transaction, each projection's rows with its own checkpoint.
+ *
+ * A malformed event or a failing step stops the projections that read it: their status says
+ * "failed" with the error (stream and revision), their checkpoint stays before the event, and
+ * the other projections carry on. Skipping would silently make the view wrong; a restart after a
+ * fix (or a corrected log) resumes exactly there.
+ */
+export const makeRunners = (options: {
+  readonly projections: ReadonlyArray<Projection>
+  readonly storage: Storage
   readonly store: EventStoreShape
   readonly head: Head
   readonly publish: (changes: ReadonlyArray<ViewChange>) => Effect.Effect<void>
-  /** Called after each batch committed and when the runner stops: wakes read-your-writes waits. */
+  /** Called after each batch committed and when a projection stops: wakes read-your-writes waits. */
   readonly progressed: () => void
-}): Runner => {
-  const { projection, storage, store, head, publish, progressed } = options
-  const cursor: Cursor = { position: 0, at: null }
-  /** Why the runner stopped, once it has. */
-  let error: string | null = null
+}): Runners => {
+  const { storage, store, head, publish, progressed } = options
+  const states: ReadonlyArray<State> = options.projections.map((projection) => ({
+    projection,
+    storage: storage.projection(projection.name),
+    cursor: { position: 0, at: null },
+    error: null
+  }))
   /** Live: it has applied everything up to the log's end, as far as that is known. */
-  const caughtUp = () => head.known && cursor.position >= head.position
+  const caughtUp = (state: State) => head.known && state.cursor.position >= head.position
+  const running = () => states.filter((state) => state.error === null)
 
-  const start = () => {
+  /** Loads the checkpoint, dropping the rows when the projection's version changed. */
+  const start = ({ projection, storage, cursor }: State) => {
     const checkpoint = storage.checkpoint()
     if (checkpoint === undefined || checkpoint.version !== projection.version) {
       storage.reset(projection.version)
@@ -54,31 +76,92 @@ export const makeRunner = (options: {
     }
   }
 
-  const progress = (from: number) =>
+  /** Stops `state`'s projection at once; answers the log line saying so. */
+  const stop = (state: State, message: string): Effect.Effect<void> => {
+    state.error = message
+    state.storage.fail(state.projection.version, message)
+    return Effect.logError(`projection ${state.projection.name} stopped: ${message}`)
+  }
+
+  /**
+   * Steps every running projection through `events` and commits them together. Answers the view
+   * changes of what was committed, the projections to stop (and why), and one whose checkpoint
+   * had moved under it, if any (then everything reloads).
+   */
+  const applyToAll = (events: ReadonlyArray<RecordedEvent>) => {
+    const batch = new DecodedBatch(events)
+    const stepped = running().map((state) => ({
+      state,
+      outcome: stepBatch(state.projection, state.storage, state.cursor, batch)
+    }))
+    const moving = stepped.filter(({ state, outcome }) => outcome.to > state.cursor.position)
+    const committed = storage.commitAll(
+      moving.map(({ state: { projection, cursor }, outcome: { writes, to } }) => ({
+        projection: projection.name,
+        writes,
+        from: cursor.position,
+        to,
+        version: projection.version
+      }))
+    )
+    const refused = new Set<State>()
+    moving.forEach(({ state, outcome }, i) => {
+      if (committed[i] !== true) refused.add(state)
+      else {
+        state.cursor.position = outcome.to
+        state.cursor.at = outcome.at
+      }
+    })
+    const changes: Array<ViewChange> = []
+    const failures: Array<readonly [State, string]> = []
+    for (const { state, outcome } of stepped) {
+      if (refused.has(state)) continue
+      for (const change of outcome.changes) changes.push(change)
+      if (outcome.error !== undefined) failures.push([state, outcome.error.message])
+    }
+    return { changes, failures, moved: [...refused][0] }
+  }
+
+  const progress = (from: number, at: number) =>
     Effect.logInfo(
-      `projection ${projection.name}: catching up, at ${cursor.position.toLocaleString("en-US")} of ${head.position.toLocaleString("en-US")} (${Math.floor((cursor.position * 100) / Math.max(1, head.position))}%), ${(cursor.position - from).toLocaleString("en-US")} events since start`
+      `projections: catching up, at ${at.toLocaleString("en-US")} of ${head.position.toLocaleString("en-US")} (${Math.floor((at * 100) / Math.max(1, head.position))}%), ${(at - from).toLocaleString("en-US")} events since start`
     )
 
   const once = Effect.suspend(() => {
-    start()
-    const from = cursor.position
+    const active = running()
+    if (active.length === 0) return Effect.void
+    for (const state of active) start(state)
+    const from = Math.min(...active.map((state) => state.cursor.position))
     let nextProgress = from + PROGRESS_EVERY
-    return store.subscribeAll(cursor.position).pipe(
+    return store.subscribeAll(from).pipe(
       Stream.runForEachChunk((chunk) =>
         Effect.suspend(() => {
-          const outcome = applyBatch(projection, storage, cursor, chunk)
-          if (cursor.position > head.position) {
-            head.position = cursor.position
-            head.at = cursor.at
+          const { changes, failures, moved } = applyToAll(Chunk.toReadonlyArray(chunk))
+          // Stopped now (not when the log lines run), so that what follows sees them stopped.
+          const stops = failures.map(([state, message]) => stop(state, message))
+          const after = running()
+          const lowest = Math.min(...after.map((state) => state.cursor.position))
+          for (const state of after) {
+            if (state.cursor.position > head.position) {
+              head.position = state.cursor.position
+              head.at = state.cursor.at
+            }
           }
-          const live = caughtUp()
-          if (live) storage.settle?.()
+          for (const state of after) if (caughtUp(state)) state.storage.settle?.()
           progressed()
-          const done = publish(mergeChanges(outcome.changes))
-          const report = cursor.position >= nextProgress && !live
-          if (report) nextProgress = cursor.position + PROGRESS_EVERY
-          const next = report ? Effect.zipRight(done, progress(from)) : done
-          return outcome.error === undefined ? next : Effect.zipRight(next, Effect.fail(outcome.error))
+          const report = lowest >= nextProgress && !after.every(caughtUp)
+          if (report) nextProgress = lowest + PROGRESS_EVERY
+          return Effect.all(
+            [
+              ...stops,
+              publish(mergeChanges(changes)),
+              report ? progress(from, lowest) : Effect.void,
+              moved === undefined
+                ? Effect.void
+                : Effect.fail(new CheckpointMoved({ projection: moved.projection.name }))
+            ],
+            { discard: true }
+          )
         })
       )
     )
@@ -86,46 +169,46 @@ export const makeRunner = (options: {
 
   const run: Effect.Effect<void> = once.pipe(
     Effect.catchTags({
-      CheckpointMoved: () =>
+      CheckpointMoved: (e) =>
         Effect.zipRight(
-          Effect.logInfo(`projection ${projection.name}: checkpoint moved elsewhere, reloading`),
+          Effect.logInfo(`projection ${e.projection}: checkpoint moved elsewhere, reloading`),
           run
         ),
       EventStoreUnavailable: (e) =>
-        Effect.logWarning(`projection ${projection.name}: ${e.message}; retrying`).pipe(
+        Effect.logWarning(`projections: ${e.message}; retrying`).pipe(
           Effect.zipRight(Effect.sleep("1 second")),
           Effect.zipRight(run)
         ),
-      MalformedEvent: (e) => stop(e.message),
-      StepFailed: (e) => stop(e.message)
+      // The store cannot parse a stored event: no projection can read past it.
+      MalformedEvent: (e) =>
+        Effect.suspend(() => {
+          const stops = running().map((state) => stop(state, e.message))
+          progressed()
+          return Effect.all(stops, { discard: true })
+        })
     })
   )
 
-  const stop = (message: string) =>
-    Effect.suspend(() => {
-      error = message
-      storage.fail(projection.version, message)
-      progressed()
-      return Effect.logError(`projection ${projection.name} stopped: ${message}`)
-    })
-
   return {
-    projection,
     run,
-    cursor,
-    status: () => {
-      const lagEvents = Math.max(0, head.position - cursor.position)
-      return {
-        name: projection.name,
-        version: projection.version,
-        checkpoint: cursor.position,
-        head: Math.max(head.position, cursor.position),
-        lagEvents,
-        lagSeconds:
-          lagEvents === 0 || head.at === null ? 0 : Math.max(0, (head.at - (cursor.at ?? head.at)) / 1000),
-        state: error !== null ? "failed" : caughtUp() ? "live" : "catching-up",
-        error
+    runners: states.map((state) => ({
+      projection: state.projection,
+      cursor: state.cursor,
+      status: () => {
+        const { projection, cursor, error } = state
+        const lagEvents = Math.max(0, head.position - cursor.position)
+        return {
+          name: projection.name,
+          version: projection.version,
+          checkpoint: cursor.position,
+          head: Math.max(head.position, cursor.position),
+          lagEvents,
+          lagSeconds:
+            lagEvents === 0 || head.at === null ? 0 : Math.max(0, (head.at - (cursor.at ?? head.at)) / 1000),
+          state: error !== null ? "failed" : caughtUp(state) ? "live" : "catching-up",
+          error
+        }
       }
-    }
+    }))
   }
 }

@@ -1,7 +1,7 @@
 import type { MalformedEvent, RecordedEvent, SpaceId, TopicSlug, UserId } from "@spaces/domain"
 import { Data, Either } from "effect"
 import type { ViewChange } from "../ReadModels.js"
-import { Overlay, type ProjectionStore } from "../store/Storage.js"
+import { Overlay, type ProjectionStore, type Writes } from "../store/Storage.js"
 import { decodeDomainEvent, type DomainEventTag, type Projection } from "./Projection.js"
 
 /** The stored checkpoint moved under the runner (another process, an operator's rebuild): reload. */
@@ -25,37 +25,72 @@ export interface Cursor {
   at: number | null
 }
 
-export interface BatchOutcome {
-  /** Events applied and committed (those at or below the checkpoint are skipped: idempotent by position). */
-  readonly applied: number
-  readonly changes: ReadonlyArray<ViewChange>
-  /** Why the batch stopped early; the events before it are committed. */
-  readonly error?: MalformedEvent | StepFailed | CheckpointMoved
+/**
+ * A batch of the log, each event decoded at most once, on first demand, whichever projections
+ * read it: the runners share one reader, and a type nobody reads is never decoded.
+ */
+export class DecodedBatch {
+  private readonly decoded: Array<ReturnType<typeof decodeDomainEvent> | null>
+
+  constructor(readonly events: ReadonlyArray<RecordedEvent>) {
+    this.decoded = new Array(events.length).fill(null)
+  }
+
+  /** The `i`th event decoded; `undefined` for streams the projections don't read. */
+  decode(i: number) {
+    let decoded = this.decoded[i]
+    if (decoded === null) {
+      decoded = decodeDomainEvent(this.events[i] as RecordedEvent)
+      this.decoded[i] = decoded
+    }
+    return decoded
+  }
 }
 
+/** A projection stepped through a batch, not yet committed. */
+export interface Stepped {
+  /** The rows the steps wrote, to commit with the checkpoint `to`. */
+  readonly writes: Writes
+  /** The last position applied (the cursor's when nothing was) and when it was recorded. */
+  readonly to: number
+  readonly at: number | null
+  /** Events applied (those at or below the cursor are skipped: idempotent by position). */
+  readonly applied: number
+  readonly changes: ReadonlyArray<ViewChange>
+  /** Why the batch stopped early; the events before it are in `writes`. */
+  readonly error?: MalformedEvent | StepFailed
+}
+
+/** The steps' `emit` when nobody listens (a rebuild): no change is kept. */
+const ignore = () => {}
+
 /**
- * Applies a batch of the log to one projection and commits the writes with the new checkpoint in
- * one transaction. Events not after the cursor are skipped, so a batch delivered twice, or
- * overlapping a previous one after a resubscribe, changes nothing.
+ * Steps `projection` through the events of `batch` after `cursor`, over its stored rows (or the
+ * store's copy of them), without writing anything: the caller commits the writes with the
+ * checkpoint. Events not after the cursor are skipped, so a batch delivered twice, or overlapping
+ * a previous one after a resubscribe, changes nothing.
  */
-export const applyBatch = (
+export const stepBatch = (
   projection: Projection,
   storage: ProjectionStore,
   cursor: Cursor,
-  events: Iterable<RecordedEvent>
-): BatchOutcome => {
+  batch: DecodedBatch,
+  options: { readonly collectChanges?: boolean } = {}
+): Stepped => {
   const copy = storage.stepRead?.()
   const overlay = copy === undefined ? new Overlay(storage.read) : new Overlay(copy, false)
   const changes: Array<ViewChange> = []
-  const emit = (change: ViewChange) => void changes.push(change)
+  const emit = options.collectChanges === false ? ignore : (change: ViewChange) => void changes.push(change)
+  const { events } = batch
   let position = cursor.position
   let at = cursor.at
   let applied = 0
   let error: MalformedEvent | StepFailed | undefined
-  for (const recorded of events) {
+  for (let i = 0; i < events.length; i++) {
+    const recorded = events[i] as RecordedEvent
     if (recorded.position <= position) continue
     if (projection.handles.has(recorded.type as DomainEventTag)) {
-      const decoded = decodeDomainEvent(recorded)
+      const decoded = batch.decode(i)
       if (decoded !== undefined) {
         if (Either.isLeft(decoded)) {
           error = decoded.left
@@ -78,12 +113,36 @@ export const applyBatch = (
     at = recorded.metadata.recordedAt
     applied++
   }
-  if (position > cursor.position) {
-    if (!storage.commit(overlay.writes, cursor.position, position, projection.version))
+  const stepped = { writes: overlay.writes, to: position, at, applied, changes }
+  return error === undefined ? stepped : { ...stepped, error }
+}
+
+export interface BatchOutcome {
+  /** Events applied and committed. */
+  readonly applied: number
+  readonly changes: ReadonlyArray<ViewChange>
+  /** Why the batch stopped early; the events before it are committed. */
+  readonly error?: MalformedEvent | StepFailed | CheckpointMoved
+}
+
+/**
+ * Applies a batch of the log to one projection and commits the writes with the new checkpoint in
+ * one transaction (see `stepBatch`); moves `cursor` when committed.
+ */
+export const applyBatch = (
+  projection: Projection,
+  storage: ProjectionStore,
+  cursor: Cursor,
+  events: Iterable<RecordedEvent>
+): BatchOutcome => {
+  const stepped = stepBatch(projection, storage, cursor, new DecodedBatch([...events]))
+  if (stepped.to > cursor.position) {
+    if (!storage.commit(stepped.writes, cursor.position, stepped.to, projection.version))
       return { applied: 0, changes: [], error: new CheckpointMoved({ projection: projection.name }) }
-    cursor.position = position
-    cursor.at = at
+    cursor.position = stepped.to
+    cursor.at = stepped.at
   }
+  const { applied, changes, error } = stepped
   return error === undefined ? { applied, changes } : { applied, changes, error }
 }
 

@@ -70,15 +70,19 @@ export const makeMemoryStorage = (): Storage => {
     }
   }
 
+  const projection = (name: string) => {
+    let store = projections.get(name)
+    if (store === undefined) {
+      store = make()
+      projections.set(name, store)
+    }
+    return store
+  }
   return {
-    projection: (name) => {
-      let store = projections.get(name)
-      if (store === undefined) {
-        store = make()
-        projections.set(name, store)
-      }
-      return store
-    },
+    projection,
+    // Nothing can fail half-way in memory: one commit after the other is all-or-nothing already.
+    commitAll: (commits) =>
+      commits.map((c) => projection(c.projection).commit(c.writes, c.from, c.to, c.version)),
     close: () => {}
   }
 }

@@ -3,6 +3,7 @@ import { dirname } from "node:path"
 import Database from "better-sqlite3"
 import {
   type Checkpoint,
+  type Commit,
   DELETED,
   type ProjectionStore,
   type ReadView,
@@ -162,7 +163,16 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     "UPDATE rm_checkpoints SET position = ?, error = NULL WHERE projection = ? AND position = ? AND version = ?"
   )
 
-  const make = (name: string): ProjectionStore => {
+  /** One projection's rows: its public store, and its part of a transaction over several. */
+  interface Rows {
+    readonly store: ProjectionStore
+    /** Within a transaction: applies `writes` and moves the checkpoint; false if it had moved. */
+    readonly write: (writes: Writes, from: number, to: number, version: number) => boolean
+    /** After the transaction: whether `write` was committed (false: refused or rolled back). */
+    readonly settleCommit: (committed: boolean) => void
+  }
+
+  const make = (name: string): Rows => {
     const ns = (table: string) => `${name}.${table}`
     const read: ReadView = {
       get: <V>(table: string, part: string, id: string) => {
@@ -176,7 +186,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     // Set by a reset, dropped by `settle`, a failed or refused commit, or when it grows too big.
     let copy: RowsCopy | undefined
 
-    const commit = db.transaction((writes: Writes, from: number, to: number, version: number): boolean => {
+    const write = (writes: Writes, from: number, to: number, version: number): boolean => {
       if (moveCheckpoint.run(to, name, from, version).changes !== 1) return false
       // Sorted (UTF-16 order: near enough to SQLite's), so that writes land next to each other.
       for (const table of [...writes.keys()].sort()) {
@@ -200,7 +210,12 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         }
       }
       return true
-    })
+    }
+
+    const settleCommit = (committed: boolean) => {
+      // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong.
+      if (!committed || (copy !== undefined && copy.rows > COPY_MAX_ROWS)) copy = undefined
+    }
 
     const reset = db.transaction((version: number) => {
       // "." < "/" in ASCII: [name + ".", name + "/") is exactly this projection's namespaces.
@@ -208,7 +223,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       setCheckpoint.run(name, version, 0, null)
     })
 
-    return {
+    const store: ProjectionStore = {
       read,
       checkpoint: (): Checkpoint | undefined => {
         const row = loadCheckpoint.get(name)
@@ -219,16 +234,8 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         reset.immediate(version)
         copy = new RowsCopy()
       },
-      commit: (writes, from, to, version) => {
-        let done = false
-        try {
-          done = commit.immediate(writes, from, to, version)
-        } finally {
-          // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong.
-          if (!done || (copy !== undefined && copy.rows > COPY_MAX_ROWS)) copy = undefined
-        }
-        return done
-      },
+      commit: (writes, from, to, version) =>
+        commitAll([{ projection: name, writes, from, to, version }])[0] === true,
       stepRead: () => copy?.view,
       settle: () => {
         copy = undefined
@@ -239,18 +246,38 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         setCheckpoint.run(name, version, position, error)
       }
     }
+    return { store, write, settleCommit }
   }
 
-  const projections = new Map<string, ProjectionStore>()
+  const projections = new Map<string, Rows>()
+  const rowsOf = (name: string) => {
+    let rows = projections.get(name)
+    if (rows === undefined) {
+      rows = make(name)
+      projections.set(name, rows)
+    }
+    return rows
+  }
+
+  const writeAll = db.transaction((commits: ReadonlyArray<Commit>) =>
+    commits.map((c) => rowsOf(c.projection).write(c.writes, c.from, c.to, c.version))
+  )
+  /** One transaction for every projection's batch: one commit (one WAL sync point) per batch of the log. */
+  const commitAll = (commits: ReadonlyArray<Commit>): ReadonlyArray<boolean> => {
+    let done: ReadonlyArray<boolean> | undefined
+    try {
+      done = writeAll.immediate(commits)
+      return done
+    } finally {
+      commits.forEach((c, i) => {
+        rowsOf(c.projection).settleCommit(done?.[i] === true)
+      })
+    }
+  }
+
   return {
-    projection: (name) => {
-      let store = projections.get(name)
-      if (store === undefined) {
-        store = make(name)
-        projections.set(name, store)
-      }
-      return store
-    },
+    projection: (name) => rowsOf(name).store,
+    commitAll,
     close: () => {
       if (db.open) db.close()
     }

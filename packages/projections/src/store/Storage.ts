@@ -51,8 +51,23 @@ export interface ProjectionStore {
   readonly settle?: () => void
 }
 
+/** One projection's part of a `Storage.commitAll`. */
+export interface Commit {
+  readonly projection: string
+  readonly writes: Writes
+  readonly from: number
+  readonly to: number
+  readonly version: number
+}
+
 export interface Storage {
   readonly projection: (name: string) => ProjectionStore
+  /**
+   * Commits several projections' batches in one transaction, each as `ProjectionStore.commit`
+   * does: answers, for each, whether it was committed (false: its checkpoint is no longer `from`,
+   * and it wrote nothing; the others are committed all the same).
+   */
+  readonly commitAll: (commits: ReadonlyArray<Commit>) => ReadonlyArray<boolean>
   readonly close: () => void
 }
 
