@@ -30,7 +30,7 @@ describe("the spaces CLI", () => {
 
     const before = spaces(env, "status")
     expect(before.code).toBe(0)
-    expect(before.stdout).toMatch(/feed\s+1\s+0\s+[\d,]+\s+[\d,]+\s+never run/)
+    expect(before.stdout).toMatch(/feed\s+2\s+0\s+[\d,]+\s+[\d,]+\s+never run/)
 
     const rebuilt = spaces(env, "rebuild", "all")
     expect(rebuilt.code).toBe(0)

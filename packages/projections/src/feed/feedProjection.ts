@@ -24,7 +24,11 @@ export const PRESENCE = "presence"
 export const MEMBERS = "members"
 /** Partition "" → `${spaceId} ${user}`: the live presences that were not fanned out. */
 export const PULLED = "pulled"
-/** viewer → Space → the people the viewer follows in it (fanned out), and whether each is on stage. */
+/**
+ * viewer → `${spaceId} ${user}` → whether `user`, whom the viewer follows, is on stage in that
+ * Space (fanned out). One row per followed person, so that fanning out a presence writes each
+ * follower's row blind, without reading it first.
+ */
 export const INBOX = "inbox"
 
 export interface Presence {
@@ -36,7 +40,14 @@ export interface PulledPresence {
   readonly spaceId: SpaceId
   readonly speaking: boolean
 }
-export type InboxEntry = Readonly<Record<string, boolean>>
+
+/** Ids hold no spaces (see the domain's `opaqueId`): a space separates the two parts. */
+export const inboxId = (spaceId: string, user: string) => `${spaceId} ${user}`
+/** The Space and the followed person of an inbox row's id. */
+export const ofInboxId = (id: string) => {
+  const space = id.indexOf(" ")
+  return { spaceId: id.slice(0, space) as SpaceId, user: id.slice(space + 1) as UserId }
+}
 
 export const DEFAULT_FAN_OUT_THRESHOLD = 2_000
 
@@ -45,7 +56,7 @@ export interface FeedOptions {
   readonly fanOutThreshold?: number
 }
 
-const pulledId = (spaceId: string, user: string) => `${spaceId} ${user}`
+const pulledId = inboxId
 
 export const feedProjection = (options: FeedOptions = {}): Projection => {
   const threshold = options.fanOutThreshold ?? DEFAULT_FAN_OUT_THRESHOLD
@@ -62,11 +73,8 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
     user: UserId,
     speaking: boolean | undefined
   ) => {
-    const entry = tx.get<InboxEntry>(INBOX, viewer, spaceId) ?? {}
-    const { [user]: _previous, ...others } = entry
-    const next = speaking === undefined ? others : { ...others, [user]: speaking }
-    if (Object.keys(next).length === 0) tx.del(INBOX, viewer, spaceId)
-    else tx.put(INBOX, viewer, spaceId, next)
+    if (speaking === undefined) tx.del(INBOX, viewer, inboxId(spaceId, user))
+    else tx.put(INBOX, viewer, inboxId(spaceId, user), speaking)
   }
 
   /** Writes `user`'s presence (or its end, `speaking` undefined) where their followers see it. */
@@ -167,7 +175,8 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
 
   return {
     name: FEED,
-    version: 1,
+    // 2: an inbox row per followed person in a Space (was: one per Space, rewritten on each change).
+    version: 2,
     handles: new Set([
       "UserFollowed",
       "UserUnfollowed",

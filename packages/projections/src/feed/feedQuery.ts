@@ -2,7 +2,7 @@ import type { SpaceId, UserId } from "@spaces/domain"
 import { byListeners, liveSummary, roomDoc } from "../room/roomQueries.js"
 import type { ReadView } from "../store/Storage.js"
 import type { FeedEntry } from "../views.js"
-import { FOLLOWERS, INBOX, type InboxEntry, PULLED, type PulledPresence } from "./feedProjection.js"
+import { FOLLOWERS, INBOX, ofInboxId, PULLED, type PulledPresence } from "./feedProjection.js"
 
 export const DEFAULT_FEED_LIMIT = 50
 
@@ -15,14 +15,18 @@ export const byFeedRank = (a: FeedEntry, b: FeedEntry) =>
 /** The viewer's inbox (fanned-out presences) merged with the pulled presences of people they follow. */
 export const feedOf = (feed: ReadView, rooms: ReadView, viewer: UserId, limit = DEFAULT_FEED_LIMIT) => {
   const bySpace = new Map<string, Map<string, boolean>>()
-  for (const [spaceId, entry] of feed.scan<InboxEntry>(INBOX, viewer))
-    bySpace.set(spaceId, new Map(Object.entries(entry)))
-  for (const [, pulled] of feed.scan<PulledPresence>(PULLED, "")) {
-    if (feed.get(FOLLOWERS, pulled.user, viewer) === undefined) continue
-    const people = bySpace.get(pulled.spaceId) ?? new Map<string, boolean>()
-    people.set(pulled.user, pulled.speaking)
-    bySpace.set(pulled.spaceId, people)
+  const add = (spaceId: string, user: string, speaking: boolean) => {
+    const people = bySpace.get(spaceId) ?? new Map<string, boolean>()
+    people.set(user, speaking)
+    bySpace.set(spaceId, people)
   }
+  for (const [id, speaking] of feed.scan<boolean>(INBOX, viewer)) {
+    const { spaceId, user } = ofInboxId(id)
+    add(spaceId, user, speaking)
+  }
+  for (const [, pulled] of feed.scan<PulledPresence>(PULLED, ""))
+    if (feed.get(FOLLOWERS, pulled.user, viewer) !== undefined)
+      add(pulled.spaceId, pulled.user, pulled.speaking)
   const entries: Array<FeedEntry> = []
   for (const [spaceId, people] of bySpace) {
     const doc = roomDoc(rooms, spaceId as SpaceId)
