@@ -1,6 +1,11 @@
-import { convertToCommandError, WrongExpectedVersionError } from "@eventstore/db-client"
+import {
+  convertToCommandError,
+  type AppendResult as EsdbAppendResult,
+  WrongExpectedVersionError
+} from "@eventstore/db-client"
 import { it } from "@effect/vitest"
 import {
+  type EventData,
   EventStoreUnavailable,
   MalformedEvent,
   type RecordedEvent,
@@ -9,7 +14,14 @@ import {
 import { Chunk, Effect, Option, Schedule, Stream } from "effect"
 import { describe, expect } from "vitest"
 import {
+  type AppendSteps,
+  appending,
+  appendOutcome,
+  checksEndFirst,
   nextPage,
+  originalAppend,
+  positionedAt,
+  refusal,
   resubscribing,
   toActualRevision,
   toExpectedRevision,
@@ -218,6 +230,203 @@ describe("resubscribing (the adapter's drop handling, over port-level streams)",
       ).pipe(Stream.runDrain, Effect.flip)
       expect(error).toBe(malformed)
       expect(subscriptions).toBe(1)
+    })
+  )
+})
+
+/** Stored events as the adapter's stream reads give them (ids in lower case, as ESDB returns them). */
+const stored = (revision: number, id: string): RecordedEvent => ({
+  id,
+  type: "Tested",
+  data: {},
+  metadata: { recordedAt: 0 },
+  streamId: "space-1",
+  revision,
+  position: 1000 + revision * 100
+})
+
+const idA = "0a0a0a0a-0000-4000-8000-00000000000a"
+const idB = "0b0b0b0b-0000-4000-8000-00000000000b"
+/** A writer's events, ids in upper case: the comparison with stored ids ignores case. */
+const toAppend: ReadonlyArray<EventData> = [idA, idB].map((id) => ({
+  id: id.toUpperCase(),
+  type: "Tested",
+  data: {},
+  metadata: { recordedAt: 0 }
+}))
+
+/**
+ * The client's `AppendResult` as its append paths build it: a refusal under
+ * `throwOnAppendFailure=false` carries no position, and its revision is whatever the client made of
+ * the server's answer (the batch append reports `BigInt(hasCurrentStreamRevision())`, i.e. 1n).
+ */
+const refusedResult: EsdbAppendResult = { success: false, nextExpectedRevision: 1n, position: undefined }
+const absentRefusal: EsdbAppendResult = { success: false, nextExpectedRevision: -1n, position: undefined }
+const writtenResult: EsdbAppendResult = {
+  success: true,
+  nextExpectedRevision: 6n,
+  position: { commit: 1600n, prepare: 1600n }
+}
+/** What an idempotent write (ESDB dropped the re-sent ids) returns: a revision, no position. */
+const idempotentResult: EsdbAppendResult = { success: true, nextExpectedRevision: 6n, position: undefined }
+
+describe("EventStoreDB append decisions", () => {
+  it("reads the client's append result: written, refused, or written without a position", () => {
+    expect(appendOutcome(writtenResult)).toEqual({
+      _tag: "Written",
+      result: { nextRevision: 6, position: 1600 }
+    })
+    expect(appendOutcome(refusedResult)).toEqual({ _tag: "Refused" })
+    expect(appendOutcome(absentRefusal)).toEqual({ _tag: "Refused" })
+    expect(appendOutcome(idempotentResult)).toEqual({ _tag: "PositionAt", nextRevision: 6 })
+    // A server before 22.6 may send "no position" as 2^64 - 1 or leave it 0.
+    const none = { commit: 2n ** 64n - 1n, prepare: 2n ** 64n - 1n }
+    expect(appendOutcome({ ...writtenResult, position: none })).toEqual({
+      _tag: "PositionAt",
+      nextRevision: 6
+    })
+    expect(appendOutcome({ ...writtenResult, position: { commit: 0n, prepare: 0n } })._tag).toBe("PositionAt")
+  })
+
+  it("builds a reported refusal's conflict from the stream's last event, not from the result", () => {
+    const conflict = refusal("space-1", 3, stored(7, idA))
+    expect(conflict).toBeInstanceOf(WrongExpectedVersion)
+    expect(conflict).toMatchObject({ stream: "space-1", expected: 3, actual: 7 })
+    expect(refusal("space-1", "stream_exists", undefined)).toMatchObject({ actual: "no_stream" })
+  })
+
+  it("takes a position-less write's position from the event at its revision, -1 if it is gone", () => {
+    expect(positionedAt(6, stored(6, idB))).toEqual({ nextRevision: 6, position: 1600 })
+    expect(positionedAt(6, undefined)).toEqual({ nextRevision: 6, position: -1 })
+  })
+
+  it("recognizes a retry by the ids at the stream's end, in any case, and returns the original result", () => {
+    expect(originalAppend([stored(5, idA), stored(6, idB)], toAppend)).toEqual(
+      Option.some({ nextRevision: 6, position: 1600 })
+    )
+    // Only part of the batch, another order, another stream end, or nothing stored: not a retry.
+    expect(originalAppend([stored(6, idB)], toAppend)).toEqual(Option.none())
+    expect(originalAppend([stored(5, idB), stored(6, idA)], toAppend)).toEqual(Option.none())
+    expect(originalAppend([stored(5, idA), stored(6, idB), stored(7, idA)], toAppend)).toEqual(Option.none())
+    expect(originalAppend([], toAppend)).toEqual(Option.none())
+  })
+
+  it("checks the stream's end before writing only where ESDB's own idempotency is best effort", () => {
+    expect(checksEndFirst("any")).toBe(true)
+    expect(checksEndFirst("stream_exists")).toBe(true)
+    expect(checksEndFirst("no_stream")).toBe(false)
+    expect(checksEndFirst(5)).toBe(false)
+  })
+})
+
+/**
+ * The append's order of steps, over scripted answers: each test gives exactly what the reads and
+ * the client's append return (the client's own result shapes and errors), not a simulated server.
+ */
+const script = (answers: {
+  readonly tail?: ReadonlyArray<RecordedEvent>
+  readonly eventAt?: RecordedEvent
+  readonly write?: EsdbAppendResult | WrongExpectedVersion
+}) => {
+  const calls: Array<string> = []
+  const steps: AppendSteps = {
+    tail: (_stream, count) => {
+      calls.push(`tail ${count}`)
+      return Effect.succeed((answers.tail ?? []).slice(-count))
+    },
+    eventAt: (_stream, revision) => {
+      calls.push(`eventAt ${revision}`)
+      return Effect.succeed(answers.eventAt)
+    },
+    write: (_stream, events, expected) => {
+      calls.push(`write ${events.length} ${expected}`)
+      const answer = answers.write
+      if (answer === undefined) return Effect.die("no write expected")
+      return answer instanceof WrongExpectedVersion ? Effect.fail(answer) : Effect.succeed(answer)
+    }
+  }
+  return { calls, append: appending(steps) }
+}
+
+describe("EventStoreDB append steps", () => {
+  it.effect("with any or stream_exists, a retry found at the stream's end is answered without writing", () =>
+    Effect.gen(function* () {
+      for (const expected of ["any", "stream_exists"] as const) {
+        const { calls, append } = script({ tail: [stored(4, idB), stored(5, idA), stored(6, idB)] })
+        expect(yield* append("space-1", toAppend, expected)).toEqual({ nextRevision: 6, position: 1600 })
+        expect(calls).toEqual(["tail 2"])
+      }
+    })
+  )
+
+  it.effect("with any, a batch not at the stream's end is written after the check", () =>
+    Effect.gen(function* () {
+      const { calls, append } = script({ tail: [stored(4, idA)], write: writtenResult })
+      expect(yield* append("space-1", toAppend, "any")).toEqual({ nextRevision: 6, position: 1600 })
+      expect(calls).toEqual(["tail 2", "write 2 any"])
+    })
+  )
+
+  it.effect("with an exact revision, writes first without reading", () =>
+    Effect.gen(function* () {
+      const { calls, append } = script({ write: writtenResult })
+      expect(yield* append("space-1", toAppend, 4)).toEqual({ nextRevision: 6, position: 1600 })
+      expect(calls).toEqual(["write 2 4"])
+    })
+  )
+
+  it.effect("a write without a position reads the batch's last event by revision", () =>
+    Effect.gen(function* () {
+      const { calls, append } = script({ write: idempotentResult, eventAt: stored(6, idB) })
+      expect(yield* append("space-1", toAppend, "no_stream")).toEqual({ nextRevision: 6, position: 1600 })
+      expect(calls).toEqual(["write 2 no_stream", "eventAt 6"])
+    })
+  )
+
+  it.effect("throwOnAppendFailure=false: {success:false} fails with the stream's revision read afresh", () =>
+    Effect.gen(function* () {
+      const { calls, append } = script({ tail: [stored(8, idA)], write: refusedResult })
+      const conflict = yield* Effect.flip(append("space-1", toAppend, 4))
+      expect(conflict).toBeInstanceOf(WrongExpectedVersion)
+      expect(conflict).toMatchObject({ stream: "space-1", expected: 4, actual: 8 })
+      // The refusal's revision, then the retry check (2 events): neither is a retry here.
+      expect(calls).toEqual(["write 2 4", "tail 1", "tail 2"])
+    })
+  )
+
+  it.effect("throwOnAppendFailure=false: a refused absent stream reads as no_stream", () =>
+    Effect.gen(function* () {
+      const { append } = script({ tail: [], write: absentRefusal })
+      const conflict = yield* Effect.flip(append("space-1", toAppend, "stream_exists"))
+      expect(conflict).toMatchObject({ expected: "stream_exists", actual: "no_stream" })
+    })
+  )
+
+  it.effect("throwOnAppendFailure=false: a refused retry of a stored batch returns the original result", () =>
+    Effect.gen(function* () {
+      const { calls, append } = script({ tail: [stored(5, idA), stored(6, idB)], write: refusedResult })
+      expect(yield* append("space-1", toAppend, 4)).toEqual({ nextRevision: 6, position: 1600 })
+      expect(calls).toEqual(["write 2 4", "tail 1", "tail 2"])
+    })
+  )
+
+  it.effect("a thrown conflict (the client's default) is checked for a retry too", () =>
+    Effect.gen(function* () {
+      const thrown = toWrongExpectedVersion("space-1", 4, wrongVersion(6n))
+      const retry = script({ tail: [stored(5, idA), stored(6, idB)], write: thrown })
+      expect(yield* retry.append("space-1", toAppend, 4)).toEqual({ nextRevision: 6, position: 1600 })
+      const other = script({ tail: [stored(5, idB), stored(6, idA)], write: thrown })
+      expect(yield* Effect.flip(other.append("space-1", toAppend, 4))).toBe(thrown)
+      expect(other.calls).toEqual(["write 2 4", "tail 2"])
+    })
+  )
+
+  it.effect("an empty append only checks the expected revision", () =>
+    Effect.gen(function* () {
+      const { calls, append } = script({ tail: [stored(3, idA)] })
+      expect(yield* append("space-1", [], 3)).toEqual({ nextRevision: 3, position: 1300 })
+      expect(yield* Effect.flip(append("space-1", [], "no_stream"))).toMatchObject({ actual: 3 })
+      expect(calls).toEqual(["tail 1", "tail 1"])
     })
   )
 })
