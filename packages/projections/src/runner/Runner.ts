@@ -133,9 +133,13 @@ export const makeRunners = (options: {
     for (const state of active) start(state)
     const from = Math.min(...active.map((state) => state.cursor.position))
     let nextProgress = from + PROGRESS_EVERY
+    // Chunk by chunk, for as long as a projection is running (when the last stops, the reader does).
     return store.subscribeAll(from).pipe(
-      Stream.runForEachChunk((chunk) =>
+      Stream.chunks,
+      Stream.runForEachWhile((chunk) =>
         Effect.suspend(() => {
+          // The subscription hands over an empty chunk when it wakes to find nothing new.
+          if (Chunk.isEmpty(chunk)) return Effect.succeed(true)
           const { changes, failures, moved } = applyToAll(Chunk.toReadonlyArray(chunk))
           // Stopped now (not when the log lines run), so that what follows sees them stopped.
           const stops = failures.map(([state, message]) => stop(state, message))
@@ -161,7 +165,7 @@ export const makeRunners = (options: {
                 : Effect.fail(new CheckpointMoved({ projection: moved.projection.name }))
             ],
             { discard: true }
-          )
+          ).pipe(Effect.as(after.length > 0))
         })
       )
     )

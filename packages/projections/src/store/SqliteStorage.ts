@@ -264,6 +264,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   )
   /** One transaction for every projection's batch: one commit (one WAL sync point) per batch of the log. */
   const commitAll = (commits: ReadonlyArray<Commit>): ReadonlyArray<boolean> => {
+    if (commits.length === 0) return []
     let done: ReadonlyArray<boolean> | undefined
     try {
       done = writeAll.immediate(commits)
