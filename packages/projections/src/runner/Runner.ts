@@ -3,7 +3,7 @@ import { Chunk, Effect, Stream } from "effect"
 import type { ViewChange } from "../ReadModels.js"
 import type { ProjectionStore, Storage } from "../store/Storage.js"
 import type { RunnerStatus } from "../views.js"
-import { CheckpointMoved, type Cursor, DecodedBatch, mergeChanges, stepBatch } from "./applyBatch.js"
+import { applyBatchToAll, CheckpointMoved, type Cursor, DecodedBatch, mergeChanges } from "./applyBatch.js"
 import type { Head } from "./Head.js"
 import type { Projection } from "./Projection.js"
 
@@ -89,37 +89,21 @@ export const makeRunners = (options: {
    * had moved under it, if any (then everything reloads).
    */
   const applyToAll = (events: ReadonlyArray<RecordedEvent>) => {
-    const batch = new DecodedBatch(events)
-    const stepped = running().map((state) => ({
-      state,
-      outcome: stepBatch(state.projection, state.storage, state.cursor, batch)
-    }))
-    const moving = stepped.filter(({ state, outcome }) => outcome.to > state.cursor.position)
-    const committed = storage.commitAll(
-      moving.map(({ state: { projection, cursor }, outcome: { writes, to } }) => ({
-        projection: projection.name,
-        writes,
-        from: cursor.position,
-        to,
-        version: projection.version
-      }))
-    )
-    const refused = new Set<State>()
-    moving.forEach(({ state, outcome }, i) => {
-      if (committed[i] !== true) refused.add(state)
-      else {
-        state.cursor.position = outcome.to
-        state.cursor.at = outcome.at
-      }
-    })
+    const stepping = running()
+    const applied = applyBatchToAll(storage, stepping, new DecodedBatch(events))
     const changes: Array<ViewChange> = []
     const failures: Array<readonly [State, string]> = []
-    for (const { state, outcome } of stepped) {
-      if (refused.has(state)) continue
+    let moved: State | undefined
+    applied.forEach(({ outcome, refused }, i) => {
+      const state = stepping[i] as State
+      if (refused) {
+        moved ??= state
+        return
+      }
       for (const change of outcome.changes) changes.push(change)
       if (outcome.error !== undefined) failures.push([state, outcome.error.message])
-    }
-    return { changes, failures, moved: [...refused][0] }
+    })
+    return { changes, failures, moved }
   }
 
   const progress = (from: number, at: number) =>

@@ -1,7 +1,7 @@
 import type { MalformedEvent, RecordedEvent, SpaceId, TopicSlug, UserId } from "@spaces/domain"
 import { Data, Either } from "effect"
 import type { ViewChange } from "../ReadModels.js"
-import { Overlay, type ProjectionStore, type Writes } from "../store/Storage.js"
+import { Overlay, type ProjectionStore, type Storage, type Writes } from "../store/Storage.js"
 import { decodeDomainEvent, type DomainEventTag, type Projection } from "./Projection.js"
 
 /** The stored checkpoint moved under the runner (another process, an operator's rebuild): reload. */
@@ -144,6 +144,48 @@ export const applyBatch = (
   }
   const { applied, changes, error } = stepped
   return error === undefined ? { applied, changes } : { applied, changes, error }
+}
+
+/** A projection and where it is in the log. */
+export interface Placed {
+  readonly projection: Projection
+  readonly cursor: Cursor
+}
+
+/**
+ * Steps each projection through `batch` from its own cursor, then commits them all in one
+ * transaction, each one's rows with its own checkpoint move, and moves the cursors of those
+ * committed. Not committed: nothing after its cursor to apply, or (`refused`) its checkpoint had
+ * moved elsewhere; then it wrote nothing and its cursor stays.
+ */
+export const applyBatchToAll = (
+  storage: Storage,
+  placed: ReadonlyArray<Placed>,
+  batch: DecodedBatch,
+  options: { readonly collectChanges?: boolean } = {}
+): ReadonlyArray<{ readonly outcome: Stepped; readonly refused: boolean }> => {
+  const stepped = placed.map(({ projection, cursor }) =>
+    stepBatch(projection, storage.projection(projection.name), cursor, batch, options)
+  )
+  const moving = placed.flatMap((p, i) => ((stepped[i] as Stepped).to > p.cursor.position ? [i] : []))
+  const committed = storage.commitAll(
+    moving.map((i) => {
+      const { projection, cursor } = placed[i] as Placed
+      const { writes, to } = stepped[i] as Stepped
+      return { projection: projection.name, writes, from: cursor.position, to, version: projection.version }
+    })
+  )
+  const refused = new Set<number>()
+  moving.forEach((i, k) => {
+    const { cursor } = placed[i] as Placed
+    const { to, at } = stepped[i] as Stepped
+    if (committed[k] !== true) refused.add(i)
+    else {
+      cursor.position = to
+      cursor.at = at
+    }
+  })
+  return stepped.map((outcome, i) => ({ outcome, refused: refused.has(i) }))
 }
 
 /** Merges a batch's changes: one per Space and user, one per kind naming every topic, user or Space. */

@@ -1,7 +1,7 @@
 import type { EventStoreShape, MalformedEvent } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
 import type { Storage } from "../store/Storage.js"
-import { CheckpointMoved, type Cursor, DecodedBatch, type StepFailed, stepBatch } from "./applyBatch.js"
+import { applyBatchToAll, CheckpointMoved, DecodedBatch, type Placed, type StepFailed } from "./applyBatch.js"
 import type { Projection } from "./Projection.js"
 
 /** Events per transaction in a rebuild: big batches write each B-tree page fewer times. */
@@ -21,9 +21,9 @@ export const rebuildProjections = (
   onProgress: (position: number, applied: number) => void = () => {}
 ) =>
   Effect.gen(function* () {
-    const cursors = projections.map((projection): Cursor => {
+    const placed = projections.map((projection): Placed => {
       storage.projection(projection.name).reset(projection.version)
-      return { position: 0, at: null }
+      return { projection, cursor: { position: 0, at: null } }
     })
     let position = 0
     let applied = 0
@@ -32,34 +32,14 @@ export const rebuildProjections = (
       Stream.runForEachChunk((chunk) =>
         Effect.suspend((): Effect.Effect<void, CheckpointMoved | MalformedEvent | StepFailed> => {
           const batch = new DecodedBatch(Chunk.toReadonlyArray(chunk))
-          const stepped = projections.map((projection, i) =>
-            stepBatch(projection, storage.projection(projection.name), cursors[i] as Cursor, batch, {
-              collectChanges: false
-            })
-          )
-          const committed = storage.commitAll(
-            projections.map((projection, i) => {
-              const { writes, to } = stepped[i] as (typeof stepped)[number]
-              return {
-                projection: projection.name,
-                writes,
-                from: (cursors[i] as Cursor).position,
-                to,
-                version: projection.version
-              }
-            })
-          )
-          const refused = projections.find((_, i) => committed[i] !== true)
-          if (refused !== undefined) return Effect.fail(new CheckpointMoved({ projection: refused.name }))
-          stepped.forEach(({ to, at }, i) => {
-            const cursor = cursors[i] as Cursor
-            cursor.position = to
-            cursor.at = at
-          })
-          position = Math.min(...cursors.map((c) => c.position))
-          applied += Math.min(...stepped.map((s) => s.applied))
+          const outcomes = applyBatchToAll(storage, placed, batch, { collectChanges: false })
+          const refused = placed.find((_, i) => outcomes[i]?.refused === true)
+          if (refused !== undefined)
+            return Effect.fail(new CheckpointMoved({ projection: refused.projection.name }))
+          position = Math.min(...placed.map((p) => p.cursor.position))
+          applied += Math.min(...outcomes.map((o) => o.outcome.applied))
           onProgress(position, applied)
-          const error = stepped.find((s) => s.error !== undefined)?.error
+          const error = outcomes.find((o) => o.outcome.error !== undefined)?.outcome.error
           return error === undefined ? Effect.void : Effect.fail(error)
         })
       ),
