@@ -256,19 +256,20 @@ const toAppend: ReadonlyArray<EventData> = [idA, idB].map((id) => ({
 }))
 
 /**
- * The client's `AppendResult` as its append paths build it: a refusal under
- * `throwOnAppendFailure=false` carries no position, and its revision is whatever the client made of
- * the server's answer (the batch append reports `BigInt(hasCurrentStreamRevision())`, i.e. 1n).
+ * The client's `AppendResult` as its append paths build it (their `position: undefined` written as
+ * no position, the type's optional field): a refusal under `throwOnAppendFailure=false` carries no
+ * position, and its revision is whatever the client made of the server's answer (the batch append
+ * reports `BigInt(hasCurrentStreamRevision())`, i.e. 1n).
  */
-const refusedResult: EsdbAppendResult = { success: false, nextExpectedRevision: 1n, position: undefined }
-const absentRefusal: EsdbAppendResult = { success: false, nextExpectedRevision: -1n, position: undefined }
+const refusedResult: EsdbAppendResult = { success: false, nextExpectedRevision: 1n }
+const absentRefusal: EsdbAppendResult = { success: false, nextExpectedRevision: -1n }
 const writtenResult: EsdbAppendResult = {
   success: true,
   nextExpectedRevision: 6n,
   position: { commit: 1600n, prepare: 1600n }
 }
 /** What an idempotent write (ESDB dropped the re-sent ids) returns: a revision, no position. */
-const idempotentResult: EsdbAppendResult = { success: true, nextExpectedRevision: 6n, position: undefined }
+const idempotentResult: EsdbAppendResult = { success: true, nextExpectedRevision: 6n }
 
 describe("EventStoreDB append decisions", () => {
   it("reads the client's append result: written, refused, or written without a position", () => {
