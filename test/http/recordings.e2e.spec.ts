@@ -5,6 +5,7 @@ import { SpaceId, UserId } from "@spaces/domain"
 import { Effect } from "effect"
 import * as mediasoup from "mediasoup"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeUrlSigner } from "../../packages/http/src/routes/recordings.js"
 import { plainSpeaker } from "../../packages/media/src/testing/peers.js"
 import { sleep, waitUntil } from "../../packages/media/src/testing/udp.js"
 import { type Client, client, request, startTestServer, type TestServer } from "./harness.js"
@@ -26,6 +27,8 @@ interface RecordingView {
 }
 
 const PACKETS = 50
+/** Every node of a deployment shares this key, so each accepts the URLs the others signed. */
+const URL_SECRET = "recording-url-secret-recording-url-secret"
 
 const newSpace = (host: Client, spaceId: string, recording: boolean) =>
   host.call("POST", "/v1/spaces", {
@@ -52,7 +55,8 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("recordings over HTTP", () => 
       SPACES_MEDIA_WORKERS: "1",
       SPACES_MEDIA_MIN_PORT: "46000",
       SPACES_MEDIA_MAX_PORT: "46999",
-      SPACES_RECORDINGS_DIR: recordings
+      SPACES_RECORDINGS_DIR: recordings,
+      SPACES_RECORDING_URL_SECRET: URL_SECRET
     })
     if (!t.server.media.available) throw new Error("the test server has no media plane")
     const plane = t.server.media.plane
@@ -128,6 +132,7 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("recordings over HTTP", () => 
     })
     expect(past.status).toBe(416)
     expect(past.headers.get("content-type")).toContain("application/problem+json")
+    expect(past.headers.get("content-range")).toBe(`bytes */${bytes.length}`)
   })
 
   it("lets an <audio> element in by the manifest's signed URL, not by a forged one", async () => {
@@ -141,6 +146,56 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("recordings over HTTP", () => 
     expect(forged.body).toMatchObject({ type: "https://spaces.dev/problems/recording-url-invalid" })
     const anonymous = await request(t.url, "GET", url.split("?")[0]!)
     expect(anonymous.status).toBe(401)
+  })
+
+  it("refuses a signed URL past its expiry, or its signature on another file or Space", async () => {
+    const { file } = recording.tracks[0]!
+    const signer = makeUrlSigner(new TextEncoder().encode(URL_SECRET))
+    const at = (space: string, name: string, expires: number, signature: string) =>
+      `/v1/spaces/${space}/recording/tracks/${name}?expires=${expires}&signature=${signature}`
+    const refused = async (path: string) => {
+      const answer = await request(t.url, "GET", path)
+      expect(answer.status, path).toBe(403)
+      expect(answer.body).toMatchObject({ type: "https://spaces.dev/problems/recording-url-invalid" })
+    }
+    // The test signs as the server does: a URL of its own making is accepted while it is valid...
+    const later = Math.floor(Date.now() / 1000) + 600
+    const valid = await fetch(t.url + at(spaceId, file, later, signer.sign(spaceId, file, later)), {
+      headers: { range: "bytes=0-3" }
+    })
+    expect(valid.status).toBe(206)
+    // ...and refused, correctly signed, once expired.
+    const earlier = Math.floor(Date.now() / 1000) - 1
+    await refused(at(spaceId, file, earlier, signer.sign(spaceId, file, earlier)))
+    // A valid signature only opens the file and Space it was made for.
+    const signature = signer.sign(spaceId, file, later)
+    // (Checked before the manifest: a 404 here would mean the signature had passed.)
+    await refused(at(spaceId, "999-someone.opus", later, signature))
+    await refused(at("rec-other", file, later, signature))
+    // Nor does it pass with the expiry moved on.
+    await refused(at(spaceId, file, later + 3600, signature))
+  })
+
+  it("accepts the manifest's URLs on another node that shares the recording URL key", async () => {
+    const { url } = recording.tracks[0]!
+    // Another server process on the same recordings, with a token secret of its own.
+    const other = await startTestServer({
+      SPACES_RECORDINGS_DIR: recordings,
+      SPACES_RECORDING_URL_SECRET: URL_SECRET,
+      SPACES_JWT_SECRET: "another-token-secret-another-token-secret"
+    })
+    const stranger = await startTestServer({
+      SPACES_RECORDINGS_DIR: recordings,
+      SPACES_RECORDING_URL_SECRET: "a-different-recording-url-secret-0123456789"
+    })
+    try {
+      const signed = await fetch(other.url + url, { headers: { range: "bytes=0-3" } })
+      expect(signed.status).toBe(206)
+      expect(Buffer.from(await signed.arrayBuffer()).toString("latin1")).toBe("OggS")
+      expect((await request(stranger.url, "GET", url)).status).toBe(403)
+    } finally {
+      await Promise.all([other.close(), stranger.close()])
+    }
   })
 
   it("serves only the files the manifest lists", async () => {

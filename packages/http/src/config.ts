@@ -23,6 +23,13 @@ export interface AuthConfig {
   readonly tokenTtlSeconds: number
 }
 
+/** The key that signs recording track URLs (they must verify on every node and after a restart). */
+export interface RecordingUrlConfig {
+  readonly secret: Uint8Array
+  /** True when neither SPACES_RECORDING_URL_SECRET nor SPACES_JWT_SECRET was set: URLs die with the process. */
+  readonly generatedSecret: boolean
+}
+
 export interface ServerConfig {
   readonly port: number
   readonly host: string
@@ -32,6 +39,7 @@ export interface ServerConfig {
   /** Where the projections keep their views and checkpoints. */
   readonly views: { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "memory" }
   readonly auth: AuthConfig
+  readonly recordingUrls: RecordingUrlConfig
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
   readonly maxBodyBytes: number
@@ -92,6 +100,7 @@ const Env = Schema.Struct({
   SPACES_MEDIA_MIN_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_MEDIA_MAX_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_RECORDINGS_DIR: Schema.optional(Text),
+  SPACES_RECORDING_URL_SECRET: Schema.optional(Schema.String.pipe(Schema.minLength(32))),
   // HTTP
   SPACES_RATE_LIMIT_PER_SECOND: Schema.optionalWith(Int(1, 1_000_000), { default: () => 20 }),
   SPACES_RATE_LIMIT_BURST: Schema.optionalWith(Int(1, 1_000_000), { default: () => 60 }),
@@ -174,6 +183,22 @@ const authFrom = (env: Env, production: boolean): AuthConfig => {
   }
 }
 
+/**
+ * The recording URL key: its own variable, else the HS256 token secret (both shared by every node).
+ * Without either (JWKS-only, or development's random token secret) it is random per process, which
+ * production refuses: a URL signed by one node would be refused by the others and after a restart.
+ */
+const recordingUrlsFrom = (env: Env, production: boolean): RecordingUrlConfig => {
+  const configured = env.SPACES_RECORDING_URL_SECRET ?? env.SPACES_JWT_SECRET
+  if (configured !== undefined)
+    return { secret: new TextEncoder().encode(configured), generatedSecret: false }
+  if (production)
+    throw new ConfigInvalid(
+      "SPACES_RECORDING_URL_SECRET is required when NODE_ENV=production without SPACES_JWT_SECRET (it signs recording URLs on every node)"
+    )
+  return { secret: new Uint8Array(randomBytes(32)), generatedSecret: true }
+}
+
 const mediaFrom = (env: Env): Partial<MediaConfig> => {
   const options: { -readonly [K in keyof MediaConfig]?: MediaConfig[K] } = {}
   if (env.SPACES_MEDIA_WORKERS !== undefined) options.workers = env.SPACES_MEDIA_WORKERS
@@ -219,6 +244,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     rules: rulesFrom(env),
     views: viewsPath === "memory" ? { kind: "memory" } : { kind: "sqlite", path: viewsPath },
     auth: authFrom(env, production),
+    recordingUrls: recordingUrlsFrom(env, production),
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },
     maxBodyBytes: env.SPACES_MAX_BODY_BYTES,

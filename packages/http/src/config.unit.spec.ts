@@ -36,11 +36,52 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ SPACES_TOPICS: "Not A Slug" })).toThrow(/SPACES_TOPICS/)
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/SPACES_JWT_SECRET/)
     expect(() => loadConfig({ SPACES_JWT_SECRET: "short" })).toThrow(/SPACES_JWT_SECRET/)
+    expect(() => loadConfig({ SPACES_RECORDING_URL_SECRET: "short" })).toThrow(/SPACES_RECORDING_URL_SECRET/)
   })
 
   it("turns dev sign-in off in production unless asked", () => {
     const prod = loadConfig({ NODE_ENV: "production", SPACES_JWT_SECRET: "x".repeat(40) })
     expect(prod.auth.devTokens).toBe(false)
     expect(loadConfig({ SPACES_DEV_AUTH: "false" }).auth.devTokens).toBe(false)
+  })
+
+  describe("the recording URL key", () => {
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
+    const jwks = "https://id.example.com/.well-known/jwks.json"
+
+    it("is its own variable when set, the token secret otherwise: both are shared by every node", () => {
+      const own = loadConfig({
+        SPACES_RECORDING_URL_SECRET: "r".repeat(32),
+        SPACES_JWT_SECRET: "j".repeat(32)
+      })
+      expect(own.recordingUrls).toMatchObject({ generatedSecret: false })
+      expect(text(own.recordingUrls.secret)).toBe("r".repeat(32))
+      const fallback = loadConfig({ SPACES_JWT_SECRET: "j".repeat(32) })
+      expect(fallback.recordingUrls.generatedSecret).toBe(false)
+      expect(text(fallback.recordingUrls.secret)).toBe("j".repeat(32))
+      const withJwks = loadConfig({ SPACES_JWKS_URL: jwks, SPACES_RECORDING_URL_SECRET: "r".repeat(40) })
+      expect(text(withJwks.recordingUrls.secret)).toBe("r".repeat(40))
+    })
+
+    it("is random per process without either (development), and says so", () => {
+      const a = loadConfig({})
+      const b = loadConfig({ SPACES_JWKS_URL: jwks })
+      expect(a.recordingUrls.generatedSecret).toBe(true)
+      expect(b.recordingUrls.generatedSecret).toBe(true)
+      expect(a.recordingUrls.secret).toHaveLength(32)
+      expect(a.recordingUrls.secret).not.toEqual(b.recordingUrls.secret)
+    })
+
+    it("is required in production with JWKS only", () => {
+      expect(() => loadConfig({ NODE_ENV: "production", SPACES_JWKS_URL: jwks })).toThrow(
+        /SPACES_RECORDING_URL_SECRET/
+      )
+      const prod = loadConfig({
+        NODE_ENV: "production",
+        SPACES_JWKS_URL: jwks,
+        SPACES_RECORDING_URL_SECRET: "r".repeat(32)
+      })
+      expect(prod.recordingUrls.generatedSecret).toBe(false)
+    })
   })
 })

@@ -166,6 +166,10 @@ export const start = async (config: ServerConfig, options: { readonly logger?: J
     logger.warn(
       "SPACES_JWT_SECRET is not set: generated a random token secret for this process (tokens die with it)"
     )
+  if (config.recordingUrls.generatedSecret)
+    logger.warn(
+      "neither SPACES_RECORDING_URL_SECRET nor SPACES_JWT_SECRET is set: recording URLs are signed with a random key for this process (they won't survive a restart or work across nodes)"
+    )
   if (config.auth.devTokens)
     logger.warn("development sign-in is on: POST /v1/dev/token issues tokens for anyone")
   const scope = Effect.runSync(Scope.make())

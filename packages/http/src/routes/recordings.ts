@@ -6,9 +6,10 @@
  * Who may fetch: like the history routes, any signed-in user, for any Space that was recorded
  * (a live Space's recording is readable while it grows). An `<audio>` element can't send a bearer
  * token, so the manifest gives each track a signed URL (HMAC of Space, file and expiry) that the
- * track route accepts in place of the token, until it expires.
+ * track route accepts in place of the token, until it expires. The signing key is shared by every
+ * node (SPACES_RECORDING_URL_SECRET, else SPACES_JWT_SECRET).
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import { createHmac, timingSafeEqual } from "node:crypto"
 import { SpaceId } from "@spaces/domain"
 import {
   mediaConfig,
@@ -78,12 +79,13 @@ const unreadable = (error: RecordingUnreadable) =>
     }
   )
 
-/** Signs and checks track URLs with a key derived from the token secret (random per process without one). */
-const makeUrlSigner = (secret: Uint8Array | undefined) => {
-  const key =
-    secret === undefined
-      ? randomBytes(32)
-      : createHmac("sha256", secret).update("spaces/recording-track-urls").digest()
+/**
+ * Signs and checks track URLs with a key derived from the configured secret (`recordingUrls`):
+ * every node shares it, so a URL signed by one works on all of them and after a restart.
+ */
+export const makeUrlSigner = (secret: Uint8Array) => {
+  // A derived key: with the token secret as the fallback, no URL signature is a MAC under it.
+  const key = createHmac("sha256", secret).update("spaces/recording-track-urls").digest()
   const sign = (spaceId: string, file: string, expires: number) =>
     createHmac("sha256", key).update(`${spaceId}\n${file}\n${expires}`).digest("base64url")
   const verify = (spaceId: string, file: string, expires: number, signature: string) => {
@@ -94,6 +96,16 @@ const makeUrlSigner = (secret: Uint8Array | undefined) => {
   return { sign, verify }
 }
 
+/** The unsatisfied-range `Content-Range` (the file's size) that `send` computed for a 416. */
+const unsatisfiedRange = (error: object): Record<string, string> => {
+  const headers = "headers" in error ? error.headers : undefined
+  const range =
+    typeof headers === "object" && headers !== null && "Content-Range" in headers
+      ? headers["Content-Range"]
+      : undefined
+  return typeof range === "string" ? { "content-range": range } : {}
+}
+
 /** Streams a track; `send` answers Range requests (206, or 416 when unsatisfiable) and HEAD. */
 const sendTrack = (res: Response, dir: string, file: string) =>
   new Promise<void>((resolve, reject) => {
@@ -102,13 +114,16 @@ const sendTrack = (res: Response, dir: string, file: string) =>
       // A client that went away mid-stream (a seek does that) is no error of ours.
       if (error === undefined || error === null || res.headersSent) return resolve()
       const status = typeof error === "object" && "status" in error ? error.status : undefined
-      if (status === 416)
+      // RFC 9110 §15.5.17: a 416 tells the client the file's current length.
+      if (status === 416 && typeof error === "object")
         return reject(
           new HttpProblem(
             416,
             "range-not-satisfiable",
             "Range not satisfiable",
-            "the range is past the file's end"
+            "the range is past the file's end",
+            {},
+            unsatisfiedRange(error)
           )
         )
       reject(status === 404 ? problems.notFound("the track file is missing") : error)
@@ -118,7 +133,7 @@ const sendTrack = (res: Response, dir: string, file: string) =>
 export const mountRecordings = (app: App, routes: Routes) => {
   const run = runWith(app)
   const root = mediaConfig(app.config.media.options).recordingsDir
-  const urls = makeUrlSigner(app.config.auth.secret)
+  const urls = makeUrlSigner(app.config.recordingUrls.secret)
 
   const manifestOf = (spaceId: SpaceId): Promise<RecordingManifest> =>
     run(

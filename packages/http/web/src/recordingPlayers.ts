@@ -22,6 +22,9 @@ const describeTrack = (track: RecordingTrack): string =>
     ? `${track.userId}: no audio yet`
     : `${track.userId}, from ${clock(track.startOffsetMs)} into the recording, ${clock(track.durationMs)} long`
 
+/** A track that fails again this soon after its URL was renewed stays failed (no retry loop). */
+const RETRY_AFTER_MS = 60_000
+
 export interface RecordingPlayers {
   readonly element: HTMLElement
 }
@@ -44,15 +47,15 @@ export const recordingPlayers = (
     intro,
     list
   )
-  let current: Recording | null = null
 
-  /** Signed URLs expire: a player that fails after that gets a fresh one, at the same position. */
+  /**
+   * A player that fails (its signed URL expired, or a server that can't verify it answered 403)
+   * gets a fresh URL from a new manifest, at the same position, whatever the expiry says.
+   */
   const renew = async (audio: HTMLAudioElement, file: string) => {
-    if (current === null || Date.now() < current.urlsExpireAt - 60_000) return
     const fresh = await api.recording(spaceId)
     const track = fresh?.tracks.find((t) => t.file === file)
     if (fresh === null || track === undefined || signal.aborted) return
-    current = fresh
     const at = audio.currentTime
     audio.src = track.url
     audio.currentTime = at
@@ -61,7 +64,13 @@ export const recordingPlayers = (
   const player = (recording: Recording, track: RecordingTrack) => {
     const label = `Recording of ${describeTrack(track)}`
     const audio = h("audio", { controls: true, preload: "metadata", src: track.url, "aria-label": label })
-    audio.addEventListener("error", () => void renew(audio, track.file).catch(() => undefined))
+    // One retry per failure: a renewed URL that fails again within the minute is left alone.
+    let renewedAt = Number.NEGATIVE_INFINITY
+    audio.addEventListener("error", () => {
+      if (Date.now() - renewedAt < RETRY_AFTER_MS) return
+      renewedAt = Date.now()
+      void renew(audio, track.file).catch(() => undefined)
+    })
     const startsAt = track.startOffsetMs === null ? null : recording.startedAt + track.startOffsetMs
     return h(
       "li",
@@ -97,7 +106,6 @@ export const recordingPlayers = (
   api.recording(spaceId).then(
     (recording) => {
       if (signal.aborted || recording === null) return
-      current = recording
       element.hidden = false
       intro.textContent =
         recording.tracks.length === 0
