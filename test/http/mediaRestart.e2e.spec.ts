@@ -1,8 +1,12 @@
 import { existsSync } from "node:fs"
+import { SpaceId, UserId } from "@spaces/domain"
 import { Effect } from "effect"
 import * as mediasoup from "mediasoup"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { client, eventually, openSse, startTestServer, type TestServer } from "./harness.js"
+import { plainSpeaker } from "../../packages/media/src/testing/peers.js"
+import { client, eventually, openSse, type SseEvent, startTestServer, type TestServer } from "./harness.js"
+
+const isMedia = (e: SseEvent) => e.event === "media"
 
 /** A mediasoup worker that dies is replaced, and the clients of its rooms are told to reconnect. */
 describe.skipIf(!existsSync(mediasoup.workerBin))("a dead media worker over HTTP", () => {
@@ -35,9 +39,18 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("a dead media worker over HTTP
     const capabilities = () => listener.call("GET", "/v1/spaces/w-1/media/capabilities")
     expect((await eventually(capabilities, (a) => a.status === 200)).status).toBe(200)
     const room = await openSse(`${t.url}/v1/spaces/w-1/live`, { authorization: `Bearer ${listener.token}` })
+    // The host publishes (a plain RTP producer, the browser's role): its NewProducer, or the pause
+    // or resume of a mute or unmute after it, on the stream shows the stream follows the room.
+    const speaker = await Effect.runPromise(
+      plainSpeaker(plane, SpaceId.make("w-1"), UserId.make("w-host"), 4321)
+    )
     try {
-      // The live stream follows the media room's events once it has subscribed (it polls each second).
-      await new Promise((resolve) => setTimeout(resolve, 1500))
+      for (let i = 0; i < 50 && !room.events.some(isMedia); i++) {
+        const toggle = i % 2 === 0 ? "unmute" : "mute"
+        expect((await host.call("POST", `/v1/spaces/w-1/speakers/w-host/${toggle}`)).status).toBe(200)
+        await room.next(isMedia, 200).catch(() => undefined)
+      }
+      expect(room.events.some(isMedia)).toBe(true)
       const [worker] = await Effect.runPromise(plane.workers)
       process.kill(worker!.pid, "SIGKILL")
 
@@ -56,6 +69,7 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("a dead media worker over HTTP
       expect(workers[0]!.pid).not.toBe(worker!.pid)
     } finally {
       room.close()
+      await speaker.endpoint.close()
     }
   })
 })

@@ -114,6 +114,12 @@ export interface MediaPlaneService {
   /** Load figures of a room (routers, workers, consumers), for operators and tests. */
   readonly stats: (spaceId: SpaceId) => Effect.Effect<RoomStats, RoomNotOpen>
 
+  /**
+   * The Spaces whose room is moving to another worker after its worker died, until the move is
+   * over (reopened, lost, or the Space ended meanwhile), for operators and tests.
+   */
+  readonly moving: Effect.Effect<ReadonlyArray<SpaceId>>
+
   /** The live workers (a dead one is replaced after a backoff), for operators and tests. */
   readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
 }

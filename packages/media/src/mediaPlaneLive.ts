@@ -1,5 +1,5 @@
 import type { SpaceId } from "@spaces/domain"
-import { Deferred, Effect, FiberSet, Layer, PubSub, Schedule, Stream } from "effect"
+import { Deferred, Effect, Exit, FiberSet, Layer, PubSub, Schedule, Stream } from "effect"
 import type { types } from "mediasoup"
 import { type MediaPermission, SpeakerAuthority } from "./authority.js"
 import { type MediaConfig, mediaConfig } from "./config.js"
@@ -36,9 +36,28 @@ interface LiveRoom {
   recorder: Recorder | undefined
 }
 
+/** A room reopening after its worker died; orders that arrive meanwhile are kept here. */
+interface Move {
+  recording: boolean
+  ended: boolean
+}
+
 /** mediasoup rejects with TypeError/UnsupportedError on parameters it cannot use. */
 const isParameterError = (error: unknown): error is Error =>
   error instanceof Error && (error.name === "TypeError" || error.name === "UnsupportedError")
+
+/**
+ * mediasoup 3.12's pipeToRouter forwards the pipe consumer's pause and resume to the pipe producer
+ * and drops the promise: if the producer's worker dies with that request in flight, the rejection
+ * is unhandled, which ends the Node process. The same forwarding, with the rejection handled.
+ */
+const forwardPauses = (consumer: types.Consumer | undefined, producer: types.Producer | undefined) => {
+  if (consumer === undefined || producer === undefined) return
+  consumer.observer.removeAllListeners("pause")
+  consumer.observer.removeAllListeners("resume")
+  consumer.observer.on("pause", () => void producer.pause().catch(() => undefined))
+  consumer.observer.on("resume", () => void producer.resume().catch(() => undefined))
+}
 
 /** A moving room waits for a live worker (a replacement may still be starting), but not forever. */
 const reopenSchedule = Schedule.exponential("50 millis").pipe(
@@ -54,8 +73,8 @@ const make = (config: MediaConfig) =>
     const authority = yield* SpeakerAuthority
     const pool: WorkerPool = yield* makeWorkerPool(config)
     const rooms = new Map<SpaceId, LiveRoom>()
-    /** Rooms being reopened after their worker died, with the recording flag they must get. */
-    const reopening = new Map<SpaceId, boolean>()
+    /** Rooms moving to a live worker after theirs died: set for the whole move, however it ends. */
+    const moves = new Map<SpaceId, Move>()
 
     yield* Effect.addFinalizer(() =>
       Effect.forEach([...rooms.values()], (live) => closeRoom(live), { discard: true }).pipe(
@@ -100,7 +119,17 @@ const make = (config: MediaConfig) =>
           yield* Deferred.make<void>(),
           yield* Effect.makeSemaphore(1)
         )
-        const observers = yield* observeSpeaking(room, config)
+        const observers = yield* observeSpeaking(room, config).pipe(
+          Effect.tapError(() => Effect.sync(() => router.close()))
+        )
+        // The router's close event may have fired during those awaits (its worker died): a room
+        // kept on it would never move. Failing lets a reopening room retry on a live worker.
+        if (router.closed)
+          return yield* new MediaUnavailable({ reason: "the room's worker died while it was opening" })
+        if (rooms.has(spaceId)) {
+          router.close()
+          return
+        }
         const live: LiveRoom = { room, observers, recorder: undefined }
         rooms.set(spaceId, live)
         // A dead worker takes the origin router with it: the room moves to a live worker.
@@ -122,31 +151,44 @@ const make = (config: MediaConfig) =>
     /**
      * The room's origin worker died with its router, transports and producers: the room reopens on
      * a live worker (the dead one's replacement if need be) and its clients, told `MediaRestarted`,
-     * set up their media again. Orders that arrive meanwhile (end, recording) are kept in `reopening`.
+     * set up their media again. Orders that arrive meanwhile (end, recording) are kept in `moves`,
+     * whose entry goes however the move ends (reopened, lost, interrupted, or a defect).
      */
     const moveRoom = (live: LiveRoom): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const { spaceId } = live.room
+        if (rooms.get(spaceId) !== live) return Effect.void
+        const move: Move = { recording: live.recorder !== undefined, ended: false }
+        moves.set(spaceId, move)
+        return reopen(live, move).pipe(
+          // Only this move's own entry: a later move of the same Space may have replaced it.
+          Effect.ensuring(
+            Effect.sync(() => {
+              if (moves.get(spaceId) === move) moves.delete(spaceId)
+            })
+          )
+        )
+      })
+
+    const reopen = (live: LiveRoom, move: Move) =>
       Effect.gen(function* () {
         const { spaceId } = live.room
-        if (rooms.get(spaceId) !== live) return
         const lostPid = live.room.origin.pooled.worker.pid
-        reopening.set(spaceId, live.recorder !== undefined)
         yield* closeRoom(live, "MediaRestarted")
-        const reopened = yield* Effect.suspend(() => {
-          const recording = reopening.get(spaceId)
-          return recording === undefined ? Effect.void : openRoom(spaceId, recording)
-        }).pipe(Effect.retry(reopenSchedule), Effect.either)
-        const recording = reopening.get(spaceId)
-        reopening.delete(spaceId)
-        if (reopened._tag === "Left") {
-          return yield* Effect.logError("media room lost: no live worker to reopen it on").pipe(
-            Effect.annotateLogs({ event: "media.room.lost", spaceId, lostWorkerPid: lostPid })
-          )
+        const reopened = yield* Effect.suspend(() =>
+          move.ended ? Effect.void : openRoom(spaceId, move.recording)
+        ).pipe(Effect.retry(reopenSchedule), Effect.exit)
+        if (Exit.isFailure(reopened)) {
+          return yield* Effect.logError(
+            "media room lost: it could not be reopened on a live worker",
+            reopened.cause
+          ).pipe(Effect.annotateLogs({ event: "media.room.lost", spaceId, lostWorkerPid: lostPid }))
         }
         const fresh = rooms.get(spaceId)
         if (fresh === undefined) return
         // The Space ended while its room was reopening.
-        if (recording === undefined) return yield* closeRoom(fresh)
-        yield* setRecording(fresh, recording)
+        if (move.ended) return yield* closeRoom(fresh)
+        yield* setRecording(fresh, move.recording)
         yield* Effect.logWarning("media room moved to another worker after its worker died").pipe(
           Effect.annotateLogs({
             event: "media.room.moved",
@@ -176,7 +218,10 @@ const make = (config: MediaConfig) =>
         }
       })
 
-    const apply = (instruction: MediaInstruction): Effect.Effect<void> => {
+    // Built lazily: an order's effect acts on the rooms as they are when it runs (a retry, a replay).
+    const apply = (instruction: MediaInstruction): Effect.Effect<void> =>
+      Effect.suspend(() => applyNow(instruction))
+    const applyNow = (instruction: MediaInstruction): Effect.Effect<void> => {
       const withRoom = (spaceId: SpaceId, f: (live: LiveRoom) => Effect.Effect<void>) => {
         const live = rooms.get(spaceId)
         return live === undefined ? Effect.void : f(live)
@@ -199,12 +244,16 @@ const make = (config: MediaConfig) =>
           return withRoom(instruction.spaceId, ({ room }) =>
             Effect.sync(() => room.closeTransportsOf(instruction.userId))
           )
-        case "SpaceEnded":
-          reopening.delete(instruction.spaceId)
+        case "SpaceEnded": {
+          const move = moves.get(instruction.spaceId)
+          if (move !== undefined) move.ended = true
           return withRoom(instruction.spaceId, (live) => closeRoom(live))
-        case "RecordingChanged":
-          if (reopening.has(instruction.spaceId)) reopening.set(instruction.spaceId, instruction.recording)
+        }
+        case "RecordingChanged": {
+          const move = moves.get(instruction.spaceId)
+          if (move !== undefined) move.recording = instruction.recording
           return withRoom(instruction.spaceId, (live) => setRecording(live, instruction.recording))
+        }
       }
     }
 
@@ -254,6 +303,9 @@ const make = (config: MediaConfig) =>
     /** Pipes a producer from the origin router to another router of the room (another worker). */
     const pipe = (room: Room, producerId: string, slot: RouterSlot) =>
       call(room, () => room.origin.router.pipeToRouter(pipeToRouterOptions(producerId, slot.router))).pipe(
+        Effect.tap(({ pipeConsumer, pipeProducer }) =>
+          Effect.sync(() => forwardPauses(pipeConsumer, pipeProducer))
+        ),
         // The producer may have closed meanwhile; consumers of it then fail with UnknownProducer.
         Effect.catchTag("IncompatibleMedia", "MediaUnavailable", (error) =>
           Effect.logWarning("pipeToRouter failed", error)
@@ -280,6 +332,9 @@ const make = (config: MediaConfig) =>
           router.close()
           return yield* new RoomNotOpen({ spaceId: room.spaceId })
         }
+        // Its worker died while the router was being created: its close event (which drops the
+        // slot) has fired already, so the router must not become a slot; the room's own will do.
+        if (router.closed) return best
         const slot = room.addSlot(router, pooled)
         for (const producerId of room.producers.keys()) yield* pipe(room, producerId, slot)
         return slot
@@ -506,6 +561,8 @@ const make = (config: MediaConfig) =>
             recordedSamples: recorder?.samples() ?? null
           }))
         ),
+
+      moving: Effect.sync(() => [...moves.keys()]),
 
       workers: Effect.sync(() =>
         pool.workers().map((pooled) => ({

@@ -164,24 +164,26 @@ export class Room {
     })
   }
 
-  /** Pauses or resumes a user's producer; true if it changed. */
+  /** Pauses or resumes a user's producer (as it is when run, not when the effect is built). */
   setMuted(userId: UserId, muted: boolean): Effect.Effect<void> {
-    const entry = this.producerOf(userId)
-    if (entry === undefined || entry.producer.closed || entry.producer.paused === muted) return Effect.void
-    const { producer } = entry
-    // mediasoup marks the producer paused at once and tells the worker asynchronously.
-    return Effect.promise(() => (muted ? producer.pause() : producer.resume()).catch(() => undefined)).pipe(
-      Effect.zipRight(
-        Effect.sync(() =>
-          this.publish({
-            _tag: muted ? "ProducerPaused" : "ProducerResumed",
-            spaceId: this.spaceId,
-            userId,
-            producerId: producer.id
-          })
+    return Effect.suspend(() => {
+      const entry = this.producerOf(userId)
+      if (entry === undefined || entry.producer.closed || entry.producer.paused === muted) return Effect.void
+      const { producer } = entry
+      // mediasoup marks the producer paused once the worker has answered.
+      return Effect.promise(() => (muted ? producer.pause() : producer.resume()).catch(() => undefined)).pipe(
+        Effect.zipRight(
+          Effect.sync(() =>
+            this.publish({
+              _tag: muted ? "ProducerPaused" : "ProducerResumed",
+              spaceId: this.spaceId,
+              userId,
+              producerId: producer.id
+            })
+          )
         )
       )
-    )
+    })
   }
 
   /** Closes a user's producer and send transports (speaker rights revoked). */

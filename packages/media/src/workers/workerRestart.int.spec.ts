@@ -1,15 +1,18 @@
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Stream } from "effect"
+import * as mediasoup from "mediasoup"
+import type { types } from "mediasoup"
 import { beforeAll, describe, expect, it } from "vitest"
+import type { RoomNotOpen } from "../errors.js"
 import { MediaInstruction } from "../instructions.js"
 import type { MediaPlaneService } from "../mediaPlane.js"
 import type { RoomEvent } from "../signals.js"
 import { requireWorker, withPlane } from "../testing/harness.js"
 import { consumeAndResume, plainListener, plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import { packetIndex } from "../testing/rtp.js"
-import { sleep, waitUntil } from "../testing/udp.js"
+import { waitUntil } from "../testing/udp.js"
 
 beforeAll(requireWorker)
 
@@ -36,6 +39,31 @@ const eventually = <A, E>(probe: Effect.Effect<A, E>, done: (a: A) => boolean) =
 const originPid = (plane: MediaPlaneService, space: ReturnType<typeof spaceId>) =>
   plane.stats(space).pipe(Effect.map((stats) => stats.routers[0]!.workerPid))
 
+/**
+ * Runs `collect` over the room's events in a fiber, once that fiber has subscribed: the host's
+ * producer is muted and unmuted (each a published event) until the stream has seen one.
+ */
+const subscribedEvents = <A, E>(
+  plane: MediaPlaneService,
+  space: ReturnType<typeof spaceId>,
+  collect: (events: Stream.Stream<RoomEvent, RoomNotOpen>) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const seen = yield* Deferred.make<void>()
+    const fiber = yield* Effect.fork(
+      collect(plane.events(space).pipe(Stream.tap(() => Deferred.succeed(seen, undefined))))
+    )
+    const ping = Effect.zipRight(
+      plane.apply(MediaInstruction.SpeakerMuted({ spaceId: space, userId: host })),
+      plane.apply(MediaInstruction.SpeakerUnmuted({ spaceId: space, userId: host }))
+    )
+    yield* ping.pipe(
+      Effect.zipRight(Effect.timeout(Deferred.await(seen), "100 millis")),
+      Effect.retry({ times: 100 })
+    )
+    return fiber
+  })
+
 /** Sends 20 packets and waits until the listener has them all. */
 const flows = (send: (index: number) => Promise<void>, packets: () => number) =>
   Effect.promise(async () => {
@@ -56,8 +84,7 @@ describe("a dead mediasoup worker", () => {
           yield* plainSpeaker(plane, space, host, 4242)
           const [before] = yield* plane.workers
           expect(before).toBeDefined()
-          const events = yield* Effect.fork(Stream.runCollect(plane.events(space)))
-          yield* Effect.promise(() => sleep(20))
+          const events = yield* subscribedEvents(plane, space, Stream.runCollect)
 
           process.kill(before!.pid, "SIGKILL")
 
@@ -99,14 +126,15 @@ describe("a dead mediasoup worker", () => {
         expect(stats.routers).toHaveLength(2)
         const [origin, piped] = stats.routers
         expect(piped!.workerPid).not.toBe(origin!.workerPid)
-        const events = yield* Effect.fork(
-          plane.events(space).pipe(
+        // The pings pause and resume the pipe to bob's router too: a resume still in flight when its
+        // worker dies must not be an unhandled rejection (that would end the process).
+        const events = yield* subscribedEvents(plane, space, (stream) =>
+          stream.pipe(
             Stream.filter((e) => e._tag === "TransportsClosed"),
             Stream.take(1),
             Stream.runCollect
           )
         )
-        yield* Effect.promise(() => sleep(20))
 
         process.kill(piped!.workerPid, "SIGKILL")
 
@@ -140,10 +168,44 @@ describe("a dead mediasoup worker", () => {
         const [worker] = yield* plane.workers
         process.kill(worker!.pid, "SIGKILL")
         yield* eventually(plane.stats(space).pipe(Effect.flip), (e) => e._tag === "RoomNotOpen")
+        expect(yield* plane.moving).toEqual([space])
         yield* plane.apply(MediaInstruction.SpaceEnded({ spaceId: space }))
-        yield* eventually(plane.workers, (ws) => ws.length === 1)
-        yield* Effect.promise(() => sleep(500))
+        // The move is over (whether or not the room had reopened meanwhile): nothing is left of it.
+        yield* eventually(plane.moving, (moving) => moving.length === 0)
         expect((yield* Effect.either(plane.stats(space)))._tag).toBe("Left")
+      })
+    )
+  })
+
+  it("whose replacement dies while the room reopens on it: the room moves on to the next one", () => {
+    const space = spaceId("replacement-dies")
+    return withPlane({ workers: 1 }, (plane, authority) =>
+      Effect.gen(function* () {
+        yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
+        authority.speaker(space, host)
+        const [first] = yield* plane.workers
+        // The replacement dies as soon as the room's router is created on it: the room is then
+        // between its router and its speaking observers, which fail with the worker.
+        const killed: Array<number> = []
+        const killOnFirstRouter = (worker: types.Worker) =>
+          worker.observer.once("newrouter", () => {
+            killed.push(worker.pid)
+            process.kill(worker.pid, "SIGKILL")
+          })
+        mediasoup.observer.once("newworker", killOnFirstRouter)
+        process.kill(first!.pid, "SIGKILL")
+
+        yield* eventually(
+          Effect.sync(() => killed),
+          (pids) => pids.length === 1
+        )
+        // The move survives that, and ends with the room on a third worker.
+        yield* eventually(plane.moving, (moving) => moving.length === 0)
+        const [third] = yield* plane.workers
+        expect([first!.pid, ...killed]).not.toContain(third!.pid)
+        expect(yield* originPid(plane, space)).toBe(third!.pid)
+        yield* plainSpeaker(plane, space, host, 6161)
+        expect((yield* plane.stats(space)).producers).toBe(1)
       })
     )
   })
