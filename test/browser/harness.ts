@@ -6,7 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { loadConfig, start } from "@spaces/http"
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type Request,
+  type Route
+} from "playwright-core"
 
 export interface RunningSpaces {
   readonly url: string
@@ -62,6 +69,140 @@ export interface Person {
   readonly page: Page
 }
 
+/** The parts of the page's media capture used here (the tests compile without the DOM lib). */
+interface CapturedTrack {
+  readonly readyState: string
+}
+interface MediaDevicesPart {
+  getUserMedia(constraints: unknown): Promise<{ getTracks(): Array<CapturedTrack> }>
+}
+interface CaptureWatch {
+  spacesCaptures?: {
+    readonly tracks: Array<CapturedTrack>
+    /** While set, captures wait for it (a permission prompt the user has not answered yet). */
+    hold: Promise<void> | null
+    release: () => void
+    waiting: number
+  }
+}
+
+/**
+ * An init script: every track the page captures is kept, so a test sees a capture the page lost
+ * track of (its media probe gone with the room) still live; and a capture can be held in flight.
+ */
+function watchCaptures(): void {
+  const page = globalThis as unknown as CaptureWatch & { navigator: { mediaDevices: MediaDevicesPart } }
+  const devices = page.navigator.mediaDevices
+  const original = devices.getUserMedia.bind(devices)
+  const watch: NonNullable<CaptureWatch["spacesCaptures"]> = {
+    tracks: [],
+    hold: null,
+    release: () => undefined,
+    waiting: 0
+  }
+  page.spacesCaptures = watch
+  devices.getUserMedia = async (constraints) => {
+    if (watch.hold !== null) {
+      watch.waiting++
+      await watch.hold
+      watch.waiting--
+    }
+    const stream = await original(constraints)
+    watch.tracks.push(...stream.getTracks())
+    return stream
+  }
+}
+
+/** The page's captures so far: how many were made, how many are still live, how many are held. */
+export const captures = (page: Page) =>
+  page.evaluate(() => {
+    const watch = (globalThis as unknown as CaptureWatch).spacesCaptures
+    if (watch === undefined) throw new Error("no capture watch in this page")
+    return {
+      made: watch.tracks.length,
+      live: watch.tracks.filter((track) => track.readyState === "live").length,
+      waiting: watch.waiting
+    }
+  })
+
+/** Holds the page's next captures until `release` is called; resolves once one is held. */
+export const holdCapture = async (page: Page) => {
+  await page.evaluate(() => {
+    const watch = (globalThis as unknown as CaptureWatch).spacesCaptures
+    if (watch === undefined) throw new Error("no capture watch in this page")
+    watch.hold = new Promise((resolve) => {
+      watch.release = () => {
+        watch.hold = null
+        resolve()
+      }
+    })
+  })
+  return {
+    held: () =>
+      eventually("a capture to be held", async () => ((await captures(page)).waiting > 0 ? true : undefined)),
+    release: () =>
+      page.evaluate(() => {
+        ;(globalThis as unknown as CaptureWatch).spacesCaptures?.release()
+      })
+  }
+}
+
+/** Holds the page's requests that `match` before they reach the server, until released. */
+export const holdRequests = async (page: Page, match: (request: Request) => boolean) => {
+  let arrive: (request: Request) => void = () => undefined
+  const arrived = new Promise<Request>((resolve) => {
+    arrive = resolve
+  })
+  let free: () => void = () => undefined
+  const freed = new Promise<void>((resolve) => {
+    free = resolve
+  })
+  const passed: Array<Promise<void>> = []
+  const handler = (route: Route) => {
+    if (!match(route.request())) return route.fallback()
+    arrive(route.request())
+    const pass = freed.then(() => route.continue())
+    passed.push(pass)
+    return pass
+  }
+  await page.route("**/v1/**", handler)
+  return {
+    /** The first held request, once the page has sent it (failing after `timeoutMs`). */
+    held: (timeoutMs = 20_000) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timed out waiting for a held request")), timeoutMs)
+      })
+      return Promise.race([arrived, late]).finally(() => clearTimeout(timer))
+    },
+    release: async () => {
+      free()
+      // Unrouting first would hand the held requests on by itself, before our `continue`.
+      await Promise.all(passed)
+      await page.unroute("**/v1/**", handler)
+    }
+  }
+}
+
+/** The producers the server has in a Space's media room, read as another user would. */
+export const producersIn = async (
+  url: string,
+  spaceId: string
+): Promise<ReadonlyArray<{ readonly producerId: string; readonly userId: string }>> => {
+  const json = { "content-type": "application/json" }
+  const issued = await fetch(`${url}/v1/dev/token`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ user: "media-auditor" })
+  })
+  const { token } = (await issued.json()) as { token: string }
+  const listed = await fetch(`${url}/v1/spaces/${encodeURIComponent(spaceId)}/media/producers`, {
+    headers: { authorization: `Bearer ${token}` }
+  })
+  if (!listed.ok) throw new Error(`producers refused: ${listed.status} ${await listed.text()}`)
+  return (await listed.json()) as ReadonlyArray<{ producerId: string; userId: string }>
+}
+
 /** A person in their own browser context (own storage, own tokens), signed in through the page. */
 export const signIn = async (
   browser: Browser,
@@ -71,6 +212,7 @@ export const signIn = async (
   beforeSubmit?: (page: Page) => Promise<unknown>
 ): Promise<Person> => {
   const context = await browser.newContext({ viewport, permissions: ["microphone"], baseURL: url })
+  await context.addInitScript(watchCaptures)
   const page = await context.newPage()
   page.on("dialog", (dialog) => void dialog.accept())
   // The page's own errors, named by person, make a failure readable.
@@ -125,6 +267,13 @@ export const inboundFrom = async (page: Page, speaker: string): Promise<InboundA
 /** Null when the page publishes nothing (no producer). */
 export const outboundOf = (page: Page): Promise<OutboundAudio | null> =>
   page.evaluate(() => (globalThis as Probe).spacesMedia?.outbound() ?? null)
+
+/** Like `outboundOf`, but "no media" before the room's media has started (no probe yet) or after it closed. */
+const probedOutbound = (page: Page): Promise<OutboundAudio | null | "no media"> =>
+  page.evaluate(async () => {
+    const probe = (globalThis as Probe).spacesMedia
+    return probe === undefined ? "no media" : await probe.outbound()
+  })
 
 /** Polls `check` until it returns a value (not undefined), at most `timeoutMs`; fails naming `what`. */
 export const eventually = async <A>(
@@ -193,17 +342,21 @@ export const micSending = (page: Page) =>
 
 /**
  * `page`'s microphone is silenced in the browser, not only on the server: the capture track is
- * stopped and no RTP packet leaves over a whole second (or nothing is published at all).
+ * stopped and no RTP packet leaves over a whole second (or nothing is published at all). Judged
+ * once the room's media has started: before, "nothing published" would hold whatever happens next.
  */
 export const micSilenced = (page: Page) =>
   eventually(
     "our microphone to be silenced",
     async () => {
-      const before = await outboundOf(page)
+      const before = await probedOutbound(page)
+      // No probe says nothing about the microphone: its media has not started (yet).
+      if (before === "no media") return undefined
       if (before === null) return "not publishing"
       if (before.capturing || !before.paused) return undefined
       await pause(1000)
-      const after = await outboundOf(page)
+      const after = await probedOutbound(page)
+      if (after === "no media") return undefined
       if (after === null) return "not publishing"
       return after.packetsSent === before.packetsSent && !after.capturing
         ? `released, stopped at ${after.packetsSent}`

@@ -3,24 +3,29 @@
  * listener follows the room before joining, hears them, raises a hand, is approved and is heard,
  * mutes themselves (the browser stops sending and releases the mic), is muted by the host and then
  * removed (and can't come back); a follower sees the Space in the live bar while it is live and
- * not after; the recorded host's track plays back on the replay. Screenshots of the main screens
+ * not after; the recorded host's track plays back on the replay. A host who leaves the room while
+ * their microphone is being published leaves nothing on the air. Screenshots of the main screens
  * go to docs/screenshots.
  */
 import { mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
-import type { Browser, Page } from "playwright-core"
+import type { Browser, Page, Request } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   appendCaption,
   audioFlows,
   audioStopped,
+  captures,
   eventually,
+  holdCapture,
+  holdRequests,
   inboundFrom,
   launchChromium,
   micSending,
   micSilenced,
   type Person,
   phone,
+  producersIn,
   recordedAudio,
   type RunningSpaces,
   signIn,
@@ -238,5 +243,111 @@ describe("the web client in Chromium", () => {
     const scheduled = host.getByRole("list", { name: "Your scheduled Spaces" })
     await scheduled.getByText("Tomorrow's show").waitFor()
     await scheduled.getByRole("button", { name: "Start now" }).waitFor()
+  })
+
+  it("leaves nothing on the air when the room is left while the microphone is being published", async () => {
+    const mo = await signIn(browser, spaces.url, "mo")
+    people.push(mo)
+    const page = mo.page
+    const heading = page.getByRole("heading", { level: 1, name: "Left in a hurry" })
+    await page.getByLabel("Title").fill("Left in a hurry")
+    await page.getByRole("button", { name: "Create Space" }).click()
+    await heading.waitFor()
+    const room = new URL(page.url()).hash
+    const spaceId = decodeURIComponent(room.replace("#/space/", ""))
+    // Away to the list of Spaces (no Leave: mo stays on stage, unmuted); back by the address.
+    const leaveRoom = async () => {
+      await page.getByRole("link", { name: "Spaces", exact: true }).click()
+      await heading.waitFor({ state: "detached" })
+    }
+    const enterRoom = () => page.evaluate(`location.hash = ${JSON.stringify(room)}`)
+    /** Every capture made so far (`made`) has ended, and the server holds no producer of mo's. */
+    const nothingOnAir = async (made: number) => {
+      await eventually(`all ${made} captures to be stopped`, async () => {
+        const now = await captures(page)
+        return now.made === made && now.live === 0 ? now : undefined
+      })
+      const producers = await producersIn(spaces.url, spaceId)
+      expect(producers.filter((p) => p.userId === "mo")).toEqual([])
+    }
+    const transportRequest = (direction: "send" | "recv") => (request: Request) =>
+      request.method() === "POST" &&
+      request.url().endsWith("/media/transports") &&
+      (request.postDataJSON() as { direction?: string }).direction === direction
+    const isProduce = (request: Request) =>
+      request.method() === "POST" && request.url().endsWith("/media/produce")
+    const isTransportClose = (request: Request) =>
+      request.method() === "DELETE" && request.url().includes("/media/transports/")
+    const answered = (match: (request: Request) => boolean) =>
+      page.waitForResponse((response) => match(response.request()), { timeout: 20_000 })
+    const closedOnServer = () => answered(isTransportClose)
+    // What the page asked of the server after the room was left: the earlier it stops, the better.
+    const sent = { sendTransports: 0, produces: 0 }
+    page.on("request", (request) => {
+      if (transportRequest("send")(request)) sent.sendTransports++
+      if (isProduce(request)) sent.produces++
+    })
+
+    // Hosts start muted: once the room's media is up, nothing is published.
+    expect(await micSilenced(page)).toBe("not publishing")
+
+    // Left at the permission prompt: the capture, held until then, is stopped as it arrives.
+    const prompt = await holdCapture(page)
+    await page.getByRole("button", { name: "Unmute" }).click()
+    await prompt.held()
+    await leaveRoom()
+    await prompt.release()
+    await nothingOnAir(1)
+    expect(sent).toEqual({ sendTransports: 0, produces: 0 })
+
+    // Left while the server makes the send transport. Back in the room mo is still on stage and
+    // unmuted, so the microphone is published at once; its transport request waits for the exit.
+    const sendTransport = transportRequest("send")
+    const transportHeld = await holdRequests(page, sendTransport)
+    await enterRoom()
+    await transportHeld.held()
+    await leaveRoom()
+    const made = answered(sendTransport)
+    const closed = closedOnServer()
+    await transportHeld.release()
+    const { transportId } = (await (await made).json()) as { transportId: string }
+    const deleted = await closed
+    expect(deleted.url()).toContain(`/media/transports/${transportId}`)
+    expect(deleted.status()).toBe(204)
+    await nothingOnAir(2)
+    expect(sent).toEqual({ sendTransports: 1, produces: 0 })
+
+    // Left while the server produces. Closing the transport fails the produce in the page at once
+    // and the page asks the server to close the transport; that request waits here until the
+    // produce has been let through and answered, so the server did produce and must undo it.
+    const produceHeld = await holdRequests(page, isProduce)
+    const sendMade = answered(sendTransport)
+    await enterRoom()
+    const { transportId: sendId } = (await (await sendMade).json()) as { transportId: string }
+    await produceHeld.held()
+    const closeHeld = await holdRequests(page, isTransportClose)
+    const produced = answered(isProduce)
+    const sendClosed = answered(isTransportClose)
+    await leaveRoom()
+    expect((await closeHeld.held()).url()).toContain(`/media/transports/${sendId}`)
+    await produceHeld.release()
+    expect((await produced).status()).toBe(201)
+    await closeHeld.release()
+    expect((await sendClosed).status()).toBe(204)
+    await nothingOnAir(3)
+
+    // Left while the receive transport is made (the room's media starting): it is closed on the
+    // server too, and the microphone, queued behind it, never starts.
+    const recvTransport = transportRequest("recv")
+    const recvHeld = await holdRequests(page, recvTransport)
+    await enterRoom()
+    await recvHeld.held()
+    await leaveRoom()
+    const recvMade = answered(recvTransport)
+    const recvClosed = closedOnServer()
+    await recvHeld.release()
+    const { transportId: recvId } = (await (await recvMade).json()) as { transportId: string }
+    expect((await recvClosed).url()).toContain(`/media/transports/${recvId}`)
+    await nothingOnAir(3)
   })
 })

@@ -43,6 +43,11 @@ const capture = async (): Promise<MediaStreamTrack> => {
 export class Microphone {
   private send: types.Transport | null = null
   private producer: types.Producer | null = null
+  /**
+   * Closed with the room, which doesn't wait for a step in flight (a permission prompt, a request):
+   * a publish that resumes after this undoes what it opened instead of going on the air.
+   */
+  private closed = false
 
   constructor(private readonly side: SendSide) {}
 
@@ -57,11 +62,10 @@ export class Microphone {
     return this.producer === null || this.producer.closed ? this.publish() : this.reopen()
   }
 
+  /** For good: the room is left. */
   close(): void {
-    this.producer?.close()
-    this.producer = null
-    this.send?.close()
-    this.send = null
+    this.closed = true
+    this.release()
   }
 
   async outbound(): Promise<OutboundAudio | null> {
@@ -83,18 +87,53 @@ export class Microphone {
     }
   }
 
+  /**
+   * Checked after every await, as `close()` may have run meanwhile; a method, as TypeScript would
+   * keep a narrowing of the field across awaits.
+   */
+  private isClosed(): boolean {
+    return this.closed
+  }
+
   private async publish(): Promise<void> {
     if (!this.side.canProduce()) throw new Error("this browser can't send audio")
     const track = await capture()
+    // Closed during the capture (say, at the permission prompt): nothing else was opened yet.
+    if (this.isClosed()) {
+      track.stop()
+      return
+    }
+    // A producer closed under us (its transport closed) leaves a transport that can't be reused.
+    if (this.send?.closed) this.send = null
+    let send = this.send
     try {
-      // A producer closed under us (its transport closed) leaves a transport that can't be reused.
-      if (this.send?.closed) this.send = null
-      this.send ??= await this.side.openTransport()
-      this.producer = await this.send.produce({ track, stopTracks: true })
+      if (send === null) {
+        send = await this.side.openTransport()
+        if (this.isClosed()) return await this.abandon(send, track)
+        this.send = send
+      }
+      const producer = await send.produce({ track, stopTracks: true })
+      if (this.isClosed()) {
+        producer.close()
+        return await this.abandon(send, track)
+      }
+      this.producer = producer
     } catch (error) {
       track.stop()
+      // Closing the transport fails a produce in flight, but the server may have produced anyway.
+      if (this.isClosed() && send !== null) return await this.abandon(send, track)
       throw error
     }
+  }
+
+  /**
+   * The room was closed while a publish was in flight: nothing of it may stay on, here or on the
+   * server (whose transport, and any producer on it, would outlive the room's page otherwise).
+   */
+  private async abandon(send: types.Transport, track: MediaStreamTrack): Promise<void> {
+    track.stop()
+    send.close()
+    await this.side.closeTransport(send).catch(() => undefined)
   }
 
   /** Muted: nothing is sent and nothing is captured. */
@@ -112,14 +151,28 @@ export class Microphone {
   private async reopen(): Promise<void> {
     const producer = this.producer
     if (producer === null) return
-    if (producer.track === null || producer.track.readyState === "ended")
-      await producer.replaceTrack({ track: await capture() })
-    if (producer.paused) producer.resume()
+    if (producer.track === null || producer.track.readyState === "ended") {
+      const track = await capture()
+      try {
+        await producer.replaceTrack({ track })
+      } finally {
+        // Closed during the capture or the swap: a closed producer doesn't stop a track set after.
+        if (this.isClosed() || producer.closed) track.stop()
+      }
+    }
+    if (producer.paused && !producer.closed) producer.resume()
   }
 
   private async unpublish(): Promise<void> {
     const send = this.send
-    this.close()
+    this.release()
     if (send !== null) await this.side.closeTransport(send).catch(() => undefined)
+  }
+
+  private release(): void {
+    this.producer?.close()
+    this.producer = null
+    this.send?.close()
+    this.send = null
   }
 }

@@ -80,7 +80,16 @@ export class RoomMedia {
       const device = new Device()
       await device.load({ routerRtpCapabilities: await this.capabilities() })
       this.device = device
-      this.recv = await this.transport("recv")
+      if (this.closed) return
+      const recv = await this.transport("recv")
+      // Closed while the transport was being made (the page navigated away): nothing may play
+      // through it, and the server's end of it goes too.
+      if (this.closed) {
+        recv.close()
+        await api.closeTransport(this.spaceId, recv.id).catch(() => undefined)
+        return
+      }
+      this.recv = recv
       for (const p of await api.producers(this.spaceId)) if (p.userId !== this.me) await this.consumeNow(p)
       for (const delay of CATCH_UP_MS) setTimeout(() => void this.catchUp(), delay)
     })
