@@ -115,8 +115,9 @@ export interface MediaPlaneService {
   readonly stats: (spaceId: SpaceId) => Effect.Effect<RoomStats, RoomNotOpen>
 
   /**
-   * The Spaces whose room is moving to another worker after its worker died, until the move is
-   * over (reopened, lost, or the Space ended meanwhile), for operators and tests.
+   * The Spaces whose room is waiting for a live worker: moving to another worker after its worker
+   * died, or opening in the background after its first try failed (no live worker then). Until
+   * the wait is over (opened, lost, or the Space ended meanwhile), for operators and tests.
    */
   readonly moving: Effect.Effect<ReadonlyArray<SpaceId>>
 

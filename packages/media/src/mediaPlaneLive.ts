@@ -36,11 +36,21 @@ interface LiveRoom {
   recorder: Recorder | undefined
 }
 
-/** A room reopening after its worker died; orders that arrive meanwhile are kept here. */
+/**
+ * A room waiting for a live worker: reopening after its worker died, or opening after its first
+ * try failed. Orders that arrive meanwhile are kept here.
+ */
 interface Move {
   recording: boolean
   ended: boolean
+  /** Done when the Space ends: the tries stop then, not at the next one. */
+  readonly end: Deferred.Deferred<void>
+  /** Tries made on a live worker so far, for the logs. */
+  tries: number
 }
+
+const newMove = (recording: boolean) =>
+  Effect.map(Deferred.make<void>(), (end): Move => ({ recording, ended: false, end, tries: 0 }))
 
 /** mediasoup rejects with TypeError/UnsupportedError on parameters it cannot use. */
 const isParameterError = (error: unknown): error is Error =>
@@ -73,7 +83,10 @@ const make = (config: MediaConfig) =>
     const authority = yield* SpeakerAuthority
     const pool: WorkerPool = yield* makeWorkerPool(config)
     const rooms = new Map<SpaceId, LiveRoom>()
-    /** Rooms moving to a live worker after theirs died: set for the whole move, however it ends. */
+    /**
+     * Rooms waiting for a live worker (moving after theirs died, or opening after a failed try):
+     * set for the whole wait, however it ends.
+     */
     const moves = new Map<SpaceId, Move>()
 
     yield* Effect.addFinalizer(() =>
@@ -151,23 +164,51 @@ const make = (config: MediaConfig) =>
     /**
      * The room's origin worker died with its router, transports and producers: the room reopens on
      * a live worker (the dead one's replacement if need be) and its clients, told `MediaRestarted`,
-     * set up their media again. Orders that arrive meanwhile (end, recording) are kept in `moves`,
-     * whose entry goes however the move ends (reopened, lost, interrupted, or a defect).
+     * set up their media again. Orders that arrive meanwhile (end, recording) are kept in `moves`.
      */
     const moveRoom = (live: LiveRoom): Effect.Effect<void> =>
-      Effect.suspend(() => {
+      Effect.gen(function* () {
         const { spaceId } = live.room
-        if (rooms.get(spaceId) !== live) return Effect.void
-        const move: Move = { recording: live.recorder !== undefined, ended: false }
+        if (rooms.get(spaceId) !== live) return
+        const move = yield* newMove(live.recorder !== undefined)
         moves.set(spaceId, move)
-        return reopen(live, move).pipe(
-          // Only this move's own entry: a later move of the same Space may have replaced it.
-          Effect.ensuring(
-            Effect.sync(() => {
-              if (moves.get(spaceId) === move) moves.delete(spaceId)
-            })
-          )
+        yield* whileWaiting(spaceId, move, reopen(live, move))
+      })
+
+    /** A wait for a live worker; its entry in `moves` goes however it ends (opened, lost, interrupted). */
+    const whileWaiting = (spaceId: SpaceId, move: Move, wait: Effect.Effect<void>) =>
+      wait.pipe(
+        // Only this wait's own entry: a later move of the same Space may have replaced it.
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (moves.get(spaceId) === move) moves.delete(spaceId)
+          })
         )
+      )
+
+    /**
+     * Opens the Space's room on a live worker, trying again on `reopenSchedule` while none can hold
+     * it (a replacement may still be starting), with the orders kept in `move`. The Space ending
+     * stops the tries at once; a try under way finishes first (cut short, it could leave a router
+     * behind) and its room is closed. The open room, or undefined if the Space ended or the room
+     * went on to another move meanwhile.
+     */
+    const openOnLiveWorker = (spaceId: SpaceId, move: Move) =>
+      Effect.gen(function* () {
+        const tries = Effect.suspend(() => {
+          move.tries++
+          return openRoom(spaceId, move.recording)
+        }).pipe(Effect.uninterruptible, Effect.retry(reopenSchedule))
+        if (!move.ended) yield* Effect.raceFirst(tries, Deferred.await(move.end))
+        const fresh = rooms.get(spaceId)
+        if (fresh === undefined) return undefined
+        if (move.ended) {
+          yield* closeRoom(fresh)
+          return undefined
+        }
+        // A RecordingChanged may have arrived while the room was opening with the flag of its try.
+        yield* setRecording(fresh, move.recording)
+        return fresh
       })
 
     const reopen = (live: LiveRoom, move: Move) =>
@@ -175,28 +216,67 @@ const make = (config: MediaConfig) =>
         const { spaceId } = live.room
         const lostPid = live.room.origin.pooled.worker.pid
         yield* closeRoom(live, "MediaRestarted")
-        const reopened = yield* Effect.suspend(() =>
-          move.ended ? Effect.void : openRoom(spaceId, move.recording)
-        ).pipe(Effect.retry(reopenSchedule), Effect.exit)
+        const reopened = yield* Effect.exit(openOnLiveWorker(spaceId, move))
         if (Exit.isFailure(reopened)) {
           return yield* Effect.logError(
             "media room lost: it could not be reopened on a live worker",
             reopened.cause
           ).pipe(Effect.annotateLogs({ event: "media.room.lost", spaceId, lostWorkerPid: lostPid }))
         }
-        const fresh = rooms.get(spaceId)
+        const fresh = reopened.value
         if (fresh === undefined) return
-        // The Space ended while its room was reopening.
-        if (move.ended) return yield* closeRoom(fresh)
-        yield* setRecording(fresh, move.recording)
         yield* Effect.logWarning("media room moved to another worker after its worker died").pipe(
           Effect.annotateLogs({
             event: "media.room.moved",
             spaceId,
             lostWorkerPid: lostPid,
-            workerPid: fresh.room.origin.pooled.worker.pid
+            workerPid: fresh.room.origin.pooled.worker.pid,
+            tries: move.tries
           })
         )
+      })
+
+    /**
+     * A new Space's room could not open: its worker died while it opened, or none was alive (the
+     * pool was replacing one). It opens in the background like a moving room, so that `apply`
+     * does not hold up the orders after it; an end arriving meanwhile stops it.
+     */
+    const openLater = (spaceId: SpaceId, recording: boolean, error: MediaUnavailable) =>
+      Effect.gen(function* () {
+        if (rooms.has(spaceId) || moves.has(spaceId)) return
+        const move = yield* newMove(recording)
+        // Set before `apply` returns, so that the next order for this Space finds it.
+        moves.set(spaceId, move)
+        yield* Effect.logWarning("media room could not open: trying again on a live worker").pipe(
+          Effect.annotateLogs({ event: "media.room.open-failed", spaceId, reason: error.reason })
+        )
+        yield* Effect.sync(() => runFork(whileWaiting(spaceId, move, retryOpen(spaceId, move))))
+      })
+
+    const retryOpen = (spaceId: SpaceId, move: Move) =>
+      Effect.gen(function* () {
+        const opened = yield* Effect.exit(openOnLiveWorker(spaceId, move))
+        if (Exit.isFailure(opened)) {
+          return yield* Effect.logError(
+            "media room lost: it could not be opened on a live worker",
+            opened.cause
+          ).pipe(Effect.annotateLogs({ event: "media.room.lost", spaceId, tries: move.tries }))
+        }
+        const fresh = opened.value
+        if (fresh !== undefined) {
+          yield* Effect.logInfo("media room opened on a live worker after its first try failed").pipe(
+            Effect.annotateLogs({
+              event: "media.room.opened",
+              spaceId,
+              workerPid: fresh.room.origin.pooled.worker.pid,
+              tries: move.tries
+            })
+          )
+        } else if (move.ended) {
+          yield* Effect.logInfo("the Space ended before its media room could open").pipe(
+            Effect.annotateLogs({ event: "media.room.open-cancelled", spaceId, tries: move.tries })
+          )
+        }
       })
 
     const setRecording = (live: LiveRoom, on: boolean): Effect.Effect<void> =>
@@ -228,8 +308,10 @@ const make = (config: MediaConfig) =>
       }
       switch (instruction._tag) {
         case "SpaceStarted":
+          // A room already waiting for a live worker (a replayed order) is left to that wait.
+          if (moves.has(instruction.spaceId)) return Effect.void
           return openRoom(instruction.spaceId, instruction.recording).pipe(
-            Effect.catchAll((error) => Effect.logError("media room could not open", error))
+            Effect.catchAll((error) => openLater(instruction.spaceId, instruction.recording, error))
           )
         case "SpeakerMuted":
           return withRoom(instruction.spaceId, ({ room }) => room.setMuted(instruction.userId, true))
@@ -246,8 +328,11 @@ const make = (config: MediaConfig) =>
           )
         case "SpaceEnded": {
           const move = moves.get(instruction.spaceId)
-          if (move !== undefined) move.ended = true
-          return withRoom(instruction.spaceId, (live) => closeRoom(live))
+          if (move === undefined) return withRoom(instruction.spaceId, (live) => closeRoom(live))
+          move.ended = true
+          return Deferred.succeed(move.end, undefined).pipe(
+            Effect.zipRight(withRoom(instruction.spaceId, (live) => closeRoom(live)))
+          )
         }
         case "RecordingChanged": {
           const move = moves.get(instruction.spaceId)

@@ -9,7 +9,7 @@ import type { RoomNotOpen } from "../errors.js"
 import { MediaInstruction } from "../instructions.js"
 import type { MediaPlaneService } from "../mediaPlane.js"
 import type { RoomEvent } from "../signals.js"
-import { requireWorker, withPlane } from "../testing/harness.js"
+import { eventually, requireWorker, withPlane } from "../testing/harness.js"
 import { consumeAndResume, plainListener, plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import { packetIndex } from "../testing/rtp.js"
 import { waitUntil } from "../testing/udp.js"
@@ -19,22 +19,6 @@ beforeAll(requireWorker)
 const host = userId("host")
 const alice = userId("alice")
 const bob = userId("bob")
-
-/** Bounded wait (never a speed check) for an effect's answer to satisfy a condition; the answer. */
-const eventually = <A, E>(probe: Effect.Effect<A, E>, done: (a: A) => boolean) =>
-  Effect.gen(function* () {
-    let last: A | undefined
-    const held = yield* Effect.promise(() =>
-      waitUntil(() => {
-        const exit = Effect.runSyncExit(probe)
-        if (exit._tag === "Failure") return false
-        last = exit.value
-        return done(exit.value)
-      }, 20_000)
-    )
-    expect(held, `last answer: ${JSON.stringify(last)}`).toBe(true)
-    return last as A
-  })
 
 const originPid = (plane: MediaPlaneService, space: ReturnType<typeof spaceId>) =>
   plane.stats(space).pipe(Effect.map((stats) => stats.routers[0]!.workerPid))
