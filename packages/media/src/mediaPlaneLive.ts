@@ -528,7 +528,9 @@ const make = (config: MediaConfig) =>
                   appData: { userId: caller.userId }
                 })
               )
-              if (producer.closed || room.closed) {
+              // The transport may have closed while the worker created the producer (a leave, a
+              // removal): a producer on it would stay listed in the room with nothing behind it.
+              if (producer.closed || room.closed || !room.transports.has(transportId)) {
                 producer.close()
                 return yield* room.closed
                   ? new RoomNotOpen({ spaceId: room.spaceId })
