@@ -27,7 +27,9 @@ export class CommitSignal {
 export const catchUpThenLive = <E>(
   from: number,
   readPage: (after: number) => Effect.Effect<ReadonlyArray<RecordedEvent>, E>,
-  signal: CommitSignal
+  signal: CommitSignal,
+  /** Run after each wake-up, before reading: e.g. a pause that lets more commits land. */
+  afterWake: Effect.Effect<void> = Effect.void
 ): Stream.Stream<RecordedEvent, E> =>
   Stream.paginateChunkEffect(from, (after) =>
     Effect.gen(function* () {
@@ -38,6 +40,7 @@ export const catchUpThenLive = <E>(
       const last = page.at(-1)
       if (last === undefined) {
         yield* wake
+        yield* afterWake
         return [Chunk.empty<RecordedEvent>(), Option.some(after)] as const
       }
       return [Chunk.unsafeFromArray(page), Option.some(last.position)] as const
