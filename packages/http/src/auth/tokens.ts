@@ -18,6 +18,11 @@ export interface Tokens {
   readonly issue: (principal: Principal) => Promise<string>
 }
 
+/** How long a verified HS256 token is reused without checking its signature again. */
+const VERIFIED_TTL_MS = 30_000
+/** Verified tokens kept (the oldest go first). */
+const VERIFIED_MAX = 10_000
+
 const decodeUser = Schema.decodeUnknownEither(UserId)
 const decodeService = Schema.decodeUnknownEither(ServiceId)
 
@@ -41,7 +46,25 @@ export const makeTokens = (config: AuthConfig): Tokens => {
     ...(config.audience === undefined ? {} : { audience: config.audience })
   }
 
+  // Imported once: given the raw bytes, jose imports a key on every verification.
+  const hmacKey =
+    config.secret === undefined
+      ? undefined
+      : crypto.subtle.importKey("raw", config.secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"])
+
+  /**
+   * HS256 tokens already verified, by token: a client sends the same token with every request, and
+   * the signature check is most of an authenticated request's cost. A hit is trusted only until the
+   * token's `exp` and for at most `VERIFIED_TTL_MS`; issuer and audience are fixed per process.
+   */
+  const verified = new Map<string, { readonly principal: Principal; readonly until: number }>()
+
   const verify = async (token: string): Promise<Principal> => {
+    const hit = verified.get(token)
+    if (hit !== undefined) {
+      if (Date.now() < hit.until) return hit.principal
+      verified.delete(token)
+    }
     let alg: string | undefined
     try {
       alg = decodeProtectedHeader(token).alg
@@ -50,12 +73,23 @@ export const makeTokens = (config: AuthConfig): Tokens => {
     }
     try {
       // HS256 tokens are checked with the shared secret, others with the identity provider's keys.
+      if (alg === "HS256" && hmacKey !== undefined) {
+        const { payload } = await jwtVerify(token, await hmacKey, { ...options, algorithms: ["HS256"] })
+        const principal = principalOf(payload)
+        // jose refuses a token once the clock (in whole seconds) reaches `exp`.
+        const now = Date.now()
+        const until = Math.min(
+          now + VERIFIED_TTL_MS,
+          payload.exp === undefined ? Infinity : payload.exp * 1000
+        )
+        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!)
+        verified.set(token, { principal, until })
+        return principal
+      }
       const { payload } =
-        alg === "HS256" && config.secret !== undefined
-          ? await jwtVerify(token, config.secret, { ...options, algorithms: ["HS256"] })
-          : jwks !== undefined
-            ? await jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256", "EdDSA", "PS256"] })
-            : await Promise.reject(new Error(`tokens signed with ${alg ?? "no algorithm"} are not accepted`))
+        jwks !== undefined
+          ? await jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256", "EdDSA", "PS256"] })
+          : await Promise.reject(new Error(`tokens signed with ${alg ?? "no algorithm"} are not accepted`))
       return principalOf(payload)
     } catch (error) {
       if (error instanceof HttpProblem) throw error
