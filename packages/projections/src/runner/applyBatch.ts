@@ -164,9 +164,11 @@ export const applyBatchToAll = (
   batch: DecodedBatch,
   options: { readonly collectChanges?: boolean } = {}
 ): ReadonlyArray<{ readonly outcome: Stepped; readonly refused: boolean }> => {
-  const stepped = placed.map(({ projection, cursor }) =>
-    stepBatch(projection, storage.projection(projection.name), cursor, batch, options)
-  )
+  const stepAll = () =>
+    placed.map(({ projection, cursor }) =>
+      stepBatch(projection, storage.projection(projection.name), cursor, batch, options)
+    )
+  const stepped = storage.snapshot === undefined ? stepAll() : storage.snapshot(stepAll)
   const moving = placed.flatMap((p, i) => ((stepped[i] as Stepped).to > p.cursor.position ? [i] : []))
   const committed = storage.commitAll(
     moving.map((i) => {

@@ -276,9 +276,14 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     }
   }
 
+  // Deferred: a read transaction, ended before `commitAll` takes the write lock (the checkpoint
+  // check there still refuses a batch stepped over rows another writer changed).
+  const readTransaction = db.transaction((read: () => unknown) => read())
+
   return {
     projection: (name) => rowsOf(name).store,
     commitAll,
+    snapshot: <A>(read: () => A): A => (db.inTransaction ? read() : (readTransaction(read) as A)),
     close: () => {
       if (db.open) db.close()
     }

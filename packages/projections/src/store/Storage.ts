@@ -68,6 +68,11 @@ export interface Storage {
    * and it wrote nothing; the others are committed all the same).
    */
   readonly commitAll: (commits: ReadonlyArray<Commit>) => ReadonlyArray<boolean>
+  /**
+   * Runs `read` (reads only) in one read transaction: one snapshot and one lock for a batch's
+   * steps instead of one per row read. Absent: reads run as they come.
+   */
+  readonly snapshot?: <A>(read: () => A) => A
   readonly close: () => void
 }
 
