@@ -163,7 +163,9 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       return { events, revision: result.nextRevision, position: result.position }
     })
 
-  return { load, append } satisfies AggregateRepository<Event, State>
+  const isCurrent = (stream: string, loaded: Loaded<State, Event>) => cache.get(stream) === loaded
+
+  return { load, append, isCurrent } satisfies AggregateRepository<Event, State>
 }
 
 export interface AggregateRepository<Event, State> {
@@ -175,4 +177,9 @@ export interface AggregateRepository<Event, State> {
     metadata: EventMetadata,
     newId: Effect.Effect<string>
   ) => Effect.Effect<Outcome<Event>, WrongExpectedVersion | EventStoreUnavailable>
+  /**
+   * Whether `loaded` is still the cached state of `stream`: nothing this process wrote or read
+   * since has moved it (another process's write shows only at the next `load`, or as a conflict).
+   */
+  readonly isCurrent: (stream: string, loaded: Loaded<State, Event>) => boolean
 }

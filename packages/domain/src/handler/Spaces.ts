@@ -155,7 +155,9 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
 
     /**
      * Load, decide, append at the loaded revision; on a concurrent write, decide again on the newer
-     * state (never re-append a stale decision).
+     * state (never re-append a stale decision). `preloaded`, loaded earlier by the same command,
+     * stands for the first attempt while it is still the cached state: the append at its revision
+     * is what proves it current, and a conflict reloads.
      */
     const decideAndAppend = <Event, State, E>(
       repo: AggregateRepository<Event, State>,
@@ -163,11 +165,15 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       decision: (loaded: Loaded<State, Event>, now: number) => Effect.Effect<ReadonlyArray<Event>, E>,
       actor: string | undefined,
       options: CommandOptions | undefined,
-      digest: string | undefined
+      digest: string | undefined,
+      preloaded?: Loaded<State, Event>
     ): Effect.Effect<Executed<Event>, E | HandlerError> => {
       const attempt = (n: number): Effect.Effect<Executed<Event>, E | HandlerError> =>
         Effect.gen(function* () {
-          const loaded = yield* repo.load(stream)
+          const loaded =
+            n === 0 && preloaded !== undefined && repo.isCurrent(stream, preloaded)
+              ? preloaded
+              : yield* repo.load(stream)
           const key = options?.idempotencyKey
           const earlier = key === undefined ? undefined : loaded.outcomes.get(key)
           if (key !== undefined && earlier !== undefined) return yield* replay(key, earlier, digest)
@@ -211,7 +217,11 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         } satisfies SpaceContext
       })
 
-    const runSpace = (command: SpaceCommand, options: CommandOptions | undefined) =>
+    const runSpace = (
+      command: SpaceCommand,
+      options: CommandOptions | undefined,
+      preloaded?: Loaded<SpaceState, SpaceEvent>
+    ) =>
       decideAndAppend<SpaceEvent, SpaceState, SpaceError | ReadError>(
         spaces,
         spaceStream(command.spaceId),
@@ -221,7 +231,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
           ),
         actorOf(command) ?? ("service" in command ? command.service : "system"),
         options,
-        digestOf(command, options)
+        digestOf(command, options),
+        preloaded
       )
 
     /** A user decision; the hosting pointer is trusted only while the Space it names is live. */
@@ -232,7 +243,11 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         return yield* decideUser(command, state, { now, isLive: (id) => id === hosting && hostingLive })
       })
 
-    const executeUser = (command: UserCommand, options?: CommandOptions) => {
+    const executeUser = (
+      command: UserCommand,
+      options?: CommandOptions,
+      preloaded?: Loaded<UserState, UserEvent>
+    ) => {
       const user = command._tag === "EnterSpace" ? command.user : command.by
       return decideAndAppend<UserEvent, UserState, UserError | ReadError>(
         users,
@@ -240,7 +255,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         (loaded, now) => decideForUser(command, loaded.state, now),
         user,
         options,
-        digestOf(command, options)
+        digestOf(command, options),
+        preloaded
       )
     }
 
@@ -253,7 +269,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
      */
     const enter = (user: UserId, spaceId: SpaceId, hosting: boolean) =>
       Effect.gen(function* () {
-        const state = yield* loadUser(user)
+        const loaded = yield* users.load(userStream(user))
+        const state = loaded.state
         const previous = state.presence
         if (previous !== null && previous !== spaceId) {
           // Check the hosting rule before leaving anything, so a refused start changes nothing.
@@ -270,7 +287,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
             )
           )
         }
-        yield* executeUser({ _tag: "EnterSpace", user, spaceId, hosting })
+        yield* executeUser({ _tag: "EnterSpace", user, spaceId, hosting }, undefined, loaded)
       })
 
     const execute = (command: SpaceCommand, options?: CommandOptions) =>
@@ -295,7 +312,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
                   events.some((e) => e._tag === "SpaceStarted")
                 )
             }
-            return yield* runSpace(command, options)
+            return yield* runSpace(command, options, loaded)
           })
         )
       })
