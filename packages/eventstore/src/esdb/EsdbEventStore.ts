@@ -1,4 +1,5 @@
 import {
+  AccessDeniedError,
   ANY,
   type AppendExpectedRevision,
   type AppendResult as EsdbAppendResult,
@@ -53,8 +54,33 @@ export interface EsdbEventStoreOptions {
 /** Checkpoints are stored in ESDB streams under this prefix; reads of the log leave them out. */
 export const CHECKPOINT_STREAM_PREFIX = "spaces-checkpoint-"
 
-const unavailable = (cause: unknown) =>
-  new EventStoreUnavailable({ reason: cause instanceof Error ? cause.message : String(cause) })
+/**
+ * The server refused the adapter's credentials: none given to a secure node, a wrong user or
+ * password (the client turns gRPC UNAUTHENTICATED into `AccessDeniedError` too), or a user without
+ * the rights asked for (reading `$all` needs an admin or `$ops` user). Retrying can't fix that, so
+ * it is not retried here; it stays an `EventStoreUnavailable` to the port (it has no error for a
+ * misconfigured store), with a reason that names the cause and what to check.
+ */
+export class EventStoreAccessDenied extends EventStoreUnavailable {}
+
+/** Whether retrying later may succeed: not when the store refuses our credentials. */
+export const isRetryable = (error: ReadError | WrongExpectedVersion): boolean =>
+  error._tag === "EventStoreUnavailable" && !(error instanceof EventStoreAccessDenied)
+
+/**
+ * A client error as the port's. Transient ones (unavailable, deadline exceeded, connection lost,
+ * not leader: the client reconnects to the leader itself) stay plain `EventStoreUnavailable`.
+ */
+export const fromClientError = (cause: unknown): EventStoreUnavailable => {
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  return cause instanceof AccessDeniedError
+    ? new EventStoreAccessDenied({
+        reason:
+          `access denied by EventStoreDB (${detail || "no details"}): check the connection string's ` +
+          "credentials; reading $all needs an admin or $ops user on a secure node"
+      })
+    : new EventStoreUnavailable({ reason: detail })
+}
 
 export const toExpectedRevision = (expected: ExpectedRevision): AppendExpectedRevision =>
   expected === "any"
@@ -135,7 +161,8 @@ export const nextPage = (
  * delivering events after `after` (it may repeat the event at `after`); when it fails with
  * `EventStoreUnavailable` (connection lost, server restart, or the server ending it) it is
  * reopened after `backoff` from the last delivered position. Duplicates are dropped by position,
- * so the output is strictly increasing with no gaps. Other failures (a malformed event) end it.
+ * so the output is strictly increasing with no gaps. Other failures (a malformed event, access
+ * denied: `EventStoreAccessDenied`, logged as an error) end it.
  */
 export const resubscribing = <R>(
   subscribeFrom: (after: number) => Stream.Stream<RecordedEvent, ReadError, R>,
@@ -153,11 +180,13 @@ export const resubscribing = <R>(
         })
       ),
       Stream.tapError((error) =>
-        error._tag === "EventStoreUnavailable"
-          ? Effect.logWarning(`$all subscription dropped at ${last}, resubscribing: ${error.reason}`)
-          : Effect.void
+        isRetryable(error)
+          ? Effect.logWarning(`$all subscription dropped at ${last}, resubscribing: ${error.message}`)
+          : error instanceof EventStoreAccessDenied
+            ? Effect.logError(`$all subscription failed at ${last}, not retrying: ${error.message}`)
+            : Effect.void
       ),
-      Stream.retry(Schedule.whileInput(backoff, (error: ReadError) => error._tag === "EventStoreUnavailable"))
+      Stream.retry(Schedule.whileInput(backoff, isRetryable))
     )
   })
 
@@ -184,7 +213,7 @@ const collect = (
         }
         return { out, raw, last }
       },
-      catch: unavailable
+      catch: fromClientError
     }),
     ({ out, raw, last }) => {
       const events: Array<RecordedEvent> = []
@@ -399,7 +428,7 @@ export const makeEsdbEventStore = (
         catch: (error) =>
           error instanceof WrongExpectedVersionError
             ? toWrongExpectedVersion(stream, expected, error)
-            : unavailable(error)
+            : fromClientError(error)
       })
   })
 
@@ -439,7 +468,7 @@ export const makeEsdbEventStore = (
     ).pipe(
       // Errors of the call (UNAVAILABLE when the server goes away, CANCELLED when it ends the
       // subscription) reach the iteration as the subscription's "error" event.
-      Stream.flatMap((subscription) => Stream.fromAsyncIterable(subscription, unavailable)),
+      Stream.flatMap((subscription) => Stream.fromAsyncIterable(subscription, fromClientError)),
       Stream.concat(Stream.fail(new EventStoreUnavailable({ reason: "subscription ended by the server" }))),
       Stream.filterMap((resolved) => Option.fromNullable(resolved.event)),
       Stream.filter(isOurs),
@@ -483,7 +512,7 @@ export const makeEsdbEventStore = (
             jsonEvent({ type: "CheckpointSaved", data: { position, ...pair } })
           )
         },
-        catch: unavailable
+        catch: fromClientError
       })
   }
 
@@ -499,7 +528,7 @@ export const scopedEsdbEventStore = (options: EsdbEventStoreOptions) =>
     Effect.acquireRelease(
       Effect.try({
         try: () => EventStoreDBClient.connectionString(options.connectionString),
-        catch: unavailable
+        catch: fromClientError
       }),
       (client) => Effect.promise(() => client.dispose().catch(() => undefined))
     ),

@@ -1,6 +1,12 @@
 import {
+  AccessDeniedError,
+  CancelledError,
   convertToCommandError,
+  DeadlineExceededError,
   type AppendResult as EsdbAppendResult,
+  NotLeaderError,
+  UnavailableError,
+  UnknownError,
   WrongExpectedVersionError
 } from "@eventstore/db-client"
 import { it } from "@effect/vitest"
@@ -18,6 +24,9 @@ import {
   appending,
   appendOutcome,
   checksEndFirst,
+  EventStoreAccessDenied,
+  fromClientError,
+  isRetryable,
   nextPage,
   originalAppend,
   positionedAt,
@@ -229,6 +238,88 @@ describe("resubscribing (the adapter's drop handling, over port-level streams)",
         fast
       ).pipe(Stream.runDrain, Effect.flip)
       expect(error).toBe(malformed)
+      expect(subscriptions).toBe(1)
+    })
+  )
+})
+
+/** A gRPC error as the server sends it: a status code, and `exception` metadata when it names one. */
+const serviceError = (code: number, details: string, metadata: Record<string, string> = {}) =>
+  Object.assign(new Error(`${code} ${details}`), {
+    code,
+    details,
+    metadata: { getMap: () => metadata }
+  })
+
+describe("fromClientError (which client errors retrying can fix)", () => {
+  const denied = [
+    // A user without the rights: reading $all as a non-admin on a secure node.
+    convertToCommandError(serviceError(7, "Access Denied", { exception: "access-denied" })),
+    // No or wrong credentials: gRPC UNAUTHENTICATED, which the client also calls AccessDeniedError.
+    convertToCommandError(serviceError(16, "Bad username or password"))
+  ]
+  for (const error of denied)
+    it(`access denied is not retryable and says so: ${error.message}`, () => {
+      expect(error).toBeInstanceOf(AccessDeniedError)
+      const mapped = fromClientError(error)
+      expect(mapped).toBeInstanceOf(EventStoreAccessDenied)
+      expect(mapped._tag).toBe("EventStoreUnavailable")
+      expect(isRetryable(mapped)).toBe(false)
+      expect(mapped.message).toContain("access denied")
+      expect(mapped.message).toContain("credentials")
+      expect(mapped.message).toContain(error.message)
+    })
+
+  const transient = [
+    convertToCommandError(serviceError(14, "No connection established")),
+    convertToCommandError(serviceError(4, "Deadline exceeded")),
+    convertToCommandError(serviceError(1, "Cancelled on server")),
+    convertToCommandError(
+      serviceError(5, "Leader info available", {
+        exception: "not-leader",
+        "leader-endpoint-host": "node2",
+        "leader-endpoint-port": "2113"
+      })
+    ),
+    convertToCommandError(serviceError(13, "Internal")),
+    new Error("socket hang up")
+  ]
+  it("the real client's conversions give the expected classes", () => {
+    expect(transient.map((error) => error.constructor)).toEqual([
+      UnavailableError,
+      DeadlineExceededError,
+      CancelledError,
+      NotLeaderError,
+      UnknownError,
+      Error
+    ])
+  })
+  for (const error of transient)
+    it(`${error.constructor.name} stays retryable, reason unchanged`, () => {
+      const mapped = fromClientError(error)
+      expect(mapped).not.toBeInstanceOf(EventStoreAccessDenied)
+      expect(mapped).toEqual(new EventStoreUnavailable({ reason: error.message }))
+      expect(isRetryable(mapped)).toBe(true)
+    })
+
+  it("other port errors are not retried", () => {
+    const malformed = new MalformedEvent({ stream: "s", revision: 0, type: "T", reason: "bad" })
+    expect(isRetryable(malformed)).toBe(false)
+  })
+
+  it.live("the subscription stops on access denied, failing with it, after one attempt", () =>
+    Effect.gen(function* () {
+      let subscriptions = 0
+      const denied = fromClientError(new AccessDeniedError(undefined, "Access Denied"))
+      const error = yield* resubscribing(
+        () => {
+          subscriptions++
+          return Stream.concat(Stream.make(recorded(100)), Stream.fail(denied))
+        },
+        0,
+        fast
+      ).pipe(Stream.runDrain, Effect.flip, Effect.timeout("5 seconds"))
+      expect(error).toBe(denied)
       expect(subscriptions).toBe(1)
     })
   )
