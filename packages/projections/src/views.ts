@@ -117,6 +117,17 @@ export const RoomView = Schema.Struct({
 })
 export type RoomView = typeof RoomView.Type
 
+/**
+ * The room view as `GET /v1/spaces/:id` answers it: with the log position it reflects, so that a
+ * client opens the Space's live stream after it (`?after=`) instead of replaying its whole history.
+ */
+export const RoomViewAt = Schema.Struct({
+  ...RoomView.fields,
+  /** The rooms projection's position, read before the view: the view includes at least this much. */
+  position: Schema.Int
+})
+export type RoomViewAt = typeof RoomViewAt.Type
+
 /** Search by topic and by words of the title, over live and upcoming Spaces. */
 export const SearchResults = Schema.Struct({
   live: Schema.Array(LiveSpaceSummary),

@@ -1,5 +1,6 @@
 import {
   EventStore,
+  type EventStoreShape,
   type RecordedEvent,
   SpaceId,
   SpaceNotFound,
@@ -9,11 +10,11 @@ import {
 } from "@spaces/domain"
 import type { MediaPlaneService } from "@spaces/media"
 import { DEFAULT_FEED_LIMIT, feedChanged, ReadModels } from "@spaces/projections"
-import { Effect, Queue, Schedule, Stream } from "effect"
+import { Chunk, Effect, Queue, Schedule, Schema, Stream } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { userOf } from "../app/request.js"
 import { lastEventId, openSse, type SseWriter } from "../sse/sse.js"
-import { decodeParam } from "./decode.js"
+import { decodeParam, decodeQuery } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 const toWire = (r: RecordedEvent) => ({
@@ -23,6 +24,38 @@ const toWire = (r: RecordedEvent) => ({
   data: r.data,
   recordedAt: r.metadata.recordedAt
 })
+
+/** Where a client that can't set Last-Event-ID (EventSource, a first open) starts the stream. */
+const LiveQuery = Schema.Struct({
+  after: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER)).annotations({
+      description:
+        "Start after this log position (the room view's `position`): only later events are sent. " +
+        "Same as Last-Event-ID, which wins when both are given"
+    })
+  )
+})
+
+/** Past this many events of the whole log since the start point, reading the Space's stream is cheaper. */
+const SCAN_LIMIT = 10_000
+
+/**
+ * The Space's events after `from`. From a recent position (the room view's, a reconnect) the log's
+ * tail since then is short, so the Space's whole history is not read; from 0, or a position so old
+ * that the log has moved on by more than `SCAN_LIMIT`, the Space's own stream is read instead.
+ */
+const pastOf = (store: EventStoreShape, stream: string, from: number) =>
+  from === 0
+    ? store.readStream(stream)
+    : store.readAll(from).pipe(
+        Stream.take(SCAN_LIMIT + 1),
+        Stream.runCollect,
+        Effect.flatMap((tail) =>
+          tail.length > SCAN_LIMIT
+            ? store.readStream(stream)
+            : Effect.succeed(Chunk.toReadonlyArray(Chunk.filter(tail, (r) => r.streamId === stream)))
+        )
+      )
 
 /** Media signals of the room while it is open; waits and tries again while it is not (yet) open. */
 const mediaSignals = (plane: MediaPlaneService, spaceId: SpaceId, me: UserId, w: SseWriter) =>
@@ -44,9 +77,13 @@ export const mountLive = (app: App, routes: Routes) => {
       method: "get",
       path: "/v1/spaces/:spaceId/live",
       summary:
-        "Server-Sent Events: the room's events from the log (id = global position; resume with Last-Event-ID), reactions, speaking indicators and media track events",
+        "Server-Sent Events: the room's events from the log (id = global position), reactions, speaking " +
+        "indicators and media track events. Without a start point the Space's whole past is sent first; " +
+        "start after the room view's `position` with `?after=` (EventSource) or Last-Event-ID (wins if " +
+        "both are given; EventSource sends it itself when it reconnects)",
       tag: "Live",
       auth: "sse",
+      query: LiveQuery,
       params: { spaceId: SpaceId },
       response: { status: 200, contentType: "text/event-stream" },
       problems: [404]
@@ -54,9 +91,10 @@ export const mountLive = (app: App, routes: Routes) => {
     async (req, res) => {
       const me = userOf(req)
       const spaceId = decodeParam(SpaceId, req, "spaceId")
+      const { after } = decodeQuery(LiveQuery, req)
       const state = await run(Effect.flatMap(Spaces, (s) => s.space(spaceId)))
       if (state.status === "none") throw new SpaceNotFound({ spaceId })
-      const from = lastEventId(req) ?? 0
+      const from = lastEventId(req) ?? after ?? 0
       const stream = spaceStream(spaceId)
       openSse(app, req, res, "room", (w) =>
         Effect.scoped(
@@ -66,7 +104,7 @@ export const mountLive = (app: App, routes: Routes) => {
             const reactions = yield* app.reactions.subscribe
             const store = yield* EventStore
             let last = from
-            const past = yield* store.readStream(stream)
+            const past = yield* pastOf(store, stream, from)
             for (const r of past) {
               if (r.position <= last) continue
               yield* w.send("space", toWire(r), r.position)

@@ -4,7 +4,7 @@ import {
   FeedEntry,
   ReadModels,
   type ReadModelsShape,
-  RoomView,
+  RoomViewAt,
   ScheduledSpaceSummary,
   SearchResults,
   TopicView,
@@ -57,12 +57,14 @@ export const mountQueries = (app: App, routes: Routes) => {
     {
       method: "get",
       path: "/v1/spaces/:spaceId",
-      summary: "The room view: participants, roles, mute state, hands, invitations, counts, pinned post",
+      summary:
+        "The room view: participants, roles, mute state, hands, invitations, counts, pinned post; " +
+        "`position` is the log position it reflects: open the live stream with `?after=<position>`",
       tag: "Queries",
       auth: "user",
       query: Plain,
       params: { spaceId: SpaceId },
-      response: { status: 200, schema: RoomView },
+      response: { status: 200, schema: RoomViewAt },
       problems: [404]
     },
     async (req, res) => {
@@ -70,7 +72,16 @@ export const mountQueries = (app: App, routes: Routes) => {
       const spaceId = decodeParam(SpaceId, req, "spaceId")
       const { minPosition } = decodeQuery(Plain, req)
       const view = await run(
-        afterPosition("room", minPosition, (m) => m.room(spaceId)).pipe(
+        afterPosition("room", minPosition, (m) =>
+          // The position is read before the view: the view then includes at least that much, so a
+          // stream opened after it may repeat an event or two the view already shows, never miss one.
+          Effect.flatMap(m.positionOf("room"), (position) =>
+            Effect.map(
+              m.room(spaceId),
+              Option.map((room): RoomViewAt => ({ ...room, position }))
+            )
+          )
+        ).pipe(
           Effect.flatMap(
             Option.match({
               onNone: () => Effect.fail(new SpaceNotFound({ spaceId })),

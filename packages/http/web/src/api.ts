@@ -219,5 +219,6 @@ export type LiveHandlers = Pick<Parameters<typeof openEventStream>[1], "signal" 
 }
 export const liveFeed = (handlers: LiveHandlers) =>
   openEventStream("/v1/feed/live", { ...handlers, headers: authHeaders() })
-export const liveRoom = (spaceId: string, handlers: LiveHandlers) =>
-  openEventStream(`${space(spaceId)}/live`, { ...handlers, headers: authHeaders() })
+/** Starts after `after` (the rendered room view's position) rather than with the Space's whole past. */
+export const liveRoom = (spaceId: string, after: number, handlers: LiveHandlers) =>
+  openEventStream(`${space(spaceId)}/live?after=${after}`, { ...handlers, headers: authHeaders() })

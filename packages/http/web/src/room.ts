@@ -90,7 +90,7 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     else void media?.follow(micOrder(next))
     // Anyone signed in may follow a Space live (the live route asks no more than that), so the page
     // stays current before joining too; an ended Space changes no more.
-    if (next.status === "live" || next.status === "scheduled") openLive()
+    if (next.status === "live" || next.status === "scheduled") openLive(next.position)
     else closeLive()
     render()
   }
@@ -154,12 +154,13 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     live = null
   }
 
-  const openLive = () => {
+  /** From the position of the view just rendered: the stream brings only what came after it. */
+  const openLive = (after: number) => {
     if (live !== null) return
     live = new AbortController()
     const stop = live
     signal.addEventListener("abort", () => stop.abort())
-    void api.liveRoom(spaceId, {
+    void api.liveRoom(spaceId, after, {
       signal: stop.signal,
       onState: (state) => {
         header.dataset.connection = state
@@ -175,8 +176,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           const data = record(parsed.data) ?? {}
           if (type === "CaptionAppended") onCaption(data)
           // Removal is read from the log, not guessed from our absence (joining another Space also
-          // takes us out of this one). The stream starts with the Space's past: an old removal seen
-          // by a page that was never in the room is left to the server to tell when joining.
+          // takes us out of this one). The stream starts after the first view this page rendered, so
+          // an older removal is left to the server to tell when joining.
           if (type === "ParticipantRemoved" && data.user === me && wasInRoom) removed = true
           const position = parsed.position
           void refresh(typeof position === "number" ? position : undefined)

@@ -13,7 +13,8 @@ export type EndedSpaceSummary = Wire<typeof Views.EndedSpaceSummary>
 export type FeedEntry = Wire<typeof Views.FeedEntry>
 export type TopicView = Wire<typeof Views.TopicView>
 export type CreatorView = Wire<typeof Views.CreatorView>
-export type RoomView = Wire<typeof Views.RoomView>
+/** The room view with the log position it reflects (where the live stream picks up). */
+export type RoomView = Wire<typeof Views.RoomViewAt>
 export type RoomParticipant = Wire<typeof Views.RoomParticipant>
 export type PostView = Wire<typeof Views.PostView>
 export type SearchResults = Wire<typeof Views.SearchResults>
