@@ -9,8 +9,8 @@ export DEBIAN_FRONTEND=noninteractive
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-step "Debian packages (mediasoup worker build dependencies, Chromium and its emoji font)"
-packages="$(grep -Ev '^\s*(#|$)' scripts/mediasoup-worker/debian-packages.txt | tr '\n' ' ') chromium fonts-noto-color-emoji"
+step "Debian packages (mediasoup worker build dependencies, then scripts/debian-packages.txt)"
+packages="$(cat scripts/mediasoup-worker/debian-packages.txt scripts/debian-packages.txt | grep -Ev '^\s*(#|$)' | tr '\n' ' ')"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
