@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto"
 import { defaultRoomRules, RoomRules } from "@spaces/domain"
 import { type EventStoreConfig, eventStoreConfig } from "@spaces/eventstore"
 import type { MediaConfig } from "@spaces/media"
+import { viewsPathBeside } from "@spaces/projections"
 import { ConfigProvider, Effect, Either, ParseResult, Schema } from "effect"
 import type { LogLevel } from "./log.js"
 
@@ -234,7 +235,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
   const viewsPath =
     env.SPACES_VIEWS_PATH ??
     (store.right.kind === "sqlite" && store.right.path !== ":memory:"
-      ? store.right.path.replace(/(\.sqlite3?|\.db)?$/, ".views.sqlite")
+      ? viewsPathBeside(store.right.path)
       : "memory")
   return {
     port: env.PORT,

@@ -1,5 +1,11 @@
+import { viewsPathConfig } from "@spaces/projections"
+import { ConfigProvider, Effect } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { loadConfig } from "./config.js"
+
+const cliViewsPath = (env: Record<string, string>): string =>
+  Effect.runSync(Effect.withConfigProvider(viewsPathConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
 
 describe("configuration from the environment", () => {
   it("has embedded defaults", () => {
@@ -83,5 +89,21 @@ describe("configuration from the environment", () => {
       })
       expect(prod.recordingUrls.generatedSecret).toBe(false)
     })
+  })
+
+  it("opens the same views file as the spaces CLI for any SPACES_DB_PATH", () => {
+    const segment = fc.stringMatching(/^[a-z0-9_-]{1,8}$/)
+    const extension = fc.constantFrom("", ".sqlite", ".sqlite3", ".db", ".log", ".sqlite.bak")
+    const dbPath = fc
+      .tuple(fc.array(segment, { minLength: 1, maxLength: 3 }), extension)
+      .map(([parts, ext]) => `/tmp/${parts.join("/")}${ext}`)
+    fc.assert(
+      fc.property(dbPath, (path) => {
+        const server = loadConfig({ SPACES_DB_PATH: path }).views
+        expect(server).toEqual({ kind: "sqlite", path: cliViewsPath({ SPACES_DB_PATH: path }) })
+      })
+    )
+    // The case that differed: the CLI kept ".db" and the server replaced it.
+    expect(cliViewsPath({ SPACES_DB_PATH: "/tmp/log.db" })).toBe("/tmp/log.views.sqlite")
   })
 })
