@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest"
 import { loadConfig } from "./config.js"
 
 const cliViewsPath = (env: Record<string, string>): string =>
-  Effect.runSync(Effect.withConfigProvider(viewsPathConfig, ConfigProvider.fromMap(new Map(Object.entries(env)))))
+  Effect.runSync(
+    Effect.withConfigProvider(viewsPathConfig, ConfigProvider.fromMap(new Map(Object.entries(env))))
+  )
 
 describe("configuration from the environment", () => {
   it("has embedded defaults", () => {

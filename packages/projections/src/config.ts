@@ -16,8 +16,4 @@ export const viewsPathBeside = (logPath: string): string =>
 export const viewsPathConfig: Config.Config<string> = Config.all({
   views: Config.option(Config.nonEmptyString("SPACES_VIEWS_PATH")),
   db: Config.withDefault(Config.nonEmptyString("SPACES_DB_PATH"), DEFAULT_DB_PATH)
-}).pipe(
-  Config.map(({ views, db }) =>
-    Option.getOrElse(views, () => viewsPathBeside(db))
-  )
-)
+}).pipe(Config.map(({ views, db }) => Option.getOrElse(views, () => viewsPathBeside(db))))
