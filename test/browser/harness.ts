@@ -29,7 +29,10 @@ export const startSpaces = async (): Promise<RunningSpaces> => {
     SPACES_MEDIA: "on",
     SPACES_MEDIA_WORKERS: "1",
     SPACES_WEB_CLIENT: "true",
-    SPACES_LOG_LEVEL: "warn"
+    SPACES_LOG_LEVEL: "warn",
+    // A development run (like `npm start`): dev sign-in for people, and for the captioner service.
+    NODE_ENV: "development",
+    SPACES_DEV_AUTH_SERVICES: "true"
   })
   const server = await start(config)
   return {
