@@ -144,10 +144,9 @@ describe("OpenID Connect sign-in in Chromium", () => {
     expect((await api("/v1/feed", usedToken)).status).toBe(200)
 
     // Sign out: the refresh token is revoked, the provider's session ends, the page is signed out.
-    const refreshToken = await page.evaluate(
-      () =>
-        (JSON.parse(sessionStorage.getItem("spaces.session") ?? "{}") as { refreshToken?: string })
-          .refreshToken
+    // (A string: the tests compile without the DOM library.)
+    const refreshToken = await page.evaluate<string | undefined>(
+      `JSON.parse(sessionStorage.getItem("spaces.session") ?? "{}").refreshToken`
     )
     expect(refreshToken).toBeDefined()
     const revoked = page.waitForResponse((r) => r.url() === `${provider.issuer}/token/revocation`)
