@@ -231,6 +231,9 @@ const authFrom = (env: Env, mode: RunMode): AuthConfig => {
     throw new ConfigInvalid(
       `SPACES_JWT_SECRET or SPACES_JWKS_URL is required in production (NODE_ENV=${env.NODE_ENV})`
     )
+  // The issuer pins the tokens to the one provider those keys belong to.
+  if (production && jwksUrl !== undefined && env.SPACES_JWT_ISSUER === undefined)
+    throw new ConfigInvalid("SPACES_JWT_ISSUER is required with SPACES_JWKS_URL in production")
   // Without an audience any token the identity provider issues (for any of its clients) would do.
   if (
     production &&

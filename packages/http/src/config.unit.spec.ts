@@ -99,8 +99,16 @@ describe("configuration from the environment", () => {
     const prod = {
       NODE_ENV: "production",
       SPACES_RECORDING_URL_SECRET: "r".repeat(32),
-      SPACES_JWKS_URL: jwks
+      SPACES_JWKS_URL: jwks,
+      SPACES_JWT_ISSUER: "https://id.example.com"
     }
+
+    it("require the issuer with JWKS in production", () => {
+      const { SPACES_JWT_ISSUER: _, ...withoutIssuer } = prod
+      expect(() => loadConfig({ ...withoutIssuer, SPACES_JWT_AUDIENCE: "a" })).toThrow(
+        /SPACES_JWT_ISSUER is required/
+      )
+    })
 
     it("require an audience with JWKS in production, or the explicit opt-out", () => {
       expect(() => loadConfig(prod)).toThrow(/SPACES_JWT_AUDIENCE is required/)
@@ -183,11 +191,17 @@ describe("configuration from the environment", () => {
 
     it("is required in production with JWKS only", () => {
       expect(() =>
-        loadConfig({ NODE_ENV: "production", SPACES_JWKS_URL: jwks, SPACES_JWT_AUDIENCE: "spaces-api" })
+        loadConfig({
+          NODE_ENV: "production",
+          SPACES_JWKS_URL: jwks,
+          SPACES_JWT_ISSUER: "https://id.example.com",
+          SPACES_JWT_AUDIENCE: "spaces-api"
+        })
       ).toThrow(/SPACES_RECORDING_URL_SECRET/)
       const prod = loadConfig({
         NODE_ENV: "production",
         SPACES_JWKS_URL: jwks,
+        SPACES_JWT_ISSUER: "https://id.example.com",
         SPACES_JWT_AUDIENCE: "spaces-api",
         SPACES_RECORDING_URL_SECRET: "r".repeat(32)
       })
