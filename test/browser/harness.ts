@@ -20,7 +20,8 @@ export interface RunningSpaces {
   readonly close: () => Promise<void>
 }
 
-export const startSpaces = async (): Promise<RunningSpaces> => {
+/** `env` adds or overrides variables (an empty value unsets one). */
+export const startSpaces = async (env: Readonly<Record<string, string>> = {}): Promise<RunningSpaces> => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-browser-"))
   const config = loadConfig({
     PORT: "0",
@@ -29,7 +30,11 @@ export const startSpaces = async (): Promise<RunningSpaces> => {
     SPACES_MEDIA: "on",
     SPACES_MEDIA_WORKERS: "1",
     SPACES_WEB_CLIENT: "true",
-    SPACES_LOG_LEVEL: "warn"
+    SPACES_LOG_LEVEL: "warn",
+    // A development run (like `npm start`): dev sign-in for people, and for the captioner service.
+    NODE_ENV: "development",
+    SPACES_DEV_AUTH_SERVICES: "true",
+    ...env
   })
   const server = await start(config)
   return {

@@ -16,6 +16,8 @@ export const testEnv = (dir: string, env: Record<string, string> = {}): Record<s
   SPACES_WEB_CLIENT: "false",
   SPACES_LOG_LEVEL: "silent",
   SPACES_JWT_SECRET: SECRET,
+  // NODE_ENV unset with a configured secret: development sign-in is opt-in.
+  SPACES_DEV_AUTH: "true",
   SPACES_RATE_LIMIT_PER_SECOND: "1000000",
   SPACES_RATE_LIMIT_BURST: "1000000",
   ...env

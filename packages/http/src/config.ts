@@ -19,10 +19,42 @@ export interface AuthConfig {
   readonly jwksUrl: URL | undefined
   readonly issuer: string | undefined
   readonly audience: string | undefined
+  /** Accept JWKS-verified tokens for any audience (explicit opt-out of the audience check). */
+  readonly anyAudience: boolean
   /** `POST /v1/dev/token` is served. */
   readonly devTokens: boolean
+  /** `POST /v1/dev/token` also mints service identities (`{service}`); asked for separately. */
+  readonly devServiceTokens: boolean
+  /** Lifetime of the tokens this server issues (development sign-in). */
   readonly tokenTtlSeconds: number
+  /** Longest lifetime accepted for any token (`exp` − `iat`, or `exp` − now without `iat`). */
+  readonly maxTokenLifetimeSeconds: number
+  /** OpenID Connect sign-in for the web client; absent when not configured. */
+  readonly oidc: OidcClientConfig | undefined
 }
+
+/** What the web client needs to sign in at the identity provider (all public values). */
+export interface OidcClientConfig {
+  readonly issuer: string
+  readonly clientId: string
+  readonly scopes: string
+  /** RFC 8707 resource indicator sent with the authorization and token requests (the API's audience). */
+  readonly resource: string | undefined
+}
+
+/**
+ * How the process runs, from NODE_ENV: exactly `development` or `test` is a development run; unset
+ * (or empty) is "unspecified"; any other value (`production`, `prod`, `Production`, `staging`, …) is
+ * production, so a misspelt NODE_ENV never loosens anything.
+ */
+export type RunMode = "development" | "unspecified" | "production"
+
+export const runModeOf = (nodeEnv: string | undefined): RunMode =>
+  nodeEnv === undefined || nodeEnv === ""
+    ? "unspecified"
+    : nodeEnv === "development" || nodeEnv === "test"
+      ? "development"
+      : "production"
 
 /** The key that signs recording track URLs (they must verify on every node and after a restart). */
 export interface RecordingUrlConfig {
@@ -34,7 +66,9 @@ export interface RecordingUrlConfig {
 export interface ServerConfig {
   readonly port: number
   readonly host: string
+  /** NODE_ENV is set to anything but `development`/`test` (see `runModeOf`). */
   readonly production: boolean
+  readonly runMode: RunMode
   readonly store: EventStoreConfig
   readonly rules: RoomRules
   /** Where the projections keep their views and checkpoints. */
@@ -91,8 +125,17 @@ const Env = Schema.Struct({
   SPACES_JWKS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/))),
   SPACES_JWT_ISSUER: Schema.optional(Text),
   SPACES_JWT_AUDIENCE: Schema.optional(Text),
+  SPACES_JWT_ANY_AUDIENCE: Schema.optionalWith(Bool, { default: () => false }),
   SPACES_DEV_AUTH: Schema.optional(Bool),
-  SPACES_TOKEN_TTL_SECONDS: Schema.optionalWith(Int(60, 30 * 86_400), { default: () => 86_400 }),
+  SPACES_DEV_AUTH_SERVICES: Schema.optionalWith(Bool, { default: () => false }),
+  SPACES_TOKEN_TTL_SECONDS: Schema.optional(Int(60, 30 * 86_400)),
+  SPACES_TOKEN_MAX_LIFETIME_SECONDS: Schema.optionalWith(Int(60, 30 * 86_400), { default: () => 86_400 }),
+  SPACES_OIDC_ISSUER: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/))),
+  SPACES_OIDC_CLIENT_ID: Schema.optional(Text),
+  SPACES_OIDC_SCOPES: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^\S+( \S+)*$/)), {
+    default: () => "openid profile offline_access"
+  }),
+  SPACES_OIDC_RESOURCE: Schema.optional(Text),
   // Media
   SPACES_MEDIA: Schema.optionalWith(Schema.Literal("auto", "on", "off"), { default: () => "auto" as const }),
   SPACES_MEDIA_WORKERS: Schema.optional(Int(1, 256)),
@@ -159,10 +202,57 @@ const rulesFrom = (env: Env): RoomRules => {
   })
 }
 
-const authFrom = (env: Env, production: boolean): AuthConfig => {
+const oidcFrom = (env: Env): OidcClientConfig | undefined => {
+  if (env.SPACES_OIDC_CLIENT_ID === undefined) {
+    if (env.SPACES_OIDC_ISSUER !== undefined)
+      throw new ConfigInvalid("SPACES_OIDC_CLIENT_ID is required with SPACES_OIDC_ISSUER")
+    return undefined
+  }
+  const issuer = env.SPACES_OIDC_ISSUER ?? env.SPACES_JWT_ISSUER
+  if (issuer === undefined || !/^https?:\/\/\S+$/.test(issuer))
+    throw new ConfigInvalid(
+      "SPACES_OIDC_CLIENT_ID needs the issuer's URL: set SPACES_OIDC_ISSUER (or an http(s) SPACES_JWT_ISSUER)"
+    )
+  if (env.SPACES_JWKS_URL === undefined)
+    throw new ConfigInvalid(
+      "SPACES_OIDC_CLIENT_ID needs SPACES_JWKS_URL: the server verifies the provider's tokens"
+    )
+  return {
+    issuer,
+    clientId: env.SPACES_OIDC_CLIENT_ID,
+    scopes: env.SPACES_OIDC_SCOPES,
+    resource: env.SPACES_OIDC_RESOURCE
+  }
+}
+
+const authFrom = (env: Env, mode: RunMode): AuthConfig => {
+  const production = mode === "production"
   const jwksUrl = env.SPACES_JWKS_URL === undefined ? undefined : new URL(env.SPACES_JWKS_URL)
   if (production && env.SPACES_JWT_SECRET === undefined && jwksUrl === undefined)
-    throw new ConfigInvalid("SPACES_JWT_SECRET or SPACES_JWKS_URL is required when NODE_ENV=production")
+    throw new ConfigInvalid(
+      `SPACES_JWT_SECRET or SPACES_JWKS_URL is required in production (NODE_ENV=${env.NODE_ENV})`
+    )
+  // The issuer pins the tokens to the one provider those keys belong to.
+  if (production && jwksUrl !== undefined && env.SPACES_JWT_ISSUER === undefined)
+    throw new ConfigInvalid("SPACES_JWT_ISSUER is required with SPACES_JWKS_URL in production")
+  // Without an audience any token the identity provider issues (for any of its clients) would do.
+  if (
+    production &&
+    jwksUrl !== undefined &&
+    env.SPACES_JWT_AUDIENCE === undefined &&
+    !env.SPACES_JWT_ANY_AUDIENCE
+  )
+    throw new ConfigInvalid(
+      "SPACES_JWT_AUDIENCE is required with SPACES_JWKS_URL in production (or SPACES_JWT_ANY_AUDIENCE=true to accept any audience)"
+    )
+  if (env.SPACES_JWT_AUDIENCE !== undefined && env.SPACES_JWT_ANY_AUDIENCE)
+    throw new ConfigInvalid("SPACES_JWT_ANY_AUDIENCE=true contradicts SPACES_JWT_AUDIENCE: set one of them")
+  // Development sign-in mints any identity: never in production, opt-in unless this is a
+  // development run, and in a development run on by default only with the generated secret.
+  if (production && (env.SPACES_DEV_AUTH === true || env.SPACES_DEV_AUTH_SERVICES))
+    throw new ConfigInvalid(
+      `${env.SPACES_DEV_AUTH === true ? "SPACES_DEV_AUTH" : "SPACES_DEV_AUTH_SERVICES"}=true is refused in production (NODE_ENV=${env.NODE_ENV}): development sign-in issues tokens for anyone`
+    )
   // Development default: a random per-process secret, so `start` works with no setup at all.
   const generated = env.SPACES_JWT_SECRET === undefined && jwksUrl === undefined
   const secret =
@@ -171,16 +261,29 @@ const authFrom = (env: Env, production: boolean): AuthConfig => {
       : generated
         ? new Uint8Array(randomBytes(32))
         : undefined
-  // Dev tokens: on by default outside production, explicit SPACES_DEV_AUTH wins; they need a secret.
-  const devTokens = (env.SPACES_DEV_AUTH ?? !production) && secret !== undefined
+  const devAuth = env.SPACES_DEV_AUTH ?? (mode === "development" && generated)
+  if (devAuth && secret === undefined)
+    throw new ConfigInvalid("SPACES_DEV_AUTH=true needs SPACES_JWT_SECRET (development tokens are HS256)")
+  if (env.SPACES_DEV_AUTH_SERVICES && !devAuth)
+    throw new ConfigInvalid("SPACES_DEV_AUTH_SERVICES=true needs development sign-in on (SPACES_DEV_AUTH)")
+  const maxLifetime = env.SPACES_TOKEN_MAX_LIFETIME_SECONDS
+  const ttl = env.SPACES_TOKEN_TTL_SECONDS ?? Math.min(86_400, maxLifetime)
+  if (ttl > maxLifetime)
+    throw new ConfigInvalid(
+      `SPACES_TOKEN_TTL_SECONDS (${ttl}) is above SPACES_TOKEN_MAX_LIFETIME_SECONDS (${maxLifetime}): the server would refuse its own tokens`
+    )
   return {
     secret,
     generatedSecret: generated,
     jwksUrl,
     issuer: env.SPACES_JWT_ISSUER,
     audience: env.SPACES_JWT_AUDIENCE,
-    devTokens,
-    tokenTtlSeconds: env.SPACES_TOKEN_TTL_SECONDS
+    anyAudience: env.SPACES_JWT_ANY_AUDIENCE,
+    devTokens: devAuth,
+    devServiceTokens: env.SPACES_DEV_AUTH_SERVICES,
+    tokenTtlSeconds: ttl,
+    maxTokenLifetimeSeconds: maxLifetime,
+    oidc: oidcFrom(env)
   }
 }
 
@@ -195,7 +298,7 @@ const recordingUrlsFrom = (env: Env, production: boolean): RecordingUrlConfig =>
     return { secret: new TextEncoder().encode(configured), generatedSecret: false }
   if (production)
     throw new ConfigInvalid(
-      "SPACES_RECORDING_URL_SECRET is required when NODE_ENV=production without SPACES_JWT_SECRET (it signs recording URLs on every node)"
+      "SPACES_RECORDING_URL_SECRET is required in production (NODE_ENV other than development/test) without SPACES_JWT_SECRET (it signs recording URLs on every node)"
     )
   return { secret: new Uint8Array(randomBytes(32)), generatedSecret: true }
 }
@@ -229,7 +332,8 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     )
   )
   if (Either.isLeft(store)) throw store.left
-  const production = env.NODE_ENV === "production"
+  const runMode = runModeOf(env.NODE_ENV)
+  const production = runMode === "production"
   // Views beside the SQLite log by default (`spaces.sqlite` → `spaces.views.sqlite`); "memory"
   // rebuilds them from the log at every start (the default with EventStoreDB).
   const viewsPath =
@@ -241,10 +345,11 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     port: env.PORT,
     host: env.HOST,
     production,
+    runMode,
     store: store.right,
     rules: rulesFrom(env),
     views: viewsPath === "memory" ? { kind: "memory" } : { kind: "sqlite", path: viewsPath },
-    auth: authFrom(env, production),
+    auth: authFrom(env, runMode),
     recordingUrls: recordingUrlsFrom(env, production),
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },

@@ -2,7 +2,7 @@ import { viewsPathConfig } from "@spaces/projections"
 import { ConfigProvider, Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { loadConfig } from "./config.js"
+import { loadConfig, runModeOf } from "./config.js"
 
 const cliViewsPath = (env: Record<string, string>): string =>
   Effect.runSync(
@@ -16,7 +16,8 @@ describe("configuration from the environment", () => {
     expect(config.store).toMatchObject({ kind: "sqlite" })
     expect(config.rules.maxSpeakers).toBe(13)
     expect(config.auth.generatedSecret).toBe(true)
-    expect(config.auth.devTokens).toBe(true)
+    // NODE_ENV unset is not a development run: development sign-in is opt-in.
+    expect(config.auth.devTokens).toBe(false)
   })
 
   it("applies rule overrides and picks EventStoreDB when its connection string is set", () => {
@@ -47,10 +48,126 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ SPACES_RECORDING_URL_SECRET: "short" })).toThrow(/SPACES_RECORDING_URL_SECRET/)
   })
 
-  it("turns dev sign-in off in production unless asked", () => {
-    const prod = loadConfig({ NODE_ENV: "production", SPACES_JWT_SECRET: "x".repeat(40) })
-    expect(prod.auth.devTokens).toBe(false)
-    expect(loadConfig({ SPACES_DEV_AUTH: "false" }).auth.devTokens).toBe(false)
+  describe("development sign-in", () => {
+    const secret = "x".repeat(40)
+
+    it("is on by default only in a development run with the generated secret", () => {
+      expect(loadConfig({ NODE_ENV: "development" }).auth.devTokens).toBe(true)
+      expect(loadConfig({ NODE_ENV: "test" }).auth.devTokens).toBe(true)
+      expect(loadConfig({ NODE_ENV: "development", SPACES_DEV_AUTH: "false" }).auth.devTokens).toBe(false)
+      // A configured secret is a deployment's: dev sign-in must be asked for.
+      expect(loadConfig({ NODE_ENV: "development", SPACES_JWT_SECRET: secret }).auth.devTokens).toBe(false)
+      expect(loadConfig({}).auth.devTokens).toBe(false)
+      expect(loadConfig({ SPACES_DEV_AUTH: "true" }).auth.devTokens).toBe(true)
+    })
+
+    it("counts every NODE_ENV but development/test as production", () => {
+      for (const nodeEnv of [
+        "production",
+        "prod",
+        "Production",
+        "PRODUCTION",
+        "staging",
+        "Development",
+        " development"
+      ])
+        expect(runModeOf(nodeEnv), nodeEnv).toBe("production")
+      expect(runModeOf(undefined)).toBe("unspecified")
+      expect(runModeOf("")).toBe("unspecified")
+      for (const nodeEnv of ["prod", "Production"]) {
+        const config = loadConfig({ NODE_ENV: nodeEnv, SPACES_JWT_SECRET: secret })
+        expect(config.production).toBe(true)
+        expect(config.auth.devTokens).toBe(false)
+      }
+    })
+
+    it("refuses to start with it on in production, whatever the spelling", () => {
+      for (const nodeEnv of ["production", "prod", "Production"]) {
+        expect(() =>
+          loadConfig({ NODE_ENV: nodeEnv, SPACES_JWT_SECRET: secret, SPACES_DEV_AUTH: "true" })
+        ).toThrow(/SPACES_DEV_AUTH=true is refused in production/)
+        expect(() =>
+          loadConfig({ NODE_ENV: nodeEnv, SPACES_JWT_SECRET: secret, SPACES_DEV_AUTH_SERVICES: "true" })
+        ).toThrow(/SPACES_DEV_AUTH_SERVICES=true is refused in production/)
+      }
+    })
+
+    it("mints service identities only when asked for separately", () => {
+      expect(loadConfig({ NODE_ENV: "development" }).auth.devServiceTokens).toBe(false)
+      expect(loadConfig({ SPACES_DEV_AUTH: "true" }).auth.devServiceTokens).toBe(false)
+      expect(
+        loadConfig({ NODE_ENV: "development", SPACES_DEV_AUTH_SERVICES: "true" }).auth.devServiceTokens
+      ).toBe(true)
+      expect(() => loadConfig({ SPACES_DEV_AUTH_SERVICES: "true" })).toThrow(/SPACES_DEV_AUTH_SERVICES/)
+    })
+  })
+
+  describe("token checks", () => {
+    const jwks = "https://id.example.com/.well-known/jwks.json"
+    const prod = {
+      NODE_ENV: "production",
+      SPACES_RECORDING_URL_SECRET: "r".repeat(32),
+      SPACES_JWKS_URL: jwks,
+      SPACES_JWT_ISSUER: "https://id.example.com"
+    }
+
+    it("require the issuer with JWKS in production", () => {
+      const { SPACES_JWT_ISSUER: _, ...withoutIssuer } = prod
+      expect(() => loadConfig({ ...withoutIssuer, SPACES_JWT_AUDIENCE: "a" })).toThrow(
+        /SPACES_JWT_ISSUER is required/
+      )
+    })
+
+    it("require an audience with JWKS in production, or the explicit opt-out", () => {
+      expect(() => loadConfig(prod)).toThrow(/SPACES_JWT_AUDIENCE is required/)
+      expect(() => loadConfig({ ...prod, NODE_ENV: "prod" })).toThrow(/SPACES_JWT_AUDIENCE is required/)
+      expect(loadConfig({ ...prod, SPACES_JWT_AUDIENCE: "spaces-api" }).auth.audience).toBe("spaces-api")
+      expect(loadConfig({ ...prod, SPACES_JWT_ANY_AUDIENCE: "true" }).auth.anyAudience).toBe(true)
+      expect(() =>
+        loadConfig({ ...prod, SPACES_JWT_AUDIENCE: "a", SPACES_JWT_ANY_AUDIENCE: "true" })
+      ).toThrow(/SPACES_JWT_ANY_AUDIENCE/)
+      // Outside production the audience stays optional.
+      expect(loadConfig({ SPACES_JWKS_URL: jwks }).auth.audience).toBeUndefined()
+    })
+
+    it("have a maximum lifetime, at least the issued tokens' own", () => {
+      expect(loadConfig({}).auth.maxTokenLifetimeSeconds).toBe(86_400)
+      expect(loadConfig({ SPACES_TOKEN_MAX_LIFETIME_SECONDS: "600" }).auth).toMatchObject({
+        maxTokenLifetimeSeconds: 600,
+        tokenTtlSeconds: 600
+      })
+      expect(() =>
+        loadConfig({ SPACES_TOKEN_MAX_LIFETIME_SECONDS: "600", SPACES_TOKEN_TTL_SECONDS: "601" })
+      ).toThrow(/SPACES_TOKEN_TTL_SECONDS/)
+    })
+  })
+
+  describe("OpenID Connect sign-in for the web client", () => {
+    const jwks = "https://id.example.com/jwks"
+    it("is off unless a client id is set, and then needs the issuer and JWKS", () => {
+      expect(loadConfig({}).auth.oidc).toBeUndefined()
+      expect(
+        loadConfig({
+          SPACES_JWKS_URL: jwks,
+          SPACES_JWT_ISSUER: "https://id.example.com",
+          SPACES_OIDC_CLIENT_ID: "spaces-web"
+        }).auth.oidc
+      ).toEqual({
+        issuer: "https://id.example.com",
+        clientId: "spaces-web",
+        scopes: "openid profile offline_access",
+        resource: undefined
+      })
+      expect(() => loadConfig({ SPACES_OIDC_CLIENT_ID: "spaces-web", SPACES_JWKS_URL: jwks })).toThrow(
+        /SPACES_OIDC_ISSUER/
+      )
+      expect(() =>
+        loadConfig({ SPACES_OIDC_CLIENT_ID: "spaces-web", SPACES_OIDC_ISSUER: "https://id.example.com" })
+      ).toThrow(/SPACES_JWKS_URL/)
+      expect(() => loadConfig({ SPACES_OIDC_ISSUER: "https://id.example.com" })).toThrow(
+        /SPACES_OIDC_CLIENT_ID/
+      )
+    })
   })
 
   describe("the recording URL key", () => {
@@ -81,12 +198,19 @@ describe("configuration from the environment", () => {
     })
 
     it("is required in production with JWKS only", () => {
-      expect(() => loadConfig({ NODE_ENV: "production", SPACES_JWKS_URL: jwks })).toThrow(
-        /SPACES_RECORDING_URL_SECRET/
-      )
+      expect(() =>
+        loadConfig({
+          NODE_ENV: "production",
+          SPACES_JWKS_URL: jwks,
+          SPACES_JWT_ISSUER: "https://id.example.com",
+          SPACES_JWT_AUDIENCE: "spaces-api"
+        })
+      ).toThrow(/SPACES_RECORDING_URL_SECRET/)
       const prod = loadConfig({
         NODE_ENV: "production",
         SPACES_JWKS_URL: jwks,
+        SPACES_JWT_ISSUER: "https://id.example.com",
+        SPACES_JWT_AUDIENCE: "spaces-api",
         SPACES_RECORDING_URL_SECRET: "r".repeat(32)
       })
       expect(prod.recordingUrls.generatedSecret).toBe(false)

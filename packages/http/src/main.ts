@@ -171,7 +171,10 @@ export const start = async (config: ServerConfig, options: { readonly logger?: J
       "neither SPACES_RECORDING_URL_SECRET nor SPACES_JWT_SECRET is set: recording URLs are signed with a random key for this process (they won't survive a restart or work across nodes)"
     )
   if (config.auth.devTokens)
-    logger.warn("development sign-in is on: POST /v1/dev/token issues tokens for anyone")
+    logger.warn("development sign-in is on: POST /v1/dev/token issues tokens for anyone", {
+      serviceTokens: config.auth.devServiceTokens,
+      nodeEnv: config.runMode
+    })
   const scope = Effect.runSync(Scope.make())
   const exit = await Effect.runPromiseExit(
     Scope.extend(build(config, logger), scope).pipe(Effect.provide(effectLogger(logger)))

@@ -19,15 +19,19 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 /** The API serves no HTML; the web client's pages load only their own script, styles and media. */
 const API_CSP = "default-src 'none'; frame-ancestors 'none'"
-const WEB_CSP =
-  "default-src 'self'; connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+const webCsp = (connectTo: ReadonlyArray<string>) =>
+  `default-src 'self'; connect-src ${["'self'", ...connectTo].join(" ")}; media-src 'self' blob:; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'`
 const isApi = (path: string) => path.startsWith("/v1/") || path === "/openapi.json" || path === "/metrics"
 
 const CORRELATION = /^[A-Za-z0-9_.:-]{1,128}$/
 
-/** Request bookkeeping: correlation id, security headers, and one JSON log line + metrics per request. */
-export const requestContext =
-  (logger: Logger, metrics: Metrics) => (req: Request, res: Response, next: NextFunction) => {
+/**
+ * Request bookkeeping: correlation id, security headers, and one JSON log line + metrics per request.
+ * `connectTo`: origins the web client's pages may also fetch from (the OpenID provider's).
+ */
+export const requestContext = (logger: Logger, metrics: Metrics, connectTo: ReadonlyArray<string> = []) => {
+  const WEB_CSP = webCsp(connectTo)
+  return (req: Request, res: Response, next: NextFunction) => {
     const given = req.get("x-correlation-id") ?? req.get("x-request-id")
     const correlationId = given !== undefined && CORRELATION.test(given) ? given : randomUUID()
     setInfo(req, {
@@ -66,6 +70,7 @@ export const requestContext =
     res.once("close", finish)
     next()
   }
+}
 
 /** The live (SSE) routes: the only ones that take the token as `?access_token=` (EventSource can't set headers). */
 const isLiveRoute = (req: Request) =>

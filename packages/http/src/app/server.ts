@@ -9,6 +9,7 @@ import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
 import { Routes } from "../routes/registry.js"
+import { mountSignIn } from "../routes/signIn.js"
 import { webClient } from "../routes/webClient.js"
 import type { App } from "./context.js"
 import {
@@ -26,7 +27,9 @@ export const createExpressApp = (app: App) => {
   const server = express()
   server.disable("x-powered-by")
   server.set("etag", false)
-  server.use(requestContext(app.logger, app.metrics))
+  // The web client talks to the OpenID provider too (discovery, token, revocation).
+  const connectTo = app.config.auth.oidc === undefined ? [] : [new URL(app.config.auth.oidc.issuer).origin]
+  server.use(requestContext(app.logger, app.metrics, connectTo))
   server.use(authenticate(app.tokens))
   server.use(rateLimit(makeRateLimiter(app.config.rateLimit)))
   server.use(requireJson)
@@ -41,6 +44,7 @@ export const createExpressApp = (app: App) => {
   const routes = new Routes(router)
   mountOps(app, routes)
   mountDev(app, routes)
+  mountSignIn(app, routes)
   mountCommands(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)

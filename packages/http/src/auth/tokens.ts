@@ -39,11 +39,33 @@ const principalOf = (payload: JWTPayload): Principal => {
   return { kind: "user", userId: user.right }
 }
 
+/** Clock difference tolerated between this server and the identity provider (seconds). */
+const CLOCK_SKEW_SECONDS = 60
+
+/**
+ * Every token must expire, and not too far away: `exp` − `iat` (when the token says when it was
+ * issued) and `exp` − now may not exceed the configured maximum lifetime.
+ */
+const checkLifetime = (payload: JWTPayload, maxSeconds: number) => {
+  const exp = payload.exp
+  if (exp === undefined) throw problems.unauthorized("the bearer token has no exp claim: tokens must expire")
+  if (payload.iat !== undefined && exp - payload.iat > maxSeconds)
+    throw problems.unauthorized(
+      `the bearer token's lifetime (${exp - payload.iat} s) exceeds the maximum of ${maxSeconds} s`
+    )
+  const left = exp - Math.floor(Date.now() / 1000)
+  if (left > maxSeconds + CLOCK_SKEW_SECONDS)
+    throw problems.unauthorized(
+      `the bearer token expires in ${left} s, beyond the maximum lifetime of ${maxSeconds} s`
+    )
+}
+
 export const makeTokens = (config: AuthConfig): Tokens => {
   const jwks = config.jwksUrl === undefined ? undefined : createRemoteJWKSet(config.jwksUrl)
   const options = {
     ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
-    ...(config.audience === undefined ? {} : { audience: config.audience })
+    ...(config.audience === undefined ? {} : { audience: config.audience }),
+    requiredClaims: ["exp"]
   }
 
   // Imported once: given the raw bytes, jose imports a key on every verification.
@@ -75,13 +97,11 @@ export const makeTokens = (config: AuthConfig): Tokens => {
       // HS256 tokens are checked with the shared secret, others with the identity provider's keys.
       if (alg === "HS256" && hmacKey !== undefined) {
         const { payload } = await jwtVerify(token, await hmacKey, { ...options, algorithms: ["HS256"] })
+        checkLifetime(payload, config.maxTokenLifetimeSeconds)
         const principal = principalOf(payload)
         // jose refuses a token once the clock (in whole seconds) reaches `exp`.
         const now = Date.now()
-        const until = Math.min(
-          now + VERIFIED_TTL_MS,
-          payload.exp === undefined ? Infinity : payload.exp * 1000
-        )
+        const until = Math.min(now + VERIFIED_TTL_MS, (payload.exp ?? 0) * 1000)
         if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!)
         verified.set(token, { principal, until })
         return principal
@@ -90,6 +110,7 @@ export const makeTokens = (config: AuthConfig): Tokens => {
         jwks !== undefined
           ? await jwtVerify(token, jwks, { ...options, algorithms: ["RS256", "ES256", "EdDSA", "PS256"] })
           : await Promise.reject(new Error(`tokens signed with ${alg ?? "no algorithm"} are not accepted`))
+      checkLifetime(payload, config.maxTokenLifetimeSeconds)
       return principalOf(payload)
     } catch (error) {
       if (error instanceof HttpProblem) throw error

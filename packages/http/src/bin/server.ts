@@ -1,11 +1,23 @@
 import { ConfigInvalid, loadConfig } from "../config.js"
 import { start } from "../main.js"
 
+/**
+ * `--default-node-env=<value>` fills NODE_ENV when it is unset or empty: `npm start` passes
+ * `development`, so a checkout runs with development sign-in while any NODE_ENV set by an
+ * operator wins.
+ */
+const environment = (): Readonly<Record<string, string | undefined>> => {
+  const flag = process.argv.slice(2).find((arg) => arg.startsWith("--default-node-env="))
+  const fallback = flag?.slice("--default-node-env=".length)
+  if (fallback === undefined || fallback === "" || (process.env.NODE_ENV ?? "") !== "") return process.env
+  return { ...process.env, NODE_ENV: fallback }
+}
+
 /** `npm start`: configuration from the environment, graceful shutdown on SIGTERM/SIGINT. */
 const main = async () => {
   let config: ReturnType<typeof loadConfig>
   try {
-    config = loadConfig(process.env)
+    config = loadConfig(environment())
   } catch (error) {
     if (error instanceof ConfigInvalid) {
       process.stderr.write(`spaces: ${error.message}\n`)

@@ -18,8 +18,10 @@ const DevToken = Schema.Struct({
 }).annotations({ identifier: "DevToken" })
 
 /**
- * Development sign-in: a token for any user (or for a service, with the captions scope). Served
- * only when dev auth is on (SPACES_DEV_AUTH, default on outside NODE_ENV=production).
+ * Development sign-in: a token for any user (or, only with SPACES_DEV_AUTH_SERVICES=true, for a
+ * service with the captions scope). Served only when dev auth is on: by default in a development
+ * run (NODE_ENV=development|test) with the generated secret, opt-in (SPACES_DEV_AUTH=true) when
+ * NODE_ENV is unset, never in production.
  */
 export const mountDev = (app: App, routes: Routes) => {
   if (!app.config.auth.devTokens) return
@@ -33,10 +35,15 @@ export const mountDev = (app: App, routes: Routes) => {
       body: DevTokenRequest,
       bodyRequired: true,
       response: { status: 200, schema: DevToken },
-      problems: []
+      problems: [403]
     },
     async (req, res) => {
       const request = decodeBody(DevTokenRequest, req)
+      if ("service" in request && !app.config.auth.devServiceTokens)
+        throw problems.forbidden(
+          "dev-service-tokens-off",
+          "development sign-in mints service identities only with SPACES_DEV_AUTH_SERVICES=true"
+        )
       const token = await app.tokens
         .issue(
           "user" in request

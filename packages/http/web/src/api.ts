@@ -3,6 +3,7 @@
  * Commands carry an Idempotency-Key so that a retried click is answered, not applied twice.
  */
 import type { types as ms } from "mediasoup-client"
+import { refreshSession } from "./oidc.js"
 import { currentSession } from "./session.js"
 import { openEventStream, type ServerEvent } from "./sse.js"
 import type {
@@ -40,12 +41,20 @@ const authHeaders = (): Record<string, string> => {
 let written = 0
 
 const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-  const headers: Record<string, string> = { accept: "application/json", ...authHeaders() }
+  const headers: Record<string, string> = { accept: "application/json" }
   if (method !== "GET") headers["idempotency-key"] = crypto.randomUUID()
   if (body !== undefined) headers["content-type"] = "application/json"
+  // The token is read at each send: a retry after a refresh carries the new one.
   const send = () =>
-    fetch(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    fetch(path, {
+      method,
+      headers: { ...headers, ...authHeaders() },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
   let response = await send()
+  // The provider's access token expired (a sleeping laptop, a late timer): refresh once and retry.
+  if (response.status === 401 && currentSession()?.kind === "oidc" && (await refreshSession()))
+    response = await send()
   // Rate limited: wait as told (bounded) and retry once; the same idempotency key makes it safe.
   if (response.status === 429) {
     const seconds = Math.min(Number(response.headers.get("retry-after") ?? "1") || 1, 5)
@@ -218,7 +227,7 @@ export type LiveHandlers = Pick<Parameters<typeof openEventStream>[1], "signal" 
   readonly onEvent: (event: ServerEvent) => void
 }
 export const liveFeed = (handlers: LiveHandlers) =>
-  openEventStream("/v1/feed/live", { ...handlers, headers: authHeaders() })
+  openEventStream("/v1/feed/live", { ...handlers, headers: authHeaders })
 /** Starts after `after` (the rendered room view's position) rather than with the Space's whole past. */
 export const liveRoom = (spaceId: string, after: number, handlers: LiveHandlers) =>
-  openEventStream(`${space(spaceId)}/live?after=${after}`, { ...handlers, headers: authHeaders() })
+  openEventStream(`${space(spaceId)}/live?after=${after}`, { ...handlers, headers: authHeaders })

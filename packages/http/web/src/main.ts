@@ -3,12 +3,35 @@ import { announce, clearError, h } from "./dom.js"
 import { homeScreen } from "./home.js"
 import { replayScreen } from "./replay.js"
 import { roomScreen } from "./room.js"
-import { clearSession, currentSession } from "./session.js"
+import { completeSignIn, refreshDueAt, refreshSession, signInConfig, signOut } from "./oidc.js"
+import { currentSession } from "./session.js"
 import { signInScreen } from "./signIn.js"
 
 const main = document.getElementById("main")
 const account = document.getElementById("account")
 let current: AbortController | null = null
+let refreshTimer: ReturnType<typeof setTimeout> | undefined
+
+/** Refreshes the provider's access token three quarters into its lifetime, again and again. */
+const scheduleRefresh = () => {
+  clearTimeout(refreshTimer)
+  const session = currentSession()
+  const due = session === null ? undefined : refreshDueAt(session)
+  if (due === undefined) return
+  refreshTimer = setTimeout(
+    () => {
+      refreshSession().then(
+        (ok) => (ok ? scheduleRefresh() : route()),
+        (error: unknown) => {
+          announce(`Could not refresh the sign-in: ${String(error)}`, "error")
+          // Try again shortly: the provider may be back before the token runs out.
+          refreshTimer = setTimeout(scheduleRefresh, 10_000)
+        }
+      )
+    },
+    Math.max(0, due - Date.now())
+  )
+}
 
 const go = (hash: string) => {
   if (location.hash === hash) route()
@@ -21,6 +44,7 @@ const route = () => {
   current = new AbortController()
   clearError()
   const session = currentSession()
+  scheduleRefresh()
   account.replaceChildren(
     ...(session === null
       ? []
@@ -32,8 +56,16 @@ const route = () => {
               type: "button",
               class: "small",
               onclick: () => {
-                clearSession()
-                go("#/")
+                clearTimeout(refreshTimer)
+                signOut().then(
+                  (leaving) => {
+                    if (!leaving) go("#/")
+                  },
+                  (error: unknown) => {
+                    announce(`Signed out here; the provider did not answer: ${String(error)}`, "error")
+                    go("#/")
+                  }
+                )
               }
             },
             "Sign out"
@@ -59,4 +91,15 @@ const route = () => {
 
 window.addEventListener("hashchange", route)
 window.addEventListener("unhandledrejection", (event) => announce(String(event.reason), "error"))
-route()
+
+/** A return from the OpenID provider (`?code=…&state=…`) is finished before the first screen. */
+const boot = async () => {
+  if (new URLSearchParams(location.search).has("state")) {
+    const { oidc } = await signInConfig()
+    if (oidc !== null && (await completeSignIn(oidc))) announce(`Signed in as ${currentSession()?.userId}`)
+  }
+}
+boot().then(route, (error: unknown) => {
+  announce(`Sign-in failed: ${error instanceof Error ? error.message : String(error)}`, "error")
+  route()
+})

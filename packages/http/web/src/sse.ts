@@ -10,7 +10,8 @@ export interface ServerEvent {
 }
 
 export interface StreamOptions {
-  readonly headers: Readonly<Record<string, string>>
+  /** Asked again at every (re)connection: a refreshed access token is picked up. */
+  readonly headers: () => Readonly<Record<string, string>>
   readonly signal: AbortSignal
   readonly onEvent: (event: ServerEvent) => void
   /** Called when the connection is (re)established or lost, for a connection indicator. */
@@ -53,7 +54,7 @@ export const openEventStream = async (url: string, options: StreamOptions): Prom
     try {
       const response = await fetch(url, {
         headers: {
-          ...options.headers,
+          ...options.headers(),
           accept: "text/event-stream",
           ...(lastId === undefined ? {} : { "last-event-id": lastId })
         },
