@@ -99,6 +99,8 @@ export const mountLive = (app: App, routes: Routes) => {
       openSse(app, req, res, "room", (w) =>
         Effect.scoped(
           Effect.gen(function* () {
+            // Holding the room's stream is being connected (presence), until the client goes away.
+            yield* app.presence.holdStream(spaceId, me)
             // Subscribe before reading the stream so nothing committed in between is missed.
             const live = yield* app.hub.subscribe
             const reactions = yield* app.reactions.subscribe

@@ -160,9 +160,13 @@ export const mountMedia = (app: App, routes: Routes) => {
     },
     async (req, res) => {
       const { direction } = decodeBody(CreateTransportBody, req)
-      res
-        .status(201)
-        .json(await withPlane(req, (plane, caller) => plane.createWebRtcTransport(caller, direction)))
+      const transport = await withPlane(req, (plane, caller) =>
+        Effect.tap(plane.createWebRtcTransport(caller, direction), (t) =>
+          // A media transport is a connection to the Space until it closes (presence).
+          app.presence.transportOpened(caller.spaceId, caller.userId, t.transportId)
+        )
+      )
+      res.status(201).json(transport)
     }
   )
   routes.add(
@@ -260,7 +264,9 @@ export const mountMedia = (app: App, routes: Routes) => {
     },
     async (req, res) => {
       const transportId = decodeParam(Id, req, "transportId")
-      await withPlane(req, (plane, caller) => plane.closeTransport(caller, transportId))
+      await withPlane(req, (plane, caller) =>
+        Effect.zipRight(plane.closeTransport(caller, transportId), app.presence.transportClosed(transportId))
+      )
       res.status(204).end()
     }
   )

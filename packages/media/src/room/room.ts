@@ -123,6 +123,20 @@ export class Room {
     if (entry.direction === "recv") entry.slot.recvTransports++
     const transport: types.Transport = entry.transport
     transport.observer.once("close", () => this.forgetTransport(transport.id))
+    // The peer hung up (a closed tab sends DTLS close_notify) or the handshake failed: the
+    // transport is dead, so it is closed and its user told (presence counts live transports).
+    if (entry.kind === "webrtc")
+      entry.transport.on("dtlsstatechange", (state) => {
+        if ((state === "closed" || state === "failed") && !entry.transport.closed && !this.closed) {
+          entry.transport.close()
+          this.publish({
+            _tag: "TransportsClosed",
+            spaceId: this.spaceId,
+            userId: entry.userId,
+            transportIds: [entry.transport.id]
+          })
+        }
+      })
   }
 
   private forgetTransport(transportId: string): void {
