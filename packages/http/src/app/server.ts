@@ -5,6 +5,7 @@ import { mountHistory } from "../routes/history.js"
 import { mountLive } from "../routes/live.js"
 import { mountMedia } from "../routes/media.js"
 import { mountRecordings } from "../routes/recordings.js"
+import { mountOperator } from "../routes/operator.js"
 import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
@@ -42,6 +43,7 @@ export const createExpressApp = (app: App) => {
   mountOps(app, routes)
   mountDev(app, routes)
   mountCommands(app, routes)
+  mountOperator(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)
   mountReactions(app, routes)
