@@ -10,6 +10,7 @@ import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
 import { Routes } from "../routes/registry.js"
+import { mountShare } from "../routes/share.js"
 import { webClient } from "../routes/webClient.js"
 import type { App } from "./context.js"
 import {
@@ -44,6 +45,7 @@ export const createExpressApp = (app: App) => {
   mountDev(app, routes)
   mountCommands(app, routes)
   mountOperator(app, routes)
+  mountShare(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)
   mountReactions(app, routes)
