@@ -160,13 +160,9 @@ export const mountMedia = (app: App, routes: Routes) => {
     },
     async (req, res) => {
       const { direction } = decodeBody(CreateTransportBody, req)
-      const transport = await withPlane(req, (plane, caller) =>
-        Effect.tap(plane.createWebRtcTransport(caller, direction), (t) =>
-          // A media transport is a connection to the Space until it closes (presence).
-          app.presence.transportOpened(caller.spaceId, caller.userId, t.transportId)
-        )
-      )
-      res.status(201).json(transport)
+      res
+        .status(201)
+        .json(await withPlane(req, (plane, caller) => plane.createWebRtcTransport(caller, direction)))
     }
   )
   routes.add(
@@ -183,9 +179,15 @@ export const mountMedia = (app: App, routes: Routes) => {
       const { dtlsParameters } = decodeBody(ConnectTransportBody, req)
       const transportId = decodeParam(Id, req, "transportId")
       await withPlane(req, (plane, caller) =>
-        plane.connectTransport(caller, transportId, {
-          dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
-        })
+        plane
+          .connectTransport(caller, transportId, {
+            dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
+          })
+          .pipe(
+            // A connected transport is a connection to the Space until it closes (presence); one
+            // created and never connected carries nothing, so a tab that dies with it is not held.
+            Effect.zipRight(app.presence.transportOpened(caller.spaceId, caller.userId, transportId))
+          )
       )
       res.status(204).end()
     }
