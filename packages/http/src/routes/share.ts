@@ -124,7 +124,7 @@ const send = (res: Response, status: number, html: string) => {
   res.end(html)
 }
 
-/** The origin the link was fetched at (a proxy's `X-Forwarded-Proto` is honoured by `trust proxy`). */
+/** The origin the link was fetched at, as this server sees it (scheme and Host header). */
 const originOf = (req: Request) => `${req.protocol}://${req.get("host") ?? "localhost"}`
 
 const decodeSpaceId = Schema.decodeUnknownEither(SpaceId)
