@@ -24,6 +24,7 @@ export interface Presence {
 /** A room's media events, as far as presence cares: transports the media plane closed, the room gone. */
 export type TransportEvent =
   | { readonly _tag: "TransportsClosed"; readonly transportIds: ReadonlyArray<string> }
+  | { readonly _tag: "TransportLost"; readonly transportId: string }
   | { readonly _tag: "RoomClosed" | "MediaRestarted" }
   | { readonly _tag: "NewProducer" | "ProducerPaused" | "ProducerResumed" | "ProducerClosed" }
 
@@ -145,9 +146,11 @@ export const makePresence = (options: PresenceOptions) =>
         Stream.runForEach((e) =>
           e._tag === "TransportsClosed"
             ? Effect.forEach(e.transportIds, transportClosed, { discard: true })
-            : e._tag === "RoomClosed" || e._tag === "MediaRestarted"
-              ? closeAllOf(spaceId)
-              : Effect.void
+            : e._tag === "TransportLost"
+              ? transportClosed(e.transportId)
+              : e._tag === "RoomClosed" || e._tag === "MediaRestarted"
+                ? closeAllOf(spaceId)
+                : Effect.void
         ),
         Effect.ignore,
         // However the room's events end, its transports are gone with it.

@@ -63,7 +63,10 @@ const mediaSignals = (plane: MediaPlaneService, spaceId: SpaceId, me: UserId, w:
     [
       plane.speaking(spaceId).pipe(Stream.runForEach((signal) => w.send("speaking", signal))),
       plane.events(spaceId).pipe(
-        Stream.filter((e) => e._tag !== "TransportsClosed" || e.userId === me),
+        // Lost transports are presence's business; closed ones only their user's.
+        Stream.filter(
+          (e) => e._tag !== "TransportLost" && (e._tag !== "TransportsClosed" || e.userId === me)
+        ),
         Stream.runForEach((event) => w.send("media", event))
       )
     ],

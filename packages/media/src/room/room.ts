@@ -131,20 +131,21 @@ export class Room {
   }
 
   /**
-   * A WebRTC transport whose peer is gone is closed and its user told (`TransportsClosed`), so
-   * presence doesn't count a dead tab as connected. Gone: the peer hung up (DTLS close_notify, sent
-   * on a reload), the handshake failed, or nothing at all arrived for `PEER_SILENCE_MS` while
-   * connected (a live browser sends ICE consent checks every few seconds, RTCP besides; a closed
-   * tab or a dropped line sends nothing). mediasoup 3.12 has no ICE consent timeout of its own.
+   * A WebRTC transport whose peer is gone is closed (`TransportLost`), so presence doesn't count a
+   * dead tab as connected. Gone: the DTLS handshake failed, or nothing at all arrived for
+   * `PEER_SILENCE_MS` while connected (a live browser sends ICE consent checks every few seconds,
+   * RTCP besides; a closed tab or a dropped line sends nothing). A DTLS close (a page closing its
+   * transport) is left to the client's own DELETE, or to the silence. mediasoup 3.12 has no ICE
+   * consent timeout of its own.
    */
   private watchPeer(transport: types.WebRtcTransport, userId: UserId): void {
     const hangUp = () => {
       if (transport.closed || this.closed) return
       transport.close()
-      this.publish({ _tag: "TransportsClosed", spaceId: this.spaceId, userId, transportIds: [transport.id] })
+      this.publish({ _tag: "TransportLost", spaceId: this.spaceId, userId, transportId: transport.id })
     }
     transport.on("dtlsstatechange", (state) => {
-      if (state === "closed" || state === "failed") hangUp()
+      if (state === "failed") hangUp()
     })
     let received = -1
     let heardAt = Date.now()
