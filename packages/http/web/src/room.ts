@@ -310,7 +310,15 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     const buttons: Array<HTMLElement> = []
     if (role === null) {
       if (!removed && room.status === "live")
-        buttons.push(button("Join this Space", () => void joinRoom(), "primary"))
+        // An away host (walked out, or left for a dropped line) returns with their role while the grace runs.
+        buttons.push(
+          button(
+            room.host === me && room.hostAway !== null ? "Return as host" : "Join this Space",
+            () => void joinRoom(),
+            "primary",
+            "join"
+          )
+        )
     } else {
       if (role === "listener")
         buttons.push(
