@@ -119,7 +119,13 @@ const longHistory = (size: number): ReadonlyArray<SpaceEvent> => {
     )
     // Everyone who joined before stays a while: the room holds up to 10,000 people.
     if (i >= 10_000)
-      events.push({ _tag: "ParticipantLeft", spaceId, at, user: user(1 + ((i - 10_000) % 10_000)) })
+      events.push({
+        _tag: "ParticipantLeft",
+        spaceId,
+        at,
+        user: user(1 + ((i - 10_000) % 10_000)),
+        reason: "left"
+      })
   }
   return events.slice(0, size)
 }

@@ -86,6 +86,8 @@ export interface ServerConfig {
   /** How often due system commands (expiry, host grace) are looked up and issued. */
   /** How long shutdown waits for in-flight requests before closing connections. */
   readonly shutdownGraceMs: number
+  /** Presence: how long all of a participant's connections may be gone before the system leaves them. */
+  readonly presence: { readonly disconnectGraceMs: number }
 }
 
 export class ConfigInvalid extends Error {
@@ -151,7 +153,8 @@ const Env = Schema.Struct({
   SPACES_WEB_CLIENT: Schema.optionalWith(Bool, { default: () => true }),
   SPACES_MAX_BODY_BYTES: Schema.optionalWith(Int(256, 10_000_000), { default: () => 16_384 }),
   SPACES_READY_MAX_LAG: Schema.optionalWith(Int(0, 1_000_000_000), { default: () => 10_000 }),
-  SPACES_SHUTDOWN_GRACE_MS: Schema.optionalWith(Int(0, 600_000), { default: () => 5_000 })
+  SPACES_SHUTDOWN_GRACE_MS: Schema.optionalWith(Int(0, 600_000), { default: () => 5_000 }),
+  SPACES_DISCONNECT_GRACE_MS: Schema.optionalWith(Int(100, 86_400_000), { default: () => 30_000 })
 })
 type Env = typeof Env.Type
 
@@ -357,6 +360,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     webClient: env.SPACES_WEB_CLIENT,
     logLevel: env.SPACES_LOG_LEVEL,
     readyMaxLagEvents: env.SPACES_READY_MAX_LAG,
-    shutdownGraceMs: env.SPACES_SHUTDOWN_GRACE_MS
+    shutdownGraceMs: env.SPACES_SHUTDOWN_GRACE_MS,
+    presence: { disconnectGraceMs: env.SPACES_DISCONNECT_GRACE_MS }
   }
 }

@@ -48,6 +48,13 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ SPACES_RECORDING_URL_SECRET: "short" })).toThrow(/SPACES_RECORDING_URL_SECRET/)
   })
 
+  it("reads the presence disconnect grace: 30 s by default, at least 100 ms", () => {
+    expect(loadConfig({}).presence.disconnectGraceMs).toBe(30_000)
+    expect(loadConfig({ SPACES_DISCONNECT_GRACE_MS: "1500" }).presence.disconnectGraceMs).toBe(1_500)
+    expect(() => loadConfig({ SPACES_DISCONNECT_GRACE_MS: "50" })).toThrow(/SPACES_DISCONNECT_GRACE_MS/)
+    expect(() => loadConfig({ SPACES_DISCONNECT_GRACE_MS: "soon" })).toThrow(/SPACES_DISCONNECT_GRACE_MS/)
+  })
+
   describe("development sign-in", () => {
     const secret = "x".repeat(40)
 

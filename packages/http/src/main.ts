@@ -12,6 +12,8 @@ import { type Logger as JsonLogger, makeLogger } from "./log.js"
 import { DomainSpeakerAuthority } from "./media/authority.js"
 import { followLogIntoMedia, scanLog } from "./media/glue.js"
 import { Metrics } from "./observability/metrics.js"
+import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
+import { makePresence } from "./presence/Presence.js"
 import { makeLogHub } from "./sse/logHub.js"
 import { makeReactions } from "./sse/reactions.js"
 import { SseClients } from "./sse/sse.js"
@@ -92,6 +94,13 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
 
     const scan = yield* Effect.provide(scanLog, context)
     const hub = yield* Effect.provide(makeLogHub(scan.head), context)
+    const tracker = yield* makeInProcessConnectionTracker
+    const presence = yield* makePresence({
+      graceMs: config.presence.disconnectGraceMs,
+      liveAtStart: scan.live.keys(),
+      log: yield* hub.subscribe,
+      ...(media.available ? { mediaEvents: media.plane.events } : {})
+    }).pipe(Effect.provide(context), Effect.provideService(ConnectionTracker, tracker))
     const reactions = yield* makeReactions
     const sse = new SseClients()
     const metrics = new Metrics()
@@ -104,7 +113,8 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       media,
       hub,
       reactions,
-      sse
+      sse,
+      presence
     }
     metrics.gauge({
       name: "spaces_sse_clients",

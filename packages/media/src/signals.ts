@@ -40,6 +40,16 @@ export type RoomEvent =
       readonly userId: UserId
       readonly transportIds: ReadonlyArray<string>
     }
+  /**
+   * The media plane closed a transport whose peer is gone (its handshake failed, or nothing arrived
+   * on it for a while: a closed tab, a dropped line). For presence; nobody is left to rebuild.
+   */
+  | {
+      readonly _tag: "TransportLost"
+      readonly spaceId: SpaceId
+      readonly userId: UserId
+      readonly transportId: string
+    }
   | { readonly _tag: "RoomClosed"; readonly spaceId: SpaceId }
   /**
    * The room's worker died and the room was reopened on another one: every client sets up its

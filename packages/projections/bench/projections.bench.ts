@@ -100,7 +100,8 @@ const generateLog = async (store: EventStoreShape, target: number) => {
           events.push(event({ _tag: "HandRaised", spaceId: id, at, user }, at))
           events.push(event({ _tag: "SpeakRequestApproved", spaceId: id, at, user, by: host }, at))
         }
-        if (l % 7 === 0) events.push(event({ _tag: "ParticipantLeft", spaceId: id, at, user }, at))
+        if (l % 7 === 0)
+          events.push(event({ _tag: "ParticipantLeft", spaceId: id, at, user, reason: "left" }, at))
       }
       events.push(event({ _tag: "SpaceEnded", spaceId: id, at, reason: "host", by: host }, at))
       pending.push(events)

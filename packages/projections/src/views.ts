@@ -83,6 +83,16 @@ export type CreatorView = typeof CreatorView.Type
 export const PostView = Schema.Struct({ postId: PostId, author: UserId, text: Schema.String, at: Timestamp })
 export type PostView = typeof PostView.Type
 
+/** A final caption segment as the room shows it: who said what, where on the Space's timeline. */
+export const CaptionView = Schema.Struct({
+  speaker: UserId,
+  text: Schema.String,
+  startMs: Schema.Int,
+  endMs: Schema.Int,
+  at: Timestamp
+})
+export type CaptionView = typeof CaptionView.Type
+
 export const RoomParticipant = Schema.Struct({
   user: UserId,
   role: Role,
@@ -113,6 +123,8 @@ export const RoomView = Schema.Struct({
   pinnedPost: Schema.NullOr(PostView),
   /** Newest first, a bounded window. */
   recentPosts: Schema.Array(PostView),
+  /** The last final captions, oldest first (a page opening mid-Space shows what was just said). */
+  recentCaptions: Schema.Array(CaptionView),
   reminders: Schema.Int
 })
 export type RoomView = typeof RoomView.Type

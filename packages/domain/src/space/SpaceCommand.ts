@@ -81,6 +81,14 @@ export const AppendCaption = Schema.TaggedStruct("AppendCaption", {
 // System commands: issued by the scheduler from the clock, or by an operator, never by a user.
 export const ExpireSpace = Schema.TaggedStruct("ExpireSpace", { spaceId: SpaceId })
 export const EndAbandonedSpace = Schema.TaggedStruct("EndAbandonedSpace", { spaceId: SpaceId })
+/**
+ * Presence: every connection of `user` to the live Space has been gone for the disconnect grace,
+ * so the system leaves them on their behalf (a no-op when they are no longer in the room).
+ */
+export const DisconnectParticipant = Schema.TaggedStruct("DisconnectParticipant", {
+  spaceId: SpaceId,
+  user: UserId
+})
 export const EndSpaceByOperator = Schema.TaggedStruct("EndSpaceByOperator", {
   spaceId: SpaceId,
   operator: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)),
@@ -123,6 +131,7 @@ export const SpaceCommand = Schema.Union(
   AppendCaption,
   ExpireSpace,
   EndAbandonedSpace,
+  DisconnectParticipant,
   EndSpaceByOperator
 )
 export type SpaceCommand = typeof SpaceCommand.Type

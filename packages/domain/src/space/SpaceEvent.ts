@@ -47,13 +47,24 @@ export const ReminderRemoved = Schema.TaggedStruct("ReminderRemoved", onUser)
 export const SpaceEnded = Schema.TaggedStruct("SpaceEnded", {
   ...at,
   reason: Schema.Literal("host", "host_absent", "operator"),
-  by: Schema.String
+  by: Schema.String,
+  /** The operator's words, when an operator ended it (absent in older logs and other ends). */
+  note: Schema.optional(Schema.String)
 })
 
+/**
+ * Why a participant left: `left` they walked out (`LeaveSpace`); `disconnected` the system left them
+ * on their behalf after all their connections were gone for the disconnect grace. Events written
+ * before reasons existed decode as `left`.
+ */
+export const LeaveReason = Schema.Literal("left", "disconnected")
+export type LeaveReason = typeof LeaveReason.Type
+const leaveReason = { reason: Schema.optionalWith(LeaveReason, { default: () => "left" as const }) }
+
 export const ListenerJoined = Schema.TaggedStruct("ListenerJoined", onUser)
-export const ParticipantLeft = Schema.TaggedStruct("ParticipantLeft", onUser)
+export const ParticipantLeft = Schema.TaggedStruct("ParticipantLeft", { ...onUser, ...leaveReason })
 /** The host left: the Space carries on until `graceEndsAt` unless the host returns. */
-export const HostLeft = Schema.TaggedStruct("HostLeft", { ...onUser, graceEndsAt: Timestamp })
+export const HostLeft = Schema.TaggedStruct("HostLeft", { ...onUser, graceEndsAt: Timestamp, ...leaveReason })
 export const HostReturned = Schema.TaggedStruct("HostReturned", onUser)
 
 export const HandRaised = Schema.TaggedStruct("HandRaised", onUser)

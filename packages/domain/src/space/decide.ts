@@ -27,7 +27,7 @@ import {
   type Standing,
   WrongSpaceStatus
 } from "./SpaceError.js"
-import type { SpaceEvent } from "./SpaceEvent.js"
+import type { LeaveReason, SpaceEvent } from "./SpaceEvent.js"
 import {
   isModeratorRole,
   isSpeakingRole,
@@ -134,6 +134,18 @@ const joiningIfNeeded = (
   at: number
 ): ReadonlyArray<SpaceEvent> =>
   participantOf(state, user) === undefined ? [{ _tag: "ListenerJoined", spaceId, user, at }] : []
+
+/** A present participant leaves; the host's leave starts the grace period (SPEC: Leave). */
+const leaving = (
+  state: SpaceState,
+  spaceId: SpaceId,
+  user: UserId,
+  reason: LeaveReason,
+  { now, rules }: SpaceContext
+): ReadonlyArray<SpaceEvent> =>
+  user === state.host
+    ? [{ _tag: "HostLeft", spaceId, at: now, user, graceEndsAt: now + rules.hostGraceMs, reason }]
+    : [{ _tag: "ParticipantLeft", spaceId, at: now, user, reason }]
 
 const handlers: {
   readonly [T in SpaceCommand["_tag"]]: (
@@ -260,21 +272,11 @@ const handlers: {
       return [{ _tag: "ListenerJoined", spaceId: c.spaceId, at: now, user: c.by }]
     }),
 
-  LeaveSpace: (c, state, { now, rules }) =>
+  LeaveSpace: (c, state, ctx) =>
     Effect.gen(function* () {
       yield* live(state, c.spaceId)
       yield* present(state, c.spaceId, c.by)
-      return c.by === state.host
-        ? [
-            {
-              _tag: "HostLeft",
-              spaceId: c.spaceId,
-              at: now,
-              user: c.by,
-              graceEndsAt: now + rules.hostGraceMs
-            }
-          ]
-        : [{ _tag: "ParticipantLeft", spaceId: c.spaceId, at: now, user: c.by }]
+      return leaving(state, c.spaceId, c.by, "left", ctx)
     }),
 
   RaiseHand: (c, state, { now, hostFollows }) =>
@@ -519,10 +521,28 @@ const handlers: {
       return [{ _tag: "SpaceEnded", spaceId: c.spaceId, at: now, reason: "host_absent", by: "system" }]
     }),
 
+  DisconnectParticipant: (c, state, ctx) =>
+    Effect.gen(function* () {
+      yield* live(state, c.spaceId)
+      // Gone already (walked out, removed, or a late order after a return and a leave): nothing to do.
+      if (participantOf(state, c.user) === undefined) return []
+      return leaving(state, c.spaceId, c.user, "disconnected", ctx)
+    }),
+
   EndSpaceByOperator: (c, state, { now }) =>
     Effect.gen(function* () {
       yield* upcomingOrLive(state, c.spaceId)
-      return [{ _tag: "SpaceEnded", spaceId: c.spaceId, at: now, reason: "operator", by: c.operator }]
+      const note = c.reason.trim()
+      return [
+        {
+          _tag: "SpaceEnded",
+          spaceId: c.spaceId,
+          at: now,
+          reason: "operator",
+          by: c.operator,
+          ...(note === "" ? {} : { note })
+        }
+      ]
     })
 }
 

@@ -189,6 +189,12 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: space(fc.record({ _tag: fc.constant("EndAbandonedSpace" as const), spaceId: spaceArb }))
   },
   {
+    weight: 2,
+    arbitrary: space(
+      fc.record({ _tag: fc.constant("DisconnectParticipant" as const), spaceId: spaceArb, user: userArb })
+    )
+  },
+  {
     weight: 3,
     arbitrary: fc
       .record({ _tag: fc.constantFrom("Follow" as const, "Unfollow" as const), by: userArb, user: userArb })

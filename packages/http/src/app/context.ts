@@ -6,6 +6,7 @@ import type { Tokens } from "../auth/tokens.js"
 import type { ServerConfig } from "../config.js"
 import type { Logger } from "../log.js"
 import type { Metrics } from "../observability/metrics.js"
+import type { Presence } from "../presence/Presence.js"
 import { fromError, type HttpProblem } from "../problems.js"
 import type { LogHub } from "../sse/logHub.js"
 import type { Reactions } from "../sse/reactions.js"
@@ -30,6 +31,7 @@ export interface App {
   readonly hub: LogHub
   readonly reactions: Reactions
   readonly sse: SseClients
+  readonly presence: Presence
 }
 
 /**

@@ -5,11 +5,13 @@ import { mountHistory } from "../routes/history.js"
 import { mountLive } from "../routes/live.js"
 import { mountMedia } from "../routes/media.js"
 import { mountRecordings } from "../routes/recordings.js"
+import { mountOperator } from "../routes/operator.js"
 import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
 import { Routes } from "../routes/registry.js"
 import { mountSignIn } from "../routes/signIn.js"
+import { mountShare } from "../routes/share.js"
 import { webClient } from "../routes/webClient.js"
 import type { App } from "./context.js"
 import {
@@ -46,6 +48,8 @@ export const createExpressApp = (app: App) => {
   mountDev(app, routes)
   mountSignIn(app, routes)
   mountCommands(app, routes)
+  mountOperator(app, routes)
+  mountShare(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)
   mountReactions(app, routes)

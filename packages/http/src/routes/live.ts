@@ -63,7 +63,10 @@ const mediaSignals = (plane: MediaPlaneService, spaceId: SpaceId, me: UserId, w:
     [
       plane.speaking(spaceId).pipe(Stream.runForEach((signal) => w.send("speaking", signal))),
       plane.events(spaceId).pipe(
-        Stream.filter((e) => e._tag !== "TransportsClosed" || e.userId === me),
+        // Lost transports are presence's business; closed ones only their user's.
+        Stream.filter(
+          (e) => e._tag !== "TransportLost" && (e._tag !== "TransportsClosed" || e.userId === me)
+        ),
         Stream.runForEach((event) => w.send("media", event))
       )
     ],
@@ -99,6 +102,8 @@ export const mountLive = (app: App, routes: Routes) => {
       openSse(app, req, res, "room", (w) =>
         Effect.scoped(
           Effect.gen(function* () {
+            // Holding the room's stream is being connected (presence), until the client goes away.
+            yield* app.presence.holdStream(spaceId, me)
             // Subscribe before reading the stream so nothing committed in between is missed.
             const live = yield* app.hub.subscribe
             const reactions = yield* app.reactions.subscribe

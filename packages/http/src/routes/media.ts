@@ -179,9 +179,15 @@ export const mountMedia = (app: App, routes: Routes) => {
       const { dtlsParameters } = decodeBody(ConnectTransportBody, req)
       const transportId = decodeParam(Id, req, "transportId")
       await withPlane(req, (plane, caller) =>
-        plane.connectTransport(caller, transportId, {
-          dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
-        })
+        plane
+          .connectTransport(caller, transportId, {
+            dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
+          })
+          .pipe(
+            // A connected transport is a connection to the Space until it closes (presence); one
+            // created and never connected carries nothing, so a tab that dies with it is not held.
+            Effect.zipRight(app.presence.transportOpened(caller.spaceId, caller.userId, transportId))
+          )
       )
       res.status(204).end()
     }
@@ -260,7 +266,9 @@ export const mountMedia = (app: App, routes: Routes) => {
     },
     async (req, res) => {
       const transportId = decodeParam(Id, req, "transportId")
-      await withPlane(req, (plane, caller) => plane.closeTransport(caller, transportId))
+      await withPlane(req, (plane, caller) =>
+        Effect.zipRight(plane.closeTransport(caller, transportId), app.presence.transportClosed(transportId))
+      )
       res.status(204).end()
     }
   )

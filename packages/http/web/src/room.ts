@@ -92,6 +92,7 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     // stays current before joining too; an ended Space changes no more.
     if (next.status === "live" || next.status === "scheduled") openLive(next.position)
     else closeLive()
+    captionsFromView(next)
     render()
   }
 
@@ -136,18 +137,64 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     while (reactionLog.children.length > 8) reactionLog.lastElementChild?.remove()
   }
 
+  const renderCaptions = () => {
+    noCaptions.hidden = captions.length > 0
+    replaceChildren(
+      captionLog,
+      ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text))
+    )
+  }
+
   const onCaption = (data: Record<string, unknown>) => {
     const segment = record(data.segment) ?? data
     const text = str(segment.text)
     if (text === null) return
     captions.push({ speaker: str(segment.speaker) ?? "", text })
     if (captions.length > 30) captions.shift()
-    noCaptions.hidden = true
-    replaceChildren(
-      captionLog,
-      ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text))
-    )
+    renderCaptions()
   }
+
+  /** The room view carries the last final captions: a page opened mid-Space shows what was just said. */
+  const captionsFromView = (room: RoomView) => {
+    const shown = room.recentCaptions.map((c) => ({ speaker: c.speaker, text: c.text }))
+    if (JSON.stringify(shown) === JSON.stringify(captions)) return
+    captions.splice(0, captions.length, ...shown)
+    renderCaptions()
+  }
+
+  /** The Space's share link: the system share sheet where the browser has one, else the clipboard. */
+  const share = async () => {
+    const url = `${location.origin}/s/${encodeURIComponent(spaceId)}`
+    const title = view?.title ?? "A Space"
+    const nav = navigator as Navigator & { share?: (data: { title: string; url: string }) => Promise<void> }
+    if (typeof nav.share === "function") {
+      try {
+        await nav.share({ title, url })
+        return
+      } catch (e) {
+        // The person closed the sheet: nothing to do. Anything else falls back to copying.
+        if (e instanceof DOMException && e.name === "AbortError") return
+      }
+    }
+    try {
+      await navigator.clipboard.writeText(url)
+      shareLink.value = url
+      announce("Link copied")
+    } catch {
+      // No clipboard (an insecure origin): show the link, selected, for the person to copy.
+      shareLink.value = url
+      shareLink.hidden = false
+      shareLink.select()
+      announce("Copy the link shown")
+    }
+  }
+  const shareLink = h("input", {
+    type: "text",
+    readonly: true,
+    class: "share-link",
+    "aria-label": "Share link",
+    hidden: true
+  })
 
   const closeLive = () => {
     live?.abort()
@@ -263,7 +310,15 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     const buttons: Array<HTMLElement> = []
     if (role === null) {
       if (!removed && room.status === "live")
-        buttons.push(button("Join this Space", () => void joinRoom(), "primary"))
+        // An away host (walked out, or left for a dropped line) returns with their role while the grace runs.
+        buttons.push(
+          button(
+            room.host === me && room.hostAway !== null ? "Return as host" : "Join this Space",
+            () => void joinRoom(),
+            "primary",
+            "join"
+          )
+        )
     } else {
       if (role === "listener")
         buttons.push(
@@ -417,6 +472,12 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           : h("span", { class: "badge" }, room.status)
       ),
       h("h1", { id: "room-title" }, room.title),
+      h(
+        "p",
+        { class: "share" },
+        button("Share", () => void share(), "small share-button", "share"),
+        shareLink
+      ),
       h(
         "p",
         { class: "meta" },

@@ -29,6 +29,10 @@ interface TransportCommon {
   readonly slot: RouterSlot
 }
 
+/** How often a connected WebRTC transport's received bytes are read, and how long they may stand still. */
+const PEER_CHECK_MS = 5_000
+const PEER_SILENCE_MS = 20_000
+
 export type TransportEntry =
   | (TransportCommon & { readonly kind: "webrtc"; readonly transport: types.WebRtcTransport })
   | (TransportCommon & { readonly kind: "plain"; readonly transport: types.PlainTransport })
@@ -123,6 +127,44 @@ export class Room {
     if (entry.direction === "recv") entry.slot.recvTransports++
     const transport: types.Transport = entry.transport
     transport.observer.once("close", () => this.forgetTransport(transport.id))
+    if (entry.kind === "webrtc") this.watchPeer(entry.transport, entry.userId)
+  }
+
+  /**
+   * A WebRTC transport whose peer is gone is closed (`TransportLost`), so presence doesn't count a
+   * dead tab as connected. Gone: the DTLS handshake failed, or nothing at all arrived for
+   * `PEER_SILENCE_MS` while connected (a live browser sends ICE consent checks every few seconds,
+   * RTCP besides; a closed tab or a dropped line sends nothing). A DTLS close (a page closing its
+   * transport) is left to the client's own DELETE, or to the silence. mediasoup 3.12 has no ICE
+   * consent timeout of its own.
+   */
+  private watchPeer(transport: types.WebRtcTransport, userId: UserId): void {
+    const hangUp = () => {
+      if (transport.closed || this.closed) return
+      transport.close()
+      this.publish({ _tag: "TransportLost", spaceId: this.spaceId, userId, transportId: transport.id })
+    }
+    transport.on("dtlsstatechange", (state) => {
+      if (state === "failed") hangUp()
+    })
+    let received = -1
+    let heardAt = Date.now()
+    const timer = setInterval(() => {
+      if (transport.closed) return clearInterval(timer)
+      void transport.getStats().then(
+        (stats) => {
+          const bytes = stats[0]?.bytesReceived ?? 0
+          const now = Date.now()
+          if (bytes !== received || transport.dtlsState !== "connected") {
+            received = bytes
+            heardAt = now
+          } else if (now - heardAt >= PEER_SILENCE_MS) hangUp()
+        },
+        () => undefined
+      )
+    }, PEER_CHECK_MS)
+    timer.unref()
+    transport.observer.once("close", () => clearInterval(timer))
   }
 
   private forgetTransport(transportId: string): void {

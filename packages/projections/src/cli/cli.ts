@@ -1,5 +1,14 @@
 import type { Writable } from "node:stream"
-import { EventStore, type EventStoreShape, SpaceId, SpaceState, spaceAsOf, spaceLog } from "@spaces/domain"
+import {
+  EventStore,
+  type EventStoreShape,
+  SpaceId,
+  Spaces,
+  SpaceState,
+  spaceAsOf,
+  spaceLog,
+  spacesOn
+} from "@spaces/domain"
 import { type EventStoreConfig, eventStoreConfig, eventStoreLayer } from "@spaces/eventstore"
 import { Cause, ConfigProvider, Effect, Option, Schema, Stream } from "effect"
 import { viewsPathConfig } from "../config.js"
@@ -11,6 +20,10 @@ const USAGE = `usage: spaces rebuild [name|all]     drop read models and replay 
        spaces status                  each projection's checkpoint, the log's head, the lag
        spaces replay <spaceId> [--position N | --at ISO-time]
                                       a Space's state at that point (default: now) and its event log
+       spaces end <spaceId> --reason <text> [--operator <name>]
+                                      end a scheduled or live Space as an operator (default name:
+                                      cli); the reason is kept in the log. Works on a stopped or a
+                                      running server's log (a running server follows it)
 
 Projections: ${projections()
   .map((p) => p.name)
@@ -136,10 +149,41 @@ const replay = (io: CliIo, args: ReadonlyArray<string>) =>
     }
   })
 
+/** The value after `--name`, if the flag is there. */
+const flagValue = (args: ReadonlyArray<string>, name: string): string | undefined => {
+  const at = args.indexOf(name)
+  return at < 0 ? undefined : args[at + 1]
+}
+
+/**
+ * The operator's end from the shell: the command goes through the domain like the HTTP route's,
+ * appending at the Space's revision, so it is safe beside a running server on the same log (the
+ * SQLite store takes the write lock per append; the server sees the commit and follows it).
+ */
+const end = (io: CliIo, args: ReadonlyArray<string>, storeLayer: ReturnType<typeof eventStoreLayer>) =>
+  Effect.gen(function* () {
+    const [id] = args
+    if (id === undefined || id.startsWith("--")) return yield* Effect.die(new Usage("end needs a Space id"))
+    const spaceId = yield* Schema.decodeUnknown(SpaceId)(id).pipe(
+      Effect.orElse(() => Effect.die(new Usage(`not a Space id: ${id}`)))
+    )
+    const reason = flagValue(args, "--reason")?.trim()
+    if (reason === undefined || reason === "" || reason.length > 500)
+      return yield* Effect.die(new Usage("end needs --reason <text> (1-500 characters)"))
+    const operator = flagValue(args, "--operator") ?? "cli"
+    if (operator.length === 0 || operator.length > 128)
+      return yield* Effect.die(new Usage("--operator must be 1-128 characters"))
+    const spaces = yield* Spaces
+    const out = yield* spaces
+      .execute({ _tag: "EndSpaceByOperator", spaceId, operator, reason })
+      .pipe(Effect.mapError((error) => new Error(`${error._tag}: ${error.message}`)))
+    io.stdout.write(`ended Space ${spaceId} at position ${out.position} (operator ${operator}): ${reason}\n`)
+  }).pipe(Effect.provide(spacesOn(storeLayer)))
+
 /** Runs `spaces <command> …`; resolves to the process exit code. */
 export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<number> => {
   const [command, ...rest] = args
-  if (command !== "rebuild" && command !== "status" && command !== "replay") {
+  if (command !== "rebuild" && command !== "status" && command !== "replay" && command !== "end") {
     io.stderr.write(USAGE)
     return 2
   }
@@ -148,13 +192,15 @@ export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<nu
     const config = yield* eventStoreConfig
     const viewsPath = yield* viewsPathConfig
     io.stderr.write(`log: ${describeStore(config)}; read models: ${viewsPath}\n`)
+    const storeLayer = eventStoreLayer(config)
+    if (command === "end") return yield* Effect.scoped(end(io, rest, storeLayer))
     const work =
       command === "rebuild"
         ? rebuild(io, rest[0] ?? "all", viewsPath)
         : command === "status"
           ? status(io, viewsPath)
           : replay(io, rest)
-    return yield* Effect.scoped(Effect.provide(work, eventStoreLayer(config)))
+    return yield* Effect.scoped(Effect.provide(work, storeLayer))
   })
   const exit = await Effect.runPromiseExit(
     program.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(env)))

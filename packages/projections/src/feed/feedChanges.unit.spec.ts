@@ -93,7 +93,7 @@ describe("feed changes", () => {
         expect((yield* queries.feed(viewer))[0]?.space.listenerCount).toBe(1)
 
         const left = yield* apply("space-s1", [
-          { _tag: "ParticipantLeft", spaceId: space, at, user: stranger }
+          { _tag: "ParticipantLeft", spaceId: space, at, user: stranger, reason: "left" }
         ])
         expect(reaches(left, viewer, listed)).toBe(true)
         expect((yield* queries.feed(viewer))[0]?.space.listenerCount).toBe(0)

@@ -1,4 +1,12 @@
-import { PostId, type SpaceCommand, SpaceId, Spaces, type UserCommand, UserId } from "@spaces/domain"
+import {
+  PostId,
+  ServiceId,
+  type SpaceCommand,
+  SpaceId,
+  Spaces,
+  type UserCommand,
+  UserId
+} from "@spaces/domain"
 import { Clock, Effect, HashMap, HashSet, TestClock } from "effect"
 import fc from "fast-check"
 
@@ -111,6 +119,33 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 1,
     arbitrary: spaceId.map((id): Step => ({ kind: "space", command: { _tag: "ExpireSpace", spaceId: id } }))
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        spaceId,
+        speaker: user,
+        text: fc.constantFrom("hello", "yes", "and then"),
+        startMs: fc.nat(60_000)
+      })
+      .map(
+        (c): Step => ({
+          kind: "space",
+          command: {
+            _tag: "AppendCaption",
+            spaceId: c.spaceId,
+            service: ServiceId.make("captioner"),
+            segment: { speaker: c.speaker, text: c.text, startMs: c.startMs, endMs: c.startMs + 500 }
+          }
+        })
+      )
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ spaceId, user })
+      .map((c): Step => ({ kind: "space", command: { _tag: "DisconnectParticipant", ...c } }))
   },
   {
     weight: 1,

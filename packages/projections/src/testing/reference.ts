@@ -32,6 +32,7 @@ import type {
   FeedEntry,
   LiveSpaceSummary,
   PostView,
+  CaptionView,
   RoomView,
   ScheduledSpaceSummary,
   SearchResults,
@@ -45,6 +46,7 @@ interface Walked {
   stage: Array<UserId>
   recorded: boolean
   posts: Array<PostView>
+  captions: Array<CaptionView>
 }
 
 const decodeSpace = decodeRecorded(SpaceEvent)
@@ -70,7 +72,8 @@ export const referenceOf = (
       joinOrder: new Map(),
       stage: [],
       recorded: false,
-      posts: []
+      posts: [],
+      captions: []
     }
     const before = walked.state
     const after = evolve(before, event)
@@ -89,6 +92,7 @@ export const referenceOf = (
     if (after.status === "live" && after.recording) walked.recorded = true
     if (event._tag === "PostPublished")
       walked.posts.unshift({ postId: event.postId, author: event.author, text: event.text, at: event.at })
+    if (event._tag === "CaptionAppended") walked.captions.push({ ...event.segment, at: event.at })
     spaces.set(event.spaceId, walked)
   }
 
@@ -239,6 +243,7 @@ export const referenceOf = (
         counts: s.counts,
         pinnedPost: s.pinnedPost === null ? null : (w.posts.find((p) => p.postId === s.pinnedPost) ?? null),
         recentPosts: w.posts.slice(0, 20),
+        recentCaptions: w.captions.slice(-30),
         reminders: HashSet.size(s.reminders)
       })
     }

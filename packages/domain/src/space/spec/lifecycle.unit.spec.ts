@@ -187,7 +187,7 @@ describe("scheduled Spaces", () => {
     given(scheduledSpace(scheduledFor)).when(create()).rejects("SpaceAlreadyExists")
     given(scheduledSpace(scheduledFor))
       .when({ _tag: "EndSpaceByOperator", spaceId: space, operator: "ops", reason: "cleanup" })
-      .emits([{ _tag: "SpaceEnded", spaceId: space, at: T0, reason: "operator", by: "ops" }])
+      .emits([{ _tag: "SpaceEnded", spaceId: space, at: T0, reason: "operator", by: "ops", note: "cleanup" }])
   })
 
   it("uses the configured expiry, and its error names the deadline and the limit", () => {
@@ -293,6 +293,10 @@ describe("ending", () => {
   it("an operator ends a live or scheduled Space", () => {
     given(fullRoom())
       .when({ _tag: "EndSpaceByOperator", spaceId: space, operator: "ops", reason: "abuse" })
+      .emits([{ _tag: "SpaceEnded", spaceId: space, at: T0, reason: "operator", by: "ops", note: "abuse" }])
+    // A blank reason is no note.
+    given(fullRoom())
+      .when({ _tag: "EndSpaceByOperator", spaceId: space, operator: "ops", reason: "  " })
       .emits([{ _tag: "SpaceEnded", spaceId: space, at: T0, reason: "operator", by: "ops" }])
   })
 

@@ -4,6 +4,7 @@ import { defaultRoomRules } from "../../rules/RoomRules.js"
 import type { SpaceEvent } from "../SpaceEvent.js"
 import {
   cohost,
+  ended,
   fullRoom,
   host,
   joined,
@@ -72,14 +73,16 @@ describe("joining and leaving", () => {
   it("any participant leaves; someone not in the room can't", () => {
     given(fullRoom())
       .when({ _tag: "LeaveSpace", spaceId: space, by: speaker })
-      .emits([{ _tag: "ParticipantLeft", spaceId: space, at: T0, user: speaker }])
+      .emits([{ _tag: "ParticipantLeft", spaceId: space, at: T0, user: speaker, reason: "left" }])
     given(fullRoom()).when({ _tag: "LeaveSpace", spaceId: space, by: outsider }).rejects("NotInSpace")
   })
 
   it("the host leaving starts a 5-minute grace period; returning ends it", () => {
     const away = given(fullRoom())
       .when({ _tag: "LeaveSpace", spaceId: space, by: host })
-      .emits([{ _tag: "HostLeft", spaceId: space, at: T0, user: host, graceEndsAt: T0 + 5 * 60_000 }])
+      .emits([
+        { _tag: "HostLeft", spaceId: space, at: T0, user: host, graceEndsAt: T0 + 5 * 60_000, reason: "left" }
+      ])
     expect(away.status).toBe("live")
     expect(away.hostAway).toEqual({ since: T0, graceEndsAt: T0 + 5 * 60_000 })
     const hostLeft: SpaceEvent = {
@@ -87,7 +90,8 @@ describe("joining and leaving", () => {
       spaceId: space,
       at: T0,
       user: host,
-      graceEndsAt: T0 + 300_000
+      graceEndsAt: T0 + 300_000,
+      reason: "left"
     }
     const back = given([...fullRoom(), hostLeft])
       .when({ _tag: "JoinSpace", spaceId: space, by: host })
@@ -101,7 +105,8 @@ describe("joining and leaving", () => {
       spaceId: space,
       at: T0,
       user: host,
-      graceEndsAt: T0 + 300_000
+      graceEndsAt: T0 + 300_000,
+      reason: "left"
     }
     given([...fullRoom(), hostLeft], { now: T0 + 300_000 })
       .when({ _tag: "EndAbandonedSpace", spaceId: space })
@@ -112,13 +117,59 @@ describe("joining and leaving", () => {
     given(fullRoom()).when({ _tag: "EndAbandonedSpace", spaceId: space }).emits([])
   })
 
+  it("a participant whose connections are gone is left by the system, with the reason", () => {
+    const state = given(fullRoom())
+      .when({ _tag: "DisconnectParticipant", spaceId: space, user: speaker })
+      .emits([{ _tag: "ParticipantLeft", spaceId: space, at: T0, user: speaker, reason: "disconnected" }])
+    expect(HashMap.has(state.participants, speaker)).toBe(false)
+    // Already gone (walked out, removed, never there): nothing to do, nothing refused.
+    given(fullRoom()).when({ _tag: "DisconnectParticipant", spaceId: space, user: outsider }).emits([])
+    given([...fullRoom(), ended])
+      .when({ _tag: "DisconnectParticipant", spaceId: space, user: speaker })
+      .rejects("SpaceHasEnded")
+  })
+
+  it("a disconnected host starts the grace period and keeps the role on return", () => {
+    const away = given(fullRoom())
+      .when({ _tag: "DisconnectParticipant", spaceId: space, user: host })
+      .emits([
+        {
+          _tag: "HostLeft",
+          spaceId: space,
+          at: T0,
+          user: host,
+          graceEndsAt: T0 + 5 * 60_000,
+          reason: "disconnected"
+        }
+      ])
+    expect(away.hostAway).toEqual({ since: T0, graceEndsAt: T0 + 5 * 60_000 })
+    const hostLeft: SpaceEvent = {
+      _tag: "HostLeft",
+      spaceId: space,
+      at: T0,
+      user: host,
+      graceEndsAt: T0 + 300_000,
+      reason: "disconnected"
+    }
+    // A late second order while the host is away changes nothing.
+    given([...fullRoom(), hostLeft])
+      .when({ _tag: "DisconnectParticipant", spaceId: space, user: host })
+      .emits([])
+    const back = given([...fullRoom(), hostLeft])
+      .when({ _tag: "JoinSpace", spaceId: space, by: host })
+      .emits([{ _tag: "HostReturned", spaceId: space, at: T0, user: host }])
+    expect(back.host).toBe(host)
+    expect(back.hostAway).toBeNull()
+  })
+
   it("a co-host can't take over ending while the host is away", () => {
     const hostLeft: SpaceEvent = {
       _tag: "HostLeft",
       spaceId: space,
       at: T0,
       user: host,
-      graceEndsAt: T0 + 300_000
+      graceEndsAt: T0 + 300_000,
+      reason: "left"
     }
     given([...fullRoom(), hostLeft])
       .when({ _tag: "EndSpace", spaceId: space, by: cohost })
