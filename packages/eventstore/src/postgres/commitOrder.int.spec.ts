@@ -158,7 +158,7 @@ describe("commit order under concurrent writers", () => {
             )
           )
         )
-      const insert = (client: pg.ClientBase, stream: string, events: ReadonlyArray<EventData>) =>
+      const insert = (client: pg.ClientBase | pg.Pool, stream: string, events: ReadonlyArray<EventData>) =>
         client.query(
           "INSERT INTO naive_events (stream, id, type, data, metadata) SELECT $1, id, type, data::json, metadata::json FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, type, data, metadata, ord) ORDER BY ord",
           [
