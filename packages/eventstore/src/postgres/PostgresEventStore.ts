@@ -27,6 +27,8 @@ export interface PostgresEventStoreOptions {
   readonly poolSize?: number
   /** Events per page when reading the global log. Default 8192. */
   readonly pageSize?: number
+  /** `application_name` of the store's connections (seen in `pg_stat_activity`). Default "spaces". */
+  readonly applicationName?: string
   /** First delay before a subscriber retries after losing the database; doubles up to 5 s. Default 50 ms. */
   readonly retryBackoffMs?: number
 }
@@ -61,6 +63,15 @@ const expectedCode = (expected: ExpectedRevision): number =>
         ? EXPECTED_STREAM_EXISTS
         : expected
 
+/**
+ * The connection broke (no SQLSTATE, or class 08 "connection exception", or 57P "operator
+ * intervention": the server was shut down or killed the backend), as opposed to a SQL error.
+ */
+const isConnectionLost = (error: unknown): boolean => {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : ""
+  return !/^[0-9A-Z]{5}$/.test(code) || code.startsWith("08") || code.startsWith("57P")
+}
+
 const COLUMNS = "position, stream, revision, id, type, data, metadata"
 
 /** Opens the pool and creates or migrates the schema. Rejects if the database cannot be reached. */
@@ -69,7 +80,7 @@ export const makePostgresEventStore = async (
 ): Promise<PostgresEventStore> => {
   const connection: pg.ClientConfig = {
     connectionString: options.connectionString,
-    application_name: "spaces",
+    application_name: options.applicationName ?? "spaces",
     types
   }
   const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 })
@@ -127,20 +138,35 @@ export const makePostgresEventStore = async (
       })
     )
 
+  /**
+   * A connection lost under an append leaves its outcome unknown; appending the same events again
+   * is safe (a committed first try is recognised by its ids and returns the original result), so
+   * it is retried twice on a fresh connection before the caller sees `EventStoreUnavailable`.
+   */
+  const appendRetry = {
+    schedule: Schedule.exponential(`${backoff} millis`),
+    times: 2,
+    while: (error: unknown) => isConnectionLost(error) && !closed
+  }
+
   const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
     Effect.flatMap(
-      query<{ appended: boolean; next_revision: number; last_position: number | null }>({
-        name: "spaces_append",
-        text: "SELECT appended, next_revision, last_position FROM spaces_append($1, $2, $3, $4, $5, $6)",
-        values: [
-          stream,
-          expectedCode(expected),
-          events.map((e) => e.id),
-          events.map((e) => e.type),
-          events.map((e) => JSON.stringify(e.data) ?? "null"),
-          events.map((e) => JSON.stringify(e.metadata))
-        ]
-      }),
+      Effect.tryPromise({
+        try: () =>
+          pool.query<{ appended: boolean; next_revision: number; last_position: number | null }>({
+            name: "spaces_append",
+            text: "SELECT appended, next_revision, last_position FROM spaces_append($1, $2, $3, $4, $5, $6)",
+            values: [
+              stream,
+              expectedCode(expected),
+              events.map((e) => e.id),
+              events.map((e) => e.type),
+              events.map((e) => JSON.stringify(e.data) ?? "null"),
+              events.map((e) => JSON.stringify(e.metadata))
+            ]
+          }),
+        catch: (error) => error
+      }).pipe(Effect.retry(appendRetry), Effect.mapError(unavailable)),
       (result): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
         const row = result.rows[0]
         if (row === undefined) return Effect.fail(unavailable("append returned no row"))
