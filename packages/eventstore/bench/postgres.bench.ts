@@ -159,6 +159,12 @@ const bare = async (url: string): Promise<Contender> => {
 }
 
 const cluster = await startPostgresCluster({ settings: { shared_buffers: "256MB", max_wal_size: "4GB" } })
+// Interrupted (Ctrl-C): stop the cluster too; `exit` handlers do not run on a signal.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    cluster.stop()
+    process.exit(130)
+  })
 const results: Array<{ line: string; unit: string; figures: number[] }> = []
 try {
   const contenders = [

@@ -17,6 +17,7 @@ import {
 import pg from "pg"
 import { Context, Effect, Layer, Schedule, Stream } from "effect"
 import { decodeRows, type EventRow } from "../sqlite/rows.js"
+import { makeGroupCommit } from "./groupCommit.js"
 import { listenForCommits } from "./listener.js"
 import { EXPECTED_ANY, EXPECTED_NO_STREAM, EXPECTED_STREAM_EXISTS, migrate } from "./schema.js"
 
@@ -139,37 +140,24 @@ export const makePostgresEventStore = async (
     )
 
   /**
-   * A connection lost under an append leaves its outcome unknown; appending the same events again
-   * is safe (a committed first try is recognised by its ids and returns the original result), so
-   * it is retried twice on a fresh connection before the caller sees `EventStoreUnavailable`.
+   * Appends go through the group commit: those arriving while a commit is in flight share the next
+   * one. A connection lost under an append leaves its outcome unknown; appending the same events
+   * again is safe (a committed first try is recognised by its ids and returns the original result),
+   * so it is retried twice on a fresh connection before the caller sees `EventStoreUnavailable`.
    */
-  const appendRetry = {
-    schedule: Schedule.exponential(`${backoff} millis`),
-    times: 2,
-    while: (error: unknown) => isConnectionLost(error) && !closed
-  }
+  const group = makeGroupCommit({
+    pool,
+    shouldRetry: (error) => isConnectionLost(error) && !closed,
+    backoffMs: backoff
+  })
 
   const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
     Effect.flatMap(
       Effect.tryPromise({
-        try: () =>
-          pool.query<{ appended: boolean; next_revision: number; last_position: number | null }>({
-            name: "spaces_append",
-            text: "SELECT appended, next_revision, last_position FROM spaces_append($1, $2, $3, $4, $5, $6)",
-            values: [
-              stream,
-              expectedCode(expected),
-              events.map((e) => e.id),
-              events.map((e) => e.type),
-              events.map((e) => JSON.stringify(e.data) ?? "null"),
-              events.map((e) => JSON.stringify(e.metadata))
-            ]
-          }),
-        catch: (error) => error
-      }).pipe(Effect.retry(appendRetry), Effect.mapError(unavailable)),
-      (result): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
-        const row = result.rows[0]
-        if (row === undefined) return Effect.fail(unavailable("append returned no row"))
+        try: () => group.append({ stream, events, expected: expectedCode(expected) }),
+        catch: unavailable
+      }),
+      (row): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
         if (!row.appended)
           return Effect.fail(
             new WrongExpectedVersion({

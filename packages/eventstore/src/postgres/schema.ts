@@ -104,6 +104,38 @@ $fn$;
 `
 
 /**
+ * Several appends in one statement, so in one transaction and one commit (a group commit): each is
+ * `spaces_append` on its slice of the flat arrays (`p_counts[k]` events each), in order, with its
+ * own expected-revision check and its own row in the result; a refused one writes nothing and does
+ * not stop the others.
+ */
+const APPEND_MANY_FUNCTION = `
+CREATE OR REPLACE FUNCTION spaces_append_many(
+  p_streams text[], p_expected bigint[], p_counts integer[],
+  p_ids text[], p_types text[], p_data text[], p_metadata text[]
+) RETURNS TABLE (appended boolean, next_revision bigint, last_position bigint)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  k integer;
+  first integer := 1;
+  last integer;
+  outcome record;
+BEGIN
+  FOR k IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
+    last := first + p_counts[k] - 1;
+    SELECT * INTO outcome FROM spaces_append(p_streams[k], p_expected[k],
+      p_ids[first:last], p_types[first:last], p_data[first:last], p_metadata[first:last]);
+    appended := outcome.appended;
+    next_revision := outcome.next_revision;
+    last_position := outcome.last_position;
+    RETURN NEXT;
+    first := last + 1;
+  END LOOP;
+END
+$fn$;
+`
+
+/**
  * Creates or migrates the schema, idempotently: every statement is "if not exists" / "or replace",
  * and nodes starting at once take turns (a transaction-level advisory lock), since concurrent
  * `CREATE TABLE IF NOT EXISTS` can still collide in PostgreSQL's catalog.
@@ -114,6 +146,7 @@ export const migrate = async (client: pg.ClientBase): Promise<void> => {
     await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`)
     await client.query(TABLES)
     await client.query(APPEND_FUNCTION)
+    await client.query(APPEND_MANY_FUNCTION)
     await client.query(
       `INSERT INTO spaces_schema (version) SELECT ${SCHEMA_VERSION} WHERE NOT EXISTS (SELECT 1 FROM spaces_schema)`
     )
