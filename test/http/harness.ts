@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { EventStore, UserId, ServiceId } from "@spaces/domain"
+import { type PostgresCluster, startPostgresCluster } from "@spaces/eventstore/testing"
 import { CAPTIONS_SCOPE, loadConfig, makeTokens, type RunningServer, start } from "@spaces/http"
 import { Effect, Runtime, Stream } from "effect"
 
@@ -85,15 +86,56 @@ export interface TestServer {
   readonly logLength: () => Promise<number>
 }
 
-export const startTestServer = async (env: Record<string, string> = {}): Promise<TestServer> => {
+/** Which event store the test server runs on. */
+export type TestStore = "sqlite" | "postgres"
+
+/**
+ * One throwaway PostgreSQL cluster per test process, shared by the servers that run on it (each
+ * gets its own database) and stopped when the last of them closes.
+ */
+let cluster: { readonly started: Promise<PostgresCluster>; users: number } | undefined
+const acquireDatabase = async () => {
+  cluster ??= { started: startPostgresCluster({ settings: { fsync: "off" } }), users: 0 }
+  const current = cluster
+  current.users++
+  const release = () => {
+    if (--current.users > 0) return
+    if (cluster === current) cluster = undefined
+    return current.started.then((c) => c.stop())
+  }
+  try {
+    return { url: await (await current.started).createDatabase(), release }
+  } catch (error) {
+    await release()
+    throw error
+  }
+}
+
+export const startTestServer = async (
+  env: Record<string, string> = {},
+  options: { readonly store?: TestStore } = {}
+): Promise<TestServer> => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-http-"))
-  const server = await start(loadConfig(testEnv(dir, env)))
+  const database = options.store === "postgres" ? await acquireDatabase() : undefined
+  let server: RunningServer
+  try {
+    const storeEnv = database === undefined ? {} : { SPACES_POSTGRES_URL: database.url }
+    const config = loadConfig(testEnv(dir, { ...storeEnv, ...env }))
+    if (config.store.kind !== (options.store ?? "sqlite"))
+      throw new Error(`test server asked for ${options.store} but configured ${config.store.kind}`)
+    server = await start(config)
+  } catch (error) {
+    await database?.release()
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   return {
     server,
     url: server.url,
     dir,
     close: async () => {
       await server.close()
+      await database?.release()
       rmSync(dir, { recursive: true, force: true })
     },
     logLength: () =>

@@ -7,7 +7,8 @@ import {
   request,
   serviceToken,
   startTestServer,
-  type TestServer
+  type TestServer,
+  type TestStore
 } from "./harness.js"
 
 interface Result {
@@ -19,11 +20,13 @@ const ok = (answer: { status: number; body: unknown }, status = 200) => {
   return answer.body as Result
 }
 
-describe("a Space from follow to replay, over HTTP", () => {
+const stores: ReadonlyArray<TestStore> = ["sqlite", "postgres"]
+
+describe.each(stores)("a Space from follow to replay, over HTTP (event store: %s)", (store) => {
   let t: TestServer
   let hana: Client, cole: Client, sam: Client, lee: Client, fay: Client, bob: Client
   beforeAll(async () => {
-    t = await startTestServer()
+    t = await startTestServer({}, { store })
     const c = (user: string) => client(t.url, user)
     ;[hana, cole, sam, lee, fay, bob] = await Promise.all([
       c("hana"),

@@ -1,5 +1,6 @@
 export * from "./config/eventStoreLayer.js"
 export * from "./esdb/EsdbEventStore.js"
 export * from "./eventlog/eventLogFile.js"
+export * from "./postgres/PostgresEventStore.js"
 export type { SqliteSynchronous } from "./sqlite/schema.js"
 export * from "./sqlite/SqliteEventStore.js"

@@ -36,11 +36,16 @@ describe("configuration from the environment", () => {
       path: "/tmp/x/spaces.views.sqlite"
     })
     expect(loadConfig({ EVENTSTORE_CONNECTION_STRING: "esdb://h:2113" }).views).toEqual({ kind: "memory" })
+    expect(loadConfig({ SPACES_POSTGRES_URL: "postgres://db/spaces" })).toMatchObject({
+      store: { kind: "postgres", connectionString: "postgres://db/spaces" },
+      views: { kind: "memory" }
+    })
     expect(loadConfig({ SPACES_VIEWS_PATH: "memory" }).views).toEqual({ kind: "memory" })
   })
 
   it("fails fast naming the variable", () => {
     expect(() => loadConfig({ PORT: "http" })).toThrow(/PORT/)
+    expect(() => loadConfig({ SPACES_POSTGRES_URL: "mysql://db/spaces" })).toThrow(/SPACES_POSTGRES_URL/)
     expect(() => loadConfig({ SPACES_MAX_SPEAKERS: "0" })).toThrow(/SPACES_MAX_SPEAKERS/)
     expect(() => loadConfig({ SPACES_TOPICS: "Not A Slug" })).toThrow(/SPACES_TOPICS/)
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/SPACES_JWT_SECRET/)

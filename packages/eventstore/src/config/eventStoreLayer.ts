@@ -1,23 +1,37 @@
 import type { CheckpointStore, EventStore, EventStoreUnavailable } from "@spaces/domain"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, ConfigError, Effect, Either, Layer, Option } from "effect"
 import { EsdbEventStore } from "../esdb/EsdbEventStore.js"
+import { PostgresEventStore } from "../postgres/PostgresEventStore.js"
 import type { SqliteSynchronous } from "../sqlite/schema.js"
 import { SqliteEventStore } from "../sqlite/SqliteEventStore.js"
 
-/** Where the event log lives: the embedded SQLite file (default) or an EventStoreDB server. */
+/** Where the event log lives: the embedded SQLite file (default), PostgreSQL or an EventStoreDB server. */
 export type EventStoreConfig =
   | { readonly kind: "sqlite"; readonly path: string; readonly synchronous: SqliteSynchronous }
+  | { readonly kind: "postgres"; readonly connectionString: string }
   | { readonly kind: "esdb"; readonly connectionString: string }
 
 export const DEFAULT_DB_PATH = "./.data/spaces.sqlite"
 
+const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url)
+
 /**
  * Reads the store's configuration (from the environment by default):
- * - `EVENTSTORE_CONNECTION_STRING` set → EventStoreDB at that address;
+ * - `SPACES_POSTGRES_URL` set (a `postgres://` or `postgresql://` URL) → PostgreSQL;
+ * - `EVENTSTORE_CONNECTION_STRING` set → PostgreSQL if its scheme is `postgres://` or
+ *   `postgresql://`, otherwise EventStoreDB at that address (setting both variables is an error);
  * - otherwise SQLite at `SPACES_DB_PATH` (default `./.data/spaces.sqlite`) with
  *   `SPACES_DB_SYNCHRONOUS` = `normal` (default) or `full`.
  */
 export const eventStoreConfig: Config.Config<EventStoreConfig> = Config.all({
+  postgresUrl: Config.option(
+    Config.nonEmptyString("SPACES_POSTGRES_URL").pipe(
+      Config.validate({
+        message: "expected a postgres:// or postgresql:// connection string",
+        validation: isPostgresUrl
+      })
+    )
+  ),
   connectionString: Config.option(Config.nonEmptyString("EVENTSTORE_CONNECTION_STRING")),
   path: Config.withDefault(Config.nonEmptyString("SPACES_DB_PATH"), DEFAULT_DB_PATH),
   synchronous: Config.withDefault(
@@ -25,13 +39,33 @@ export const eventStoreConfig: Config.Config<EventStoreConfig> = Config.all({
     "normal" as const
   )
 }).pipe(
-  Config.map(
-    ({ connectionString, path, synchronous }): EventStoreConfig =>
-      Option.isSome(connectionString)
-        ? { kind: "esdb", connectionString: connectionString.value }
-        : { kind: "sqlite", path, synchronous }
-  )
+  Config.mapOrFail(({ postgresUrl, connectionString, path, synchronous }) => {
+    if (Option.isSome(postgresUrl) && Option.isSome(connectionString))
+      return Either.left(
+        ConfigError.InvalidData(
+          [],
+          "SPACES_POSTGRES_URL and EVENTSTORE_CONNECTION_STRING are both set: set only the store you mean"
+        )
+      )
+    if (Option.isSome(postgresUrl))
+      return Either.right<EventStoreConfig>({ kind: "postgres", connectionString: postgresUrl.value })
+    if (Option.isSome(connectionString))
+      return Either.right<EventStoreConfig>(
+        isPostgresUrl(connectionString.value)
+          ? { kind: "postgres", connectionString: connectionString.value }
+          : { kind: "esdb", connectionString: connectionString.value }
+      )
+    return Either.right<EventStoreConfig>({ kind: "sqlite", path, synchronous })
+  })
 )
+
+/** The store in words, for CLIs' progress lines (a PostgreSQL password is masked). */
+export const describeEventStore = (config: EventStoreConfig): string =>
+  config.kind === "esdb"
+    ? `EventStoreDB at ${config.connectionString}`
+    : config.kind === "postgres"
+      ? `PostgreSQL at ${config.connectionString.replace(/^(\w+:\/\/[^:/@]*):[^@]*@/, "$1:***@")}`
+      : `SQLite file ${config.path}`
 
 /** The `EventStore` and `CheckpointStore` layer for a configuration. */
 export const eventStoreLayer = (
@@ -39,7 +73,9 @@ export const eventStoreLayer = (
 ): Layer.Layer<EventStore | CheckpointStore, EventStoreUnavailable> =>
   config.kind === "esdb"
     ? EsdbEventStore.layer({ connectionString: config.connectionString })
-    : SqliteEventStore.layer({ path: config.path, synchronous: config.synchronous })
+    : config.kind === "postgres"
+      ? PostgresEventStore.layer({ connectionString: config.connectionString })
+      : SqliteEventStore.layer({ path: config.path, synchronous: config.synchronous })
 
 /** The store chosen by the configuration in the environment: the composition root's one call. */
 export const EventStoreFromConfig: Layer.Layer<

@@ -32,4 +32,23 @@ describe("event store selection", () => {
       right: { kind: "esdb", connectionString: "esdb://localhost:2113?tls=false" }
     })
   })
+
+  it("selects PostgreSQL with SPACES_POSTGRES_URL, or a postgres:// EVENTSTORE_CONNECTION_STRING", () => {
+    expect(read({ SPACES_POSTGRES_URL: "postgres://spaces@db:5432/spaces" })).toMatchObject({
+      right: { kind: "postgres", connectionString: "postgres://spaces@db:5432/spaces" }
+    })
+    expect(read({ EVENTSTORE_CONNECTION_STRING: "postgresql://spaces@db/spaces" })).toMatchObject({
+      right: { kind: "postgres", connectionString: "postgresql://spaces@db/spaces" }
+    })
+  })
+
+  it("refuses a SPACES_POSTGRES_URL of another scheme, and both store variables at once", () => {
+    expect(read({ SPACES_POSTGRES_URL: "mysql://db/spaces" })._tag).toBe("Left")
+    expect(
+      read({
+        SPACES_POSTGRES_URL: "postgres://db/spaces",
+        EVENTSTORE_CONNECTION_STRING: "esdb://localhost:2113?tls=false"
+      })._tag
+    ).toBe("Left")
+  })
 })

@@ -3,13 +3,14 @@ import type { Readable, Writable } from "node:stream"
 import { finished } from "node:stream/promises"
 import { EventStore } from "@spaces/domain"
 import { Cause, ConfigProvider, Effect, Option } from "effect"
-import { type EventStoreConfig, eventStoreConfig, eventStoreLayer } from "../config/eventStoreLayer.js"
+import { describeEventStore, eventStoreConfig, eventStoreLayer } from "../config/eventStoreLayer.js"
 import { exportLog, importLog } from "./eventLogFile.js"
 
 const USAGE = `usage: eventlog export <file|->   write the whole log as JSON lines ("-" = stdout)
        eventlog import <file|->   append a JSON-lines log to the configured store ("-" = stdin)
 
-The store comes from the environment: EVENTSTORE_CONNECTION_STRING (EventStoreDB) if set,
+The store comes from the environment: SPACES_POSTGRES_URL (PostgreSQL) if set, else
+EVENTSTORE_CONNECTION_STRING (EventStoreDB, or PostgreSQL for a postgres:// URL) if set,
 otherwise the SQLite file SPACES_DB_PATH (default ./.data/spaces.sqlite).
 `
 
@@ -19,9 +20,6 @@ export interface CliIo {
   readonly stderr: Writable
   readonly env: Record<string, string | undefined>
 }
-
-const describeStore = (config: EventStoreConfig) =>
-  config.kind === "esdb" ? `EventStoreDB at ${config.connectionString}` : `SQLite file ${config.path}`
 
 /** Runs `eventlog <command> <file|->`; resolves to the process exit code. */
 export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<number> => {
@@ -55,7 +53,7 @@ export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<nu
   })
   const program = Effect.flatMap(eventStoreConfig, (config) => {
     const file = target === "-" ? (command === "export" ? "stdout" : "stdin") : target
-    io.stderr.write(`${command} ${file} ⇄ ${describeStore(config)}\n`)
+    io.stderr.write(`${command} ${file} ⇄ ${describeEventStore(config)}\n`)
     return Effect.provide(transfer, eventStoreLayer(config))
   })
 

@@ -9,7 +9,7 @@ import {
   spaceLog,
   spacesOn
 } from "@spaces/domain"
-import { type EventStoreConfig, eventStoreConfig, eventStoreLayer } from "@spaces/eventstore"
+import { describeEventStore, eventStoreConfig, eventStoreLayer } from "@spaces/eventstore"
 import { Cause, ConfigProvider, Effect, Option, Schema, Stream } from "effect"
 import { viewsPathConfig } from "../config.js"
 import { projections } from "../ReadModelsLive.js"
@@ -28,8 +28,8 @@ const USAGE = `usage: spaces rebuild [name|all]     drop read models and replay 
 Projections: ${projections()
   .map((p) => p.name)
   .join(", ")}
-The log comes from EVENTSTORE_CONNECTION_STRING (EventStoreDB) if set, else the SQLite file
-SPACES_DB_PATH (default ./.data/spaces.sqlite); the read models from SPACES_VIEWS_PATH (default:
+The log comes from SPACES_POSTGRES_URL (PostgreSQL) if set, else EVENTSTORE_CONNECTION_STRING
+(EventStoreDB, or PostgreSQL for a postgres:// URL) if set, else the SQLite file SPACES_DB_PATH (default ./.data/spaces.sqlite); the read models from SPACES_VIEWS_PATH (default:
 beside the log, spaces.views.sqlite).
 `
 
@@ -44,8 +44,6 @@ export interface CliIo {
 class Usage extends Error {}
 
 const fmt = (n: number) => n.toLocaleString("en-US")
-const describeStore = (config: EventStoreConfig) =>
-  config.kind === "esdb" ? `EventStoreDB at ${config.connectionString}` : `SQLite file ${config.path}`
 
 /** The log's last position (reading it from `from` on: cheap when `from` is close to the end). */
 const headOf = (store: EventStoreShape, from: number) =>
@@ -191,7 +189,7 @@ export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<nu
   const program = Effect.gen(function* () {
     const config = yield* eventStoreConfig
     const viewsPath = yield* viewsPathConfig
-    io.stderr.write(`log: ${describeStore(config)}; read models: ${viewsPath}\n`)
+    io.stderr.write(`log: ${describeEventStore(config)}; read models: ${viewsPath}\n`)
     const storeLayer = eventStoreLayer(config)
     if (command === "end") return yield* Effect.scoped(end(io, rest, storeLayer))
     const work =
