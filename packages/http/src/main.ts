@@ -11,6 +11,7 @@ import type { ServerConfig } from "./config.js"
 import { type Logger as JsonLogger, makeLogger } from "./log.js"
 import { DomainSpeakerAuthority } from "./media/authority.js"
 import { followLogIntoMedia, scanLog } from "./media/glue.js"
+import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
 import { makeLogHub } from "./sse/logHub.js"
 import { makeReactions } from "./sse/reactions.js"
@@ -111,7 +112,8 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       help: "Open Server-Sent Events connections.",
       read: async () => [
         { labels: { stream: "room" }, value: sse.count("room") },
-        { labels: { stream: "feed" }, value: sse.count("feed") }
+        { labels: { stream: "feed" }, value: sse.count("feed") },
+        { labels: { stream: "notifications" }, value: sse.count("notifications") }
       ]
     })
     metrics.gauge({
@@ -137,6 +139,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     })
 
     yield* Effect.forkScoped(Effect.provide(runScheduler, context))
+    yield* Effect.forkScoped(Effect.provide(runPusher(config.push, logger), context))
     if (media.available)
       yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
 

@@ -40,7 +40,9 @@ const incremental = (steps: ReadonlyArray<Step>, threshold: number) =>
       notifications: { fanOutThreshold: threshold }
     }).pipe(Effect.provideService(EventStore, store))
     yield* runSteps(steps).pipe(Effect.provide(spacesOn(Layer.succeed(EventStore, store))))
-    const log: ReadonlyArray<RecordedEvent> = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll(0)))
+    const log: ReadonlyArray<RecordedEvent> = Chunk.toReadonlyArray(
+      yield* Stream.runCollect(store.readAll(0))
+    )
     while ((yield* models.positionOf("notifications")) < (log.at(-1)?.position ?? 0)) yield* Effect.yieldNow()
     return { store, lists: yield* everyone(models.notifications) }
   })

@@ -247,7 +247,9 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
         const info = spaceOf(tx, event.spaceId)
         setSpace(tx, event.spaceId, { live: true, recorded: info?.recording === true })
         join(tx, participantsOf(event.spaceId), event.host)
-        toFollowers(tx, emit, event.host, () => make(tx, "space-started", event.spaceId, event.host, event.at))
+        toFollowers(tx, emit, event.host, () =>
+          make(tx, "space-started", event.spaceId, event.host, event.at)
+        )
         return toMembers(tx, emit, remindersOf(event.spaceId), () =>
           make(tx, "reminder-started", event.spaceId, event.host, event.at)
         )

@@ -101,8 +101,7 @@ export const pushSubscriptionsOf = (view: ReadView, user: UserId) =>
  * against the (fewer) users with subscriptions rather than listed in full.
  */
 export const pushRecipientsOf = (view: ReadView, audience: Audience, row: NotificationRow) => {
-  if (audience._tag === "Users")
-    return audience.users.filter((user) => view.scan(PUSH, user).length > 0)
+  if (audience._tag === "Users") return audience.users.filter((user) => view.scan(PUSH, user).length > 0)
   return view
     .scan(PUSHERS, "")
     .map(([user]) => user as UserId)

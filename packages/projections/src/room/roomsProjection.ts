@@ -336,8 +336,7 @@ export const roomsProjection: Projection = {
   handles: new Set(SPACE_EVENTS),
   step: (tx, event, emit) => {
     // Space events only (see `handles`): of the user events, only `SpaceEntered` names a Space.
-    if ("spaceId" in event && event._tag !== "SpaceEntered")
-      step(tx, event, emit)
+    if ("spaceId" in event && event._tag !== "SpaceEntered") step(tx, event, emit)
   }
 }
 
