@@ -50,6 +50,8 @@ export interface ServerConfig {
   readonly auth: AuthConfig
   readonly recordingUrls: RecordingUrlConfig
   readonly push: PushConfig
+  /** Audiences from this size on are merged at read time instead of written to each member. */
+  readonly notificationsFanOutThreshold: number
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
   readonly maxBodyBytes: number
@@ -116,6 +118,7 @@ const Env = Schema.Struct({
   SPACES_VAPID_PRIVATE_KEY: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{43}=?$/))),
   SPACES_VAPID_SUBJECT: Schema.optional(Schema.String.pipe(Schema.pattern(/^(mailto:\S+|https:\/\/\S+)$/))),
   SPACES_PUSH_ALLOW_HTTP: Schema.optionalWith(Bool, { default: () => false }),
+  SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD: Schema.optionalWith(Int(1, 100_000_000), { default: () => 2_000 }),
   // HTTP
   SPACES_RATE_LIMIT_PER_SECOND: Schema.optionalWith(Int(1, 1_000_000), { default: () => 20 }),
   SPACES_RATE_LIMIT_BURST: Schema.optionalWith(Int(1, 1_000_000), { default: () => 60 }),
@@ -274,6 +277,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     auth: authFrom(env, production),
     recordingUrls: recordingUrlsFrom(env, production),
     push: pushFrom(env),
+    notificationsFanOutThreshold: env.SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD,
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },
     maxBodyBytes: env.SPACES_MAX_BODY_BYTES,

@@ -62,10 +62,11 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules })
     // The projections' runners live in this scope: in their own SQLite file (resuming from their
     // checkpoints after a restart) beside an SQLite log, in memory (rebuilt on start) otherwise.
+    const notifications = { fanOutThreshold: config.notificationsFanOutThreshold }
     const views =
       config.views.kind === "sqlite"
-        ? ReadModelsLive.sqlite({ path: config.views.path })
-        : ReadModelsLive.memory()
+        ? ReadModelsLive.sqlite({ path: config.views.path, notifications })
+        : ReadModelsLive.memory({ notifications })
     const core = Layer.provideMerge(views, domain)
     const context = yield* Layer.build(core)
     const runtime = yield* Effect.provide(Effect.runtime<AppServices>(), context)
