@@ -140,7 +140,15 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     })
 
     yield* Effect.forkScoped(Effect.provide(runScheduler, context))
-    yield* Effect.forkScoped(Effect.provide(runPusher(config.push, logger), context))
+    yield* Effect.forkScoped(
+      Effect.provide(runPusher(config.push, logger), context).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.sync(() => logger.error("push delivery stopped", { cause: Cause.pretty(cause) }))
+        )
+      )
+    )
     if (media.available)
       yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
 
