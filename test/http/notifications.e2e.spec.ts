@@ -7,6 +7,7 @@ interface Listed {
   readonly id: number
   readonly kind: string
   readonly spaceId: string
+  readonly title: string
   readonly actor: string | null
   readonly link: string
   readonly read: boolean
