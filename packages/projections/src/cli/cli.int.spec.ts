@@ -38,7 +38,7 @@ describe("the spaces CLI", () => {
     expect(rebuilt.stderr).toMatch(/all\s+\[#+\] 100%/)
 
     const after = spaces(env, "status")
-    expect(after.stdout.match(/up to date/g)?.length).toBe(5)
+    expect(after.stdout.match(/up to date/g)?.length).toBe(6)
 
     const one = spaces(env, "rebuild", "feed")
     expect(one.code).toBe(0)
