@@ -34,7 +34,9 @@ describe("the spaces CLI", () => {
 
     const rebuilt = spaces(env, "rebuild", "all")
     expect(rebuilt.code).toBe(0)
-    expect(rebuilt.stdout).toMatch(/rebuilt rooms, feed, topics, creator, schedule, notifications up to position/)
+    expect(rebuilt.stdout).toMatch(
+      /rebuilt rooms, feed, topics, creator, schedule, notifications up to position/
+    )
     expect(rebuilt.stderr).toMatch(/all\s+\[#+\] 100%/)
 
     const after = spaces(env, "status")
