@@ -20,7 +20,8 @@ export interface RunningSpaces {
   readonly close: () => Promise<void>
 }
 
-export const startSpaces = async (): Promise<RunningSpaces> => {
+/** `env`: more variables for this server (e.g. Web Push keys). */
+export const startSpaces = async (env: Readonly<Record<string, string>> = {}): Promise<RunningSpaces> => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-browser-"))
   const config = loadConfig({
     PORT: "0",
@@ -29,7 +30,8 @@ export const startSpaces = async (): Promise<RunningSpaces> => {
     SPACES_MEDIA: "on",
     SPACES_MEDIA_WORKERS: "1",
     SPACES_WEB_CLIENT: "true",
-    SPACES_LOG_LEVEL: "warn"
+    SPACES_LOG_LEVEL: "warn",
+    ...env
   })
   const server = await start(config)
   return {

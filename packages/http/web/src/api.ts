@@ -234,3 +234,7 @@ export const markNotificationsRead = (upTo: number) =>
 /** `unread` ({unread, readUpTo}) on open and on change, and each new `notification`. */
 export const liveNotifications = (handlers: LiveHandlers) =>
   openEventStream("/v1/me/notifications/live", { ...handlers, headers: authHeaders() })
+/** The server's VAPID public key (503 `push-not-configured` when it has none). */
+export const pushKey = () => get<{ publicKey: string }>("/v1/push/key")
+export const subscribePush = (subscription: PushSubscriptionJSON) =>
+  post<{ endpoint: string; position: number }>("/v1/me/push-subscriptions", subscription)

@@ -4,7 +4,7 @@
  * demand, "mark all read").
  */
 import * as api from "./api.js"
-import { h } from "./dom.js"
+import { announce, h } from "./dom.js"
 import type { Notification } from "./types.js"
 
 /** One line saying what happened (the same words as the server's push messages). */
@@ -37,6 +37,33 @@ export const describeNotification = (n: Notification): string => {
   }
 }
 
+/** base64url → bytes, for `applicationServerKey`. */
+const keyBytes = (base64url: string) => {
+  const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/")
+  const raw = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4))
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0))
+}
+
+/**
+ * Web Push on this device: registers the service worker, subscribes with the server's key and
+ * hands the subscription to the server. Answers what to tell the user.
+ */
+const enablePush = async (): Promise<string> => {
+  const { publicKey } = await api.pushKey()
+  if ((await Notification.requestPermission()) !== "granted")
+    return "Notifications are blocked for this site."
+  const registration = await navigator.serviceWorker.register("/sw.js")
+  await navigator.serviceWorker.ready
+  const subscription =
+    (await registration.pushManager.getSubscription()) ??
+    (await registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: keyBytes(publicKey)
+    }))
+  await api.subscribePush(subscription.toJSON())
+  return "Push notifications are on for this device."
+}
+
 const item = (n: Notification) =>
   h(
     "li",
@@ -57,10 +84,26 @@ export const notificationsBell = (signal: AbortSignal): HTMLElement => {
   const list = h("ul", { class: "notifications-list", "aria-label": "Notifications" })
   const more = h("button", { type: "button", class: "small", hidden: true }, "Older")
   const markAll = h("button", { type: "button", class: "small" }, "Mark all read")
+  const pushSupported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window
+  const push = h("button", { type: "button", class: "small", hidden: !pushSupported }, "Push on this device")
+  push.addEventListener("click", () => {
+    push.disabled = true
+    void enablePush()
+      .then((message) => announce(message))
+      .catch((error: unknown) => {
+        push.disabled = false
+        announce(
+          error instanceof api.ApiError && error.status === 503
+            ? "Push notifications are not set up on this server."
+            : `Could not turn on push notifications: ${error instanceof Error ? error.message : String(error)}`,
+          "error"
+        )
+      })
+  })
   const panel = h(
     "section",
     { id: "notifications-panel", class: "notifications-panel", hidden: true, "aria-label": "Notifications" },
-    h("div", { class: "notifications-head" }, h("strong", {}, "Notifications"), markAll),
+    h("div", { class: "notifications-head" }, h("strong", {}, "Notifications"), push, markAll),
     list,
     more
   )
