@@ -47,10 +47,22 @@ export const buildWeb = async (): Promise<ReadonlyArray<string>> => {
   const html = readFileSync(join(webDir, "index.html"), "utf8")
     .replace("/styles.css", `/${styles}`)
     .replace("/src/main.ts", `/${script}`)
+  // The service worker keeps a fixed name (/sw.js, its scope is the site): served uncached.
+  const worker = await build({
+    entryPoints: [join(webDir, "src/sw.ts")],
+    bundle: true,
+    format: "iife",
+    target: ["chrome110", "firefox110", "safari16"],
+    minify: true,
+    write: false,
+    logLevel: "warning"
+  })
+  for (const file of worker.outputFiles) writeAtomically(join(distDir, "sw.js"), file.contents)
   // Written last: its presence (and mtime) says the build is complete.
   writeAtomically(join(distDir, "index.html"), html)
   return [
     ...result.outputFiles.map((f) => relative(root, f.path)),
+    relative(root, join(distDir, "sw.js")),
     relative(root, join(distDir, "index.html"))
   ]
 }

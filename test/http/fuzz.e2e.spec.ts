@@ -1,5 +1,6 @@
 import fc from "fast-check"
 import { commandRoutes } from "@spaces/http"
+import webpush from "web-push"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { client, request, startTestServer, type TestServer, userToken } from "./harness.js"
 
@@ -24,7 +25,12 @@ const extra: ReadonlyArray<Route> = [
   { method: "GET", path: "/v1/spaces/:spaceId/media/capabilities" },
   { method: "POST", path: "/v1/spaces/:spaceId/media/transports" },
   { method: "POST", path: "/v1/spaces/:spaceId/media/produce" },
-  { method: "POST", path: "/v1/dev/token" }
+  { method: "POST", path: "/v1/dev/token" },
+  { method: "GET", path: "/v1/me/notifications" },
+  { method: "POST", path: "/v1/me/notifications/read" },
+  { method: "GET", path: "/v1/push/key" },
+  { method: "POST", path: "/v1/me/push-subscriptions" },
+  { method: "DELETE", path: "/v1/me/push-subscriptions" }
 ]
 const routes: ReadonlyArray<Route> = [
   ...commandRoutes.map((r) => ({ method: r.method.toUpperCase(), path: r.path })),
@@ -39,6 +45,7 @@ const acceptsQuery: Record<string, ReadonlyArray<string>> = {
   "/v1/search": ["minPosition", "topic"],
   "/v1/creators/:user": ["minPosition"],
   "/v1/me/reminders": ["minPosition"],
+  "/v1/me/notifications": ["minPosition", "limit"],
   "/v1/spaces/:spaceId/state": ["position", "at"]
 }
 
@@ -118,7 +125,14 @@ describe("fuzzing every route with malformed requests", () => {
   let t: TestServer
   let valid: string
   beforeAll(async () => {
-    t = await startTestServer({ SPACES_MAX_BODY_BYTES: "4096" })
+    const vapid = webpush.generateVAPIDKeys()
+    t = await startTestServer({
+      SPACES_MAX_BODY_BYTES: "4096",
+      // Push configured: its routes answer rather than 503 push-not-configured.
+      SPACES_VAPID_PUBLIC_KEY: vapid.publicKey,
+      SPACES_VAPID_PRIVATE_KEY: vapid.privateKey,
+      SPACES_VAPID_SUBJECT: "mailto:ops@spaces.test"
+    })
     const host = await client(t.url, "fuzz-host")
     await host.call("POST", "/v1/spaces", {
       spaceId: "fz",

@@ -63,6 +63,15 @@ export interface RecordingUrlConfig {
   readonly generatedSecret: boolean
 }
 
+/** Web Push: the server's VAPID identity (RFC 8292), if configured; without it nothing is pushed. */
+export interface PushConfig {
+  readonly vapid:
+    | { readonly publicKey: string; readonly privateKey: string; readonly subject: string }
+    | undefined
+  /** Accept `http:` push endpoints (a push service on loopback in tests); otherwise `https:` only. */
+  readonly allowInsecureEndpoints: boolean
+}
+
 export interface ServerConfig {
   readonly port: number
   readonly host: string
@@ -75,6 +84,9 @@ export interface ServerConfig {
   readonly views: { readonly kind: "sqlite"; readonly path: string } | { readonly kind: "memory" }
   readonly auth: AuthConfig
   readonly recordingUrls: RecordingUrlConfig
+  readonly push: PushConfig
+  /** Audiences from this size on are merged at read time instead of written to each member. */
+  readonly notificationsFanOutThreshold: number
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
   readonly maxBodyBytes: number
@@ -147,6 +159,12 @@ const Env = Schema.Struct({
   SPACES_MEDIA_MAX_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_RECORDINGS_DIR: Schema.optional(Text),
   SPACES_RECORDING_URL_SECRET: Schema.optional(Schema.String.pipe(Schema.minLength(32))),
+  // Web Push (`npx web-push generate-vapid-keys`): base64url P-256 keys
+  SPACES_VAPID_PUBLIC_KEY: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{87}=?$/))),
+  SPACES_VAPID_PRIVATE_KEY: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{43}=?$/))),
+  SPACES_VAPID_SUBJECT: Schema.optional(Schema.String.pipe(Schema.pattern(/^(mailto:\S+|https:\/\/\S+)$/))),
+  SPACES_PUSH_ALLOW_HTTP: Schema.optionalWith(Bool, { default: () => false }),
+  SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD: Schema.optionalWith(Int(1, 100_000_000), { default: () => 2_000 }),
   // HTTP
   SPACES_RATE_LIMIT_PER_SECOND: Schema.optionalWith(Int(1, 1_000_000), { default: () => 20 }),
   SPACES_RATE_LIMIT_BURST: Schema.optionalWith(Int(1, 1_000_000), { default: () => 60 }),
@@ -306,6 +324,19 @@ const recordingUrlsFrom = (env: Env, production: boolean): RecordingUrlConfig =>
   return { secret: new Uint8Array(randomBytes(32)), generatedSecret: true }
 }
 
+/** The VAPID keys come as a pair, with the subject push services contact the operator at. */
+const pushFrom = (env: Env): PushConfig => {
+  const { SPACES_VAPID_PUBLIC_KEY: publicKey, SPACES_VAPID_PRIVATE_KEY: privateKey } = env
+  const subject = env.SPACES_VAPID_SUBJECT
+  const allowInsecureEndpoints = env.SPACES_PUSH_ALLOW_HTTP
+  if (publicKey === undefined && privateKey === undefined) return { vapid: undefined, allowInsecureEndpoints }
+  if (publicKey === undefined || privateKey === undefined)
+    throw new ConfigInvalid("SPACES_VAPID_PUBLIC_KEY and SPACES_VAPID_PRIVATE_KEY are set together")
+  if (subject === undefined)
+    throw new ConfigInvalid("SPACES_VAPID_SUBJECT (mailto: or https: URL) is required with the VAPID keys")
+  return { vapid: { publicKey, privateKey, subject }, allowInsecureEndpoints }
+}
+
 const mediaFrom = (env: Env): Partial<MediaConfig> => {
   const options: { -readonly [K in keyof MediaConfig]?: MediaConfig[K] } = {}
   if (env.SPACES_MEDIA_WORKERS !== undefined) options.workers = env.SPACES_MEDIA_WORKERS
@@ -354,6 +385,8 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     views: viewsPath === "memory" ? { kind: "memory" } : { kind: "sqlite", path: viewsPath },
     auth: authFrom(env, runMode),
     recordingUrls: recordingUrlsFrom(env, production),
+    push: pushFrom(env),
+    notificationsFanOutThreshold: env.SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD,
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },
     maxBodyBytes: env.SPACES_MAX_BODY_BYTES,

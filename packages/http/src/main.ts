@@ -11,6 +11,7 @@ import type { ServerConfig } from "./config.js"
 import { type Logger as JsonLogger, makeLogger } from "./log.js"
 import { DomainSpeakerAuthority } from "./media/authority.js"
 import { followLogIntoMedia, scanLog } from "./media/glue.js"
+import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
 import { makePresence } from "./presence/Presence.js"
@@ -63,10 +64,11 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules })
     // The projections' runners live in this scope: in their own SQLite file (resuming from their
     // checkpoints after a restart) beside an SQLite log, in memory (rebuilt on start) otherwise.
+    const notifications = { fanOutThreshold: config.notificationsFanOutThreshold }
     const views =
       config.views.kind === "sqlite"
-        ? ReadModelsLive.sqlite({ path: config.views.path })
-        : ReadModelsLive.memory()
+        ? ReadModelsLive.sqlite({ path: config.views.path, notifications })
+        : ReadModelsLive.memory({ notifications })
     const core = Layer.provideMerge(views, domain)
     const context = yield* Layer.build(core)
     const runtime = yield* Effect.provide(Effect.runtime<AppServices>(), context)
@@ -121,7 +123,8 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       help: "Open Server-Sent Events connections.",
       read: async () => [
         { labels: { stream: "room" }, value: sse.count("room") },
-        { labels: { stream: "feed" }, value: sse.count("feed") }
+        { labels: { stream: "feed" }, value: sse.count("feed") },
+        { labels: { stream: "notifications" }, value: sse.count("notifications") }
       ]
     })
     metrics.gauge({
@@ -147,6 +150,15 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     })
 
     yield* Effect.forkScoped(Effect.provide(runScheduler, context))
+    yield* Effect.forkScoped(
+      Effect.provide(runPusher(config.push, logger), context).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.sync(() => logger.error("push delivery stopped", { cause: Cause.pretty(cause) }))
+        )
+      )
+    )
     if (media.available)
       yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
 

@@ -1,5 +1,6 @@
 import { Context, type Effect, type Option, type Stream } from "effect"
 import type { SpaceId, TopicSlug, UserId } from "@spaces/domain"
+import type { NotificationQueries, Notified } from "./notifications/notificationsQuery.js"
 import type {
   CreatorView,
   DueCommand,
@@ -25,6 +26,10 @@ export type ViewChange =
   | { readonly _tag: "Room"; readonly spaceId: SpaceId }
   | { readonly _tag: "Topic"; readonly topics: ReadonlyArray<TopicSlug> }
   | { readonly _tag: "Creator"; readonly user: UserId }
+  /** A notification was written for an audience (see `notificationsProjection`). */
+  | ({ readonly _tag: "Notified" } & Notified)
+  /** `user` marked notifications read: their unread count changed. */
+  | { readonly _tag: "NotificationsRead"; readonly user: UserId }
 
 /**
  * Whether `change` changed the feed of `viewer`, whose feed (all of it, not only the entries
@@ -42,7 +47,15 @@ export const feedChanged = (change: ViewChange, viewer: UserId, listed: Readonly
 }
 
 /** The queries of the read models, by name: each reads some of the projections (see `ReadModelsLive`). */
-export type ViewName = "feed" | "topic" | "search" | "creator" | "room" | "reminders" | "due"
+export type ViewName =
+  | "feed"
+  | "topic"
+  | "search"
+  | "creator"
+  | "room"
+  | "reminders"
+  | "due"
+  | "notifications"
 
 /** The query side of the product: what people see, kept up to date from the event log. */
 export interface ReadModelsShape {
@@ -62,6 +75,8 @@ export interface ReadModelsShape {
   readonly reminders: (user: UserId) => Effect.Effect<ReadonlyArray<ScheduledSpaceSummary>>
   /** System commands due at or before `now` (the scheduler issues them). */
   readonly due: (now: number) => Effect.Effect<ReadonlyArray<DueCommand>>
+  /** A user's notifications, unread count and push subscriptions. */
+  readonly notifications: NotificationQueries
   /** Every view change, as the runners apply events; live, never-ending. */
   readonly changes: Stream.Stream<ViewChange>
   /** The global position up to which every view is applied. */

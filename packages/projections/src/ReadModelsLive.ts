@@ -10,6 +10,12 @@ import { Effect, Layer, Option, PubSub, Stream } from "effect"
 import { CREATOR, creatorOf, creatorProjection } from "./creator/creatorProjection.js"
 import { FEED, type FeedOptions, feedProjection } from "./feed/feedProjection.js"
 import { DEFAULT_FEED_LIMIT, feedOf } from "./feed/feedQuery.js"
+import {
+  NOTIFICATIONS,
+  type NotificationsOptions,
+  notificationsProjection
+} from "./notifications/notificationsProjection.js"
+import { notificationQueries } from "./notifications/notificationsQuery.js"
 import { ReadModels, type ReadModelsShape, type ViewChange, type ViewName } from "./ReadModels.js"
 import { ROOMS } from "./room/RoomDoc.js"
 import { roomView } from "./room/roomQueries.js"
@@ -26,17 +32,21 @@ import { searchOf, topicOf } from "./topics/topicQueries.js"
 import { TOPICS, topicsProjection } from "./topics/topicsProjection.js"
 
 export interface ReadModelsOptions extends FeedOptions {
+  readonly notifications?: NotificationsOptions
   /** The expiry delay of scheduled Spaces; default: the `Rules` service if provided, else SPEC's. */
   readonly rules?: Pick<RoomRules, "scheduledExpiryMs">
 }
 
 /** Every projection the read models need, in the order their runners start. */
-export const projections = (options: FeedOptions = {}): ReadonlyArray<Projection> => [
+export const projections = (
+  options: FeedOptions & { readonly notifications?: NotificationsOptions } = {}
+): ReadonlyArray<Projection> => [
   roomsProjection,
   feedProjection(options),
   topicsProjection,
   creatorProjection,
-  scheduleProjection
+  scheduleProjection,
+  notificationsProjection(options.notifications)
 ]
 
 /** The projections each query reads (see `queriesOf`): what a read-your-writes wait waits for. */
@@ -47,7 +57,8 @@ export const projectionsRead: Record<ViewName, ReadonlyArray<string>> = {
   creator: [CREATOR, ROOMS],
   room: [ROOMS],
   reminders: [SCHEDULE, ROOMS],
-  due: [SCHEDULE]
+  due: [SCHEDULE],
+  notifications: [NOTIFICATIONS]
 }
 
 /** The queries over a storage, whoever keeps it up to date (the runners, or a test's rebuild). */
@@ -69,7 +80,8 @@ export const queriesOf = (storage: Storage, rules: Pick<RoomRules, "scheduledExp
     room: (spaceId: Parameters<ReadModelsShape["room"]>[0]) => Effect.sync(() => roomView(rooms, spaceId)),
     reminders: (user: Parameters<ReadModelsShape["reminders"]>[0]) =>
       Effect.sync(() => remindersOf(schedule, rooms, user)),
-    due: (now: number) => Effect.sync(() => dueOf(schedule, rules, now))
+    due: (now: number) => Effect.sync(() => dueOf(schedule, rules, now)),
+    notifications: notificationQueries(storage.projection(NOTIFICATIONS).read)
   } satisfies Partial<ReadModelsShape>
 }
 

@@ -18,7 +18,33 @@ export const EnterSpace = Schema.TaggedStruct("EnterSpace", {
   spaceId: SpaceId,
   hosting: Schema.Boolean
 })
-export const UserCommand = Schema.Union(Follow, Unfollow, EnterSpace)
+/** Notifications up to `upTo` (a notification id, see the notifications read model) are read. */
+export const MarkNotificationsRead = Schema.TaggedStruct("MarkNotificationsRead", {
+  by: UserId,
+  upTo: Schema.Int.pipe(Schema.between(0, Number.MAX_SAFE_INTEGER))
+})
+/** A Web Push subscription (RFC 8030 endpoint, RFC 8291 keys) of one of the user's browsers. */
+export const PushSubscription = Schema.Struct({
+  endpoint: Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/), Schema.maxLength(2_048)),
+  /** The browser's P-256 public key, base64url (uncompressed point, 65 bytes). */
+  p256dh: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{86,88}={0,2}$/)),
+  /** The browser's 16-byte authentication secret, base64url. */
+  auth: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{21,24}={0,2}$/))
+})
+export type PushSubscription = typeof PushSubscription.Type
+export const SubscribePush = Schema.TaggedStruct("SubscribePush", { by: UserId, ...PushSubscription.fields })
+export const UnsubscribePush = Schema.TaggedStruct("UnsubscribePush", {
+  by: UserId,
+  endpoint: PushSubscription.fields.endpoint
+})
+export const UserCommand = Schema.Union(
+  Follow,
+  Unfollow,
+  EnterSpace,
+  MarkNotificationsRead,
+  SubscribePush,
+  UnsubscribePush
+)
 export type UserCommand = typeof UserCommand.Type
 
 export const UserFollowed = Schema.TaggedStruct("UserFollowed", {
@@ -38,17 +64,49 @@ export const SpaceEntered = Schema.TaggedStruct("SpaceEntered", {
   hosting: Schema.Boolean,
   at: Timestamp
 })
-export const UserEvent = Schema.Union(UserFollowed, UserUnfollowed, SpaceEntered)
+export const NotificationsRead = Schema.TaggedStruct("NotificationsRead", {
+  user: UserId,
+  upTo: Schema.Int,
+  at: Timestamp
+})
+export const PushSubscribed = Schema.TaggedStruct("PushSubscribed", {
+  user: UserId,
+  ...PushSubscription.fields,
+  at: Timestamp
+})
+export const PushUnsubscribed = Schema.TaggedStruct("PushUnsubscribed", {
+  user: UserId,
+  endpoint: Schema.String,
+  at: Timestamp
+})
+export const UserEvent = Schema.Union(
+  UserFollowed,
+  UserUnfollowed,
+  SpaceEntered,
+  NotificationsRead,
+  PushSubscribed,
+  PushUnsubscribed
+)
 export type UserEvent = typeof UserEvent.Type
 
 export const UserState = Schema.Struct({
   follows: Schema.HashSet(UserId),
   presence: Schema.NullOr(SpaceId),
-  hosting: Schema.NullOr(SpaceId)
+  hosting: Schema.NullOr(SpaceId),
+  /** The newest notification id marked read (0: none). */
+  notificationsReadUpTo: Schema.Int,
+  /** Endpoints of the user's Web Push subscriptions. */
+  pushEndpoints: Schema.HashSet(Schema.String)
 })
 export type UserState = typeof UserState.Type
 
-export const initialUserState: UserState = { follows: HashSet.empty(), presence: null, hosting: null }
+export const initialUserState: UserState = {
+  follows: HashSet.empty(),
+  presence: null,
+  hosting: null,
+  notificationsReadUpTo: 0,
+  pushEndpoints: HashSet.empty()
+}
 
 export class CannotFollowSelf extends Schema.TaggedError<CannotFollowSelf>()("CannotFollowSelf", {
   user: UserId
@@ -86,6 +144,12 @@ export const evolveUser = (state: UserState, event: UserEvent): UserState => {
       return { ...state, follows: HashSet.remove(state.follows, event.followee) }
     case "SpaceEntered":
       return { ...state, presence: event.spaceId, hosting: event.hosting ? event.spaceId : state.hosting }
+    case "NotificationsRead":
+      return { ...state, notificationsReadUpTo: Math.max(state.notificationsReadUpTo, event.upTo) }
+    case "PushSubscribed":
+      return { ...state, pushEndpoints: HashSet.add(state.pushEndpoints, event.endpoint) }
+    case "PushUnsubscribed":
+      return { ...state, pushEndpoints: HashSet.remove(state.pushEndpoints, event.endpoint) }
   }
 }
 
@@ -125,6 +189,24 @@ export const decideUser = (
         }
       ])
     }
+    case "MarkNotificationsRead":
+      // Read marks only move forward: an older mark (another tab, a retry) changes nothing.
+      return Effect.succeed(
+        command.upTo <= state.notificationsReadUpTo
+          ? []
+          : [{ _tag: "NotificationsRead", user: command.by, upTo: command.upTo, at: now }]
+      )
+    case "SubscribePush": {
+      const { by, endpoint, p256dh, auth } = command
+      // Re-subscribing an endpoint records its (possibly new) keys.
+      return Effect.succeed([{ _tag: "PushSubscribed", user: by, endpoint, p256dh, auth, at: now }])
+    }
+    case "UnsubscribePush":
+      return Effect.succeed(
+        HashSet.has(state.pushEndpoints, command.endpoint)
+          ? [{ _tag: "PushUnsubscribed", user: command.by, endpoint: command.endpoint, at: now }]
+          : []
+      )
   }
 }
 

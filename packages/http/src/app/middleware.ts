@@ -74,7 +74,8 @@ export const requestContext = (logger: Logger, metrics: Metrics, connectTo: Read
 
 /** The live (SSE) routes: the only ones that take the token as `?access_token=` (EventSource can't set headers). */
 const isLiveRoute = (req: Request) =>
-  req.method === "GET" && /^\/v1\/(?:spaces\/[^/]+\/live|feed\/live)\/?$/.test(req.path)
+  req.method === "GET" &&
+  /^\/v1\/(?:spaces\/[^/]+\/live|feed\/live|me\/notifications\/live)\/?$/.test(req.path)
 
 /** Verifies the bearer token when there is one; routes decide whether they need one. */
 export const authenticate = (tokens: Tokens) => async (req: Request, _res: Response, next: NextFunction) => {

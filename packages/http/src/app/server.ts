@@ -6,6 +6,7 @@ import { mountLive } from "../routes/live.js"
 import { mountMedia } from "../routes/media.js"
 import { mountRecordings } from "../routes/recordings.js"
 import { mountOperator } from "../routes/operator.js"
+import { mountNotifications } from "../routes/notifications.js"
 import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
@@ -54,6 +55,7 @@ export const createExpressApp = (app: App) => {
   mountHistory(app, routes)
   mountReactions(app, routes)
   mountLive(app, routes)
+  mountNotifications(app, routes)
   mountMedia(app, routes)
   // What the media plane recorded, for the replay: read from disk, with or without a media plane.
   mountRecordings(app, routes)

@@ -66,6 +66,12 @@ export const webClient = (options: WebClientOptions = {}): Router => {
     response.set("cache-control", "no-cache")
     response.sendFile(join(distDir, "index.html"))
   })
+  // The service worker: a fixed name, so never cached (a new build must reach the browser).
+  router.get("/sw.js", (_request, response, next) => {
+    if (!ready) return next()
+    response.set("cache-control", "no-cache")
+    response.sendFile(join(distDir, "sw.js"))
+  })
   router.use(
     express.static(distDir, {
       index: false,

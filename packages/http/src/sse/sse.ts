@@ -4,7 +4,7 @@ import type { App, AppServices } from "../app/context.js"
 
 /** One open Server-Sent Events connection. */
 export interface SseConnection {
-  readonly kind: "room" | "feed"
+  readonly kind: "room" | "feed" | "notifications"
   readonly close: () => void
 }
 

@@ -10,6 +10,7 @@ import type {
   CreatorView,
   FeedEntry,
   LoggedEvent,
+  NotificationsPage,
   Problem,
   Recording,
   RoomView,
@@ -231,3 +232,18 @@ export const liveFeed = (handlers: LiveHandlers) =>
 /** Starts after `after` (the rendered room view's position) rather than with the Space's whole past. */
 export const liveRoom = (spaceId: string, after: number, handlers: LiveHandlers) =>
   openEventStream(`${space(spaceId)}/live?after=${after}`, { ...handlers, headers: authHeaders })
+
+// Notifications
+export const notifications = (before?: number) =>
+  get<NotificationsPage>(
+    view(`/v1/me/notifications?limit=20${before === undefined ? "" : `&before=${before}`}`)
+  )
+export const markNotificationsRead = (upTo: number) =>
+  post<{ readUpTo: number; unread: number; position: number }>("/v1/me/notifications/read", { upTo })
+/** `unread` ({unread, readUpTo}) on open and on change, and each new `notification`. */
+export const liveNotifications = (handlers: LiveHandlers) =>
+  openEventStream("/v1/me/notifications/live", { ...handlers, headers: authHeaders })
+/** The server's VAPID public key (503 `push-not-configured` when it has none). */
+export const pushKey = () => get<{ publicKey: string }>("/v1/push/key")
+export const subscribePush = (subscription: PushSubscriptionJSON) =>
+  post<{ endpoint: string; position: number }>("/v1/me/push-subscriptions", subscription)

@@ -1,6 +1,7 @@
 /** Boot and routing: the hash says which screen; each screen lives until the next navigation. */
 import { announce, clearError, h } from "./dom.js"
 import { homeScreen } from "./home.js"
+import { notificationsBell } from "./notificationsBell.js"
 import { replayScreen } from "./replay.js"
 import { roomScreen } from "./room.js"
 import { completeSignIn, refreshDueAt, refreshSession, signInConfig, signOut } from "./oidc.js"
@@ -49,6 +50,7 @@ const route = () => {
     ...(session === null
       ? []
       : [
+          notificationsBell(current.signal),
           h("span", { class: "me" }, `Signed in as ${session.userId}`),
           h(
             "button",

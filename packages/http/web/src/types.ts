@@ -56,3 +56,7 @@ export interface Recording {
   readonly urlsExpireAt: number
   readonly tracks: ReadonlyArray<RecordingTrack>
 }
+
+import type * as Notifications from "../../../projections/src/notifications/Notification.js"
+export type Notification = Wire<typeof Notifications.Notification>
+export type NotificationsPage = Wire<typeof Notifications.NotificationsPage>

@@ -34,11 +34,13 @@ describe("the spaces CLI", () => {
 
     const rebuilt = spaces(env, "rebuild", "all")
     expect(rebuilt.code).toBe(0)
-    expect(rebuilt.stdout).toMatch(/rebuilt rooms, feed, topics, creator, schedule up to position/)
+    expect(rebuilt.stdout).toMatch(
+      /rebuilt rooms, feed, topics, creator, schedule, notifications up to position/
+    )
     expect(rebuilt.stderr).toMatch(/all\s+\[#+\] 100%/)
 
     const after = spaces(env, "status")
-    expect(after.stdout.match(/up to date/g)?.length).toBe(5)
+    expect(after.stdout.match(/up to date/g)?.length).toBe(6)
 
     const one = spaces(env, "rebuild", "feed")
     expect(one.code).toBe(0)

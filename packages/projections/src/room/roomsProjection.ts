@@ -342,8 +342,8 @@ export const roomsProjection: Projection = {
   version: 2,
   handles: new Set(SPACE_EVENTS),
   step: (tx, event, emit) => {
-    if (event._tag !== "UserFollowed" && event._tag !== "UserUnfollowed" && event._tag !== "SpaceEntered")
-      step(tx, event, emit)
+    // Space events only (see `handles`): of the user events, only `SpaceEntered` names a Space.
+    if ("spaceId" in event && event._tag !== "SpaceEntered") step(tx, event, emit)
   }
 }
 

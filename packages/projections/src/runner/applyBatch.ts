@@ -224,6 +224,13 @@ export const mergeChanges = (changes: ReadonlyArray<ViewChange>): ReadonlyArray<
       case "FeedSpaces":
         for (const spaceId of change.spaceIds) listed.add(spaceId)
         break
+      // Each notification is news of its own (the pusher sends each): kept, in order.
+      case "Notified":
+      case "NotificationsRead":
+        out.push(change)
+        break
+      default:
+        change satisfies never
     }
   }
   if (topics.size > 0) out.push({ _tag: "Topic", topics: [...topics] })

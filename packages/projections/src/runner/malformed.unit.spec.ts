@@ -55,7 +55,7 @@ describe("a malformed event", () => {
             status = yield* readModels.status
           }
           const byName = new Map(status.map((s) => [s.name, s]))
-          for (const name of ["rooms", "topics", "creator", "schedule"]) {
+          for (const name of ["rooms", "topics", "creator", "schedule", "notifications"]) {
             expect(byName.get(name)?.state).toBe("failed")
             expect(byName.get(name)?.error).toContain("space-b@0")
             expect(byName.get(name)?.checkpoint).toBe(1)

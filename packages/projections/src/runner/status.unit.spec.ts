@@ -30,7 +30,7 @@ const settledStatus = (store: EventStoreShape, storage: Storage) =>
 describe("runner status", () => {
   it("is live on an empty log: there is nothing to catch up on", async () => {
     const status = await Effect.runPromise(settledStatus(makeInMemoryEventStore(), makeMemoryStorage()))
-    expect(status).toHaveLength(5)
+    expect(status).toHaveLength(6)
     for (const runner of status)
       expect(runner).toMatchObject({ state: "live", checkpoint: 0, head: 0, lagEvents: 0, error: null })
   })
@@ -40,7 +40,7 @@ describe("runner status", () => {
     await Effect.runPromise(store.append("user-u1", [follow("2"), follow("3")], "any"))
     const storage = makeMemoryStorage()
     const first = await Effect.runPromise(settledStatus(store, storage))
-    expect(first.map((r) => r.state)).toEqual(Array(5).fill("live"))
+    expect(first.map((r) => r.state)).toEqual(Array(6).fill("live"))
     // Same storage, nothing appended since: every runner resumes at the head with nothing to read.
     const second = await Effect.runPromise(settledStatus(store, storage))
     for (const runner of second)
