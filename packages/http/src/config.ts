@@ -99,6 +99,9 @@ const Env = Schema.Struct({
   SPACES_MEDIA_ANNOUNCED_IP: Schema.optional(Text),
   SPACES_MEDIA_MIN_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_MEDIA_MAX_PORT: Schema.optional(Int(1024, 65_535)),
+  SPACES_MEDIA_MAX_TRANSPORTS_PER_USER: Schema.optional(Int(2, 100)),
+  SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT: Schema.optional(Int(1, 100)),
+  SPACES_MEDIA_MAX_CONSUMERS_PER_USER: Schema.optional(Int(1, 10_000)),
   SPACES_RECORDINGS_DIR: Schema.optional(Text),
   SPACES_RECORDING_URL_SECRET: Schema.optional(Schema.String.pipe(Schema.minLength(32))),
   // HTTP
@@ -206,6 +209,12 @@ const mediaFrom = (env: Env): Partial<MediaConfig> => {
   if (env.SPACES_MEDIA_ANNOUNCED_IP !== undefined) options.announcedIp = env.SPACES_MEDIA_ANNOUNCED_IP
   if (env.SPACES_MEDIA_MIN_PORT !== undefined) options.rtcMinPort = env.SPACES_MEDIA_MIN_PORT
   if (env.SPACES_MEDIA_MAX_PORT !== undefined) options.rtcMaxPort = env.SPACES_MEDIA_MAX_PORT
+  if (env.SPACES_MEDIA_MAX_TRANSPORTS_PER_USER !== undefined)
+    options.maxTransportsPerUser = env.SPACES_MEDIA_MAX_TRANSPORTS_PER_USER
+  if (env.SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT !== undefined)
+    options.maxProducersPerTransport = env.SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT
+  if (env.SPACES_MEDIA_MAX_CONSUMERS_PER_USER !== undefined)
+    options.maxConsumersPerUser = env.SPACES_MEDIA_MAX_CONSUMERS_PER_USER
   if (env.SPACES_RECORDINGS_DIR !== undefined) options.recordingsDir = env.SPACES_RECORDINGS_DIR
   if ((options.rtcMinPort ?? 40_000) > (options.rtcMaxPort ?? 49_999))
     throw new ConfigInvalid("SPACES_MEDIA_MIN_PORT must not be above SPACES_MEDIA_MAX_PORT")

@@ -86,6 +86,8 @@ const mediaStatus: Record<string, number> = {
   UnknownProducer: 404,
   UnknownConsumer: 404,
   IncompatibleMedia: 422,
+  MediaLimitReached: 422,
+  MediaRequestRejected: 409,
   MediaUnavailable: 503
 }
 

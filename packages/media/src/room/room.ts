@@ -55,6 +55,8 @@ export class Room {
   readonly transports = new Map<string, TransportEntry>()
   readonly producers = new Map<string, ProducerEntry>()
   readonly consumers = new Map<string, ConsumerEntry>()
+  /** Producers created on each open transport so far (capped per transport). */
+  private readonly produced = new Map<string, number>()
   closed = false
 
   constructor(
@@ -109,6 +111,28 @@ export class Room {
     return undefined
   }
 
+  /** Open transports of a user in this room. */
+  transportsOf(userId: UserId): number {
+    let count = 0
+    for (const entry of this.transports.values()) if (entry.userId === userId) count++
+    return count
+  }
+
+  /** Open consumers of a user in this room. */
+  consumersOf(userId: UserId): number {
+    let count = 0
+    for (const entry of this.consumers.values()) if (entry.userId === userId) count++
+    return count
+  }
+
+  producedOn(transportId: string): number {
+    return this.produced.get(transportId) ?? 0
+  }
+
+  countProduced(transportId: string): void {
+    this.produced.set(transportId, this.producedOn(transportId) + 1)
+  }
+
   producerInfos(): ReadonlyArray<ProducerInfo> {
     return [...this.producers.values()].map(({ producer, userId }) => ({
       producerId: producer.id,
@@ -129,6 +153,7 @@ export class Room {
     const entry = this.transports.get(transportId)
     if (entry === undefined) return
     this.transports.delete(transportId)
+    this.produced.delete(transportId)
     if (entry.direction === "recv") entry.slot.recvTransports--
     // mediasoup closes a router's transports before the router's own close event.
     if (entry.slot.router.closed && !this.closed) {
