@@ -33,7 +33,11 @@ const encodeUserEvents = Schema.encodeSync(Schema.Array(UserEvent))
 
 const KEY = /^[\x21-\x7e]{1,200}$/
 
-/** The `Idempotency-Key` header, validated; scoped to the caller so two callers' keys never collide. */
+/**
+ * The `Idempotency-Key` header, validated; scoped to the caller so two callers' keys never collide.
+ * The scope is `user/<id>/` or `service/<id>/`: ids never contain "/", so the first "/" after the
+ * kind ends the id (ids may contain ":", which made `caller:key` ambiguous).
+ */
 const idempotencyKey = (req: Request, caller: string): string | undefined => {
   const key = req.get("idempotency-key")
   if (key === undefined) return undefined
@@ -42,7 +46,7 @@ const idempotencyKey = (req: Request, caller: string): string | undefined => {
       "invalid-idempotency-key",
       "Idempotency-Key must be 1-200 visible ASCII characters"
     )
-  return `${caller}:${key}`
+  return `${caller}/${key}`
 }
 
 /**
@@ -84,7 +88,7 @@ export const mountCommands = (app: App, routes: Routes) => {
         const actor =
           route.actor === "service" ? { service: serviceOf(req, CAPTIONS_SCOPE) } : { by: userOf(req) }
         const fields = decodeBody(body.schema, req)
-        const key = idempotencyKey(req, "service" in actor ? `svc:${actor.service}` : actor.by)
+        const key = idempotencyKey(req, "service" in actor ? `service/${actor.service}` : `user/${actor.by}`)
         const generated =
           route.generated === undefined || fields[route.generated] !== undefined
             ? {}
