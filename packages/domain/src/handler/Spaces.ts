@@ -95,6 +95,8 @@ const enters = (events: ReadonlyArray<SpaceEvent>, user: UserId) =>
 export interface SpacesOptions {
   /** Streams whose folded state stays in memory between commands (0: refold every time). */
   readonly cacheSize?: number
+  /** Idempotency outcomes kept in memory per stream (older keys are looked up in the stream). */
+  readonly maxOutcomesPerStream?: number
 }
 
 export const makeSpacesWith = (options: SpacesOptions = {}) =>
@@ -103,7 +105,12 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
     const rules = yield* Rules
     const hostingPolicy = yield* HostingPolicy
     const ids = yield* IdGenerator
-    const cache = options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }
+    const cache = {
+      ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),
+      ...(options.maxOutcomesPerStream === undefined
+        ? {}
+        : { maxOutcomesPerStream: options.maxOutcomesPerStream })
+    }
     const spaces = makeAggregateRepository(store, {
       schema: SpaceEvent,
       evolve,
@@ -175,7 +182,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
               ? preloaded
               : yield* repo.load(stream)
           const key = options?.idempotencyKey
-          const earlier = key === undefined ? undefined : loaded.outcomes.get(key)
+          const earlier = key === undefined ? undefined : yield* repo.outcomeOf(stream, loaded, key)
           if (key !== undefined && earlier !== undefined) return yield* replay(key, earlier, digest)
           const now = yield* Clock.currentTimeMillis
           const events = yield* decision(loaded, now)
@@ -300,7 +307,11 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
           Effect.gen(function* () {
             const loaded = yield* spaces.load(spaceStream(command.spaceId))
             const key = options?.idempotencyKey
-            if (key === undefined || !loaded.outcomes.has(key)) {
+            const earlier =
+              key === undefined
+                ? undefined
+                : yield* spaces.outcomeOf(spaceStream(command.spaceId), loaded, key)
+            if (earlier === undefined) {
               // A dry run tells whether the command admits the user; its rejection is the answer.
               const now = yield* Clock.currentTimeMillis
               const ctx = yield* spaceContext(command, loaded.state, now)
