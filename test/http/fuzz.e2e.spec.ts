@@ -39,7 +39,8 @@ const acceptsQuery: Record<string, ReadonlyArray<string>> = {
   "/v1/search": ["minPosition", "topic"],
   "/v1/creators/:user": ["minPosition"],
   "/v1/me/reminders": ["minPosition"],
-  "/v1/spaces/:spaceId/state": ["position", "at"]
+  "/v1/spaces/:spaceId/state": ["position", "at"],
+  "/v1/spaces/:spaceId/events": ["limit"]
 }
 
 type Defect =

@@ -12,6 +12,7 @@ import {
 import type { Request } from "express"
 import { Effect, Either, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
+import { makeRateLimiter } from "../app/rateLimit.js"
 import { infoOf, serviceOf, userOf } from "../app/request.js"
 import { CAPTIONS_SCOPE } from "../auth/tokens.js"
 import { fromError, malformed, problems } from "../problems.js"
@@ -68,6 +69,9 @@ const newId = (prefix: string, route: CommandRoute, key: string | undefined) =>
 
 export const mountCommands = (app: App, routes: Routes) => {
   const run = runWith(app)
+  // Anyone may post in a live Space, and every post lengthens its log (which every reader reads).
+  const perMinute = app.config.postsPerMinute
+  const posts = makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute })
   for (const route of commandRoutes) {
     const params = pathParams(route.path)
     const body = bodySchema(route, params)
@@ -94,6 +98,11 @@ export const mountCommands = (app: App, routes: Routes) => {
             ? {}
             : { [route.generated]: newId(route.generated === "spaceId" ? "s" : "p", route, key) }
         const fromPath = Object.fromEntries(params.map((name) => [name, req.params[name]]))
+        if (route.tag === "PublishPost" && "by" in actor) {
+          // User ids never contain "/": the key is unambiguous.
+          const wait = posts.take(`${actor.by}/${String(fromPath.spaceId)}`)
+          if (wait > 0) throw problems.postsRateLimited(wait, perMinute)
+        }
         const raw = { ...fields, ...generated, ...fromPath, ...actor, _tag: route.tag }
         const toProblem = commandProblem(req.get("idempotency-key"))
         const options: CommandOptions = {
