@@ -58,11 +58,11 @@ type Defect =
  * A bad path parameter as the exact path segment to send. Generated text is percent-encoded (a raw
  * `#`, `?`, `/` or `\\` would end or split the path and probe another route); the constants are raw
  * segments on purpose (malformed escapes, an encoded slash) and must not contain those characters.
- * `..` is not among them: a URL parser resolves dot segments before the request leaves the client.
+ * A bare `..` is not among them: a URL parser resolves dot segments before the request leaves the client.
  */
 const badId = fc.oneof(
   fc.string({ minLength: 1, maxLength: 20 }).map((s) => encodeURIComponent(`${s} !`)),
-  fc.constantFrom("%ZZ", "%00", "a%2Fb c", "x".repeat(300), "...", "<script>", "é", "%E0%A4%A")
+  fc.constantFrom("%ZZ", "%00", "a%2Fb c", "x".repeat(300), "..%20", "<script>", "é", "%E0%A4%A")
 )
 /** Found failing on a clean run: an unencoded `#  !` made `GET /v1/topics/#  !` the topic list (200). */
 const regression: Defect = { kind: "bad-param", segment: encodeURIComponent("#  !") }
