@@ -1,4 +1,4 @@
-import type { SpaceId } from "@spaces/domain"
+import type { SpaceId, UserId } from "@spaces/domain"
 import { Deferred, Effect, Exit, FiberSet, Layer, PubSub, Schedule, Stream } from "effect"
 import type { types } from "mediasoup"
 import { type MediaPermission, SpeakerAuthority } from "./authority.js"
@@ -351,14 +351,23 @@ const make = (config: MediaConfig) =>
         // Under the room's lock, like transport creation and producing: a transport or producer
         // being created while the order arrives is either refused by its own re-check of the
         // permission, or registered before this runs and closed by it.
+        // The speaker's turn ends with them: their recorded track is complete.
         case "SpeakerRevoked":
-          return withRoom(instruction.spaceId, ({ room }) =>
-            room.lock.withPermits(1)(Effect.sync(() => room.revokeSpeaker(instruction.userId)))
+          return withRoom(instruction.spaceId, (live) =>
+            live.room.lock.withPermits(1)(
+              Effect.sync(() => live.room.revokeSpeaker(instruction.userId)).pipe(
+                Effect.zipRight(endTurn(live, instruction.userId))
+              )
+            )
           )
         case "ParticipantLeft":
         case "ParticipantRemoved":
-          return withRoom(instruction.spaceId, ({ room }) =>
-            room.lock.withPermits(1)(Effect.sync(() => room.closeTransportsOf(instruction.userId)))
+          return withRoom(instruction.spaceId, (live) =>
+            live.room.lock.withPermits(1)(
+              Effect.sync(() => live.room.closeTransportsOf(instruction.userId)).pipe(
+                Effect.zipRight(endTurn(live, instruction.userId))
+              )
+            )
           )
         case "SpaceEnded": {
           const move = moves.get(instruction.spaceId)
@@ -375,6 +384,9 @@ const make = (config: MediaConfig) =>
         }
       }
     }
+
+    const endTurn = (live: LiveRoom, userId: UserId) =>
+      Effect.suspend(() => (live.recorder === undefined ? Effect.void : live.recorder.endTurn(userId)))
 
     /** Looked up when run, not when built: a stored effect (a retry, a poll) sees the room of its time. */
     const roomOf = (spaceId: SpaceId): Effect.Effect<LiveRoom, RoomNotOpen> =>
