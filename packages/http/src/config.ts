@@ -261,7 +261,7 @@ const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"])
 const trustProxyFrom = (raw: string | undefined): TrustProxy => {
   if (raw === undefined) return false
   const text = raw.trim().toLowerCase()
-  if (["true", "1", "yes"].includes(text)) return true
+  if (["true", "yes"].includes(text)) return true
   if (["false", "0", "no"].includes(text)) return false
   if (/^\d{1,2}$/.test(text)) return Number(text)
   const entries = text.split(",").map((entry) => entry.trim())

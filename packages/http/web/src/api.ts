@@ -106,7 +106,9 @@ export const events = async (spaceId: string): Promise<ReadonlyArray<LoggedEvent
   const all: Array<LoggedEvent> = []
   for (;;) {
     const after = all.length === 0 ? 0 : all[all.length - 1]!.position
-    const page = await get<ReadonlyArray<LoggedEvent>>(`${space(spaceId)}/events?after=${after}&limit=${limit}`)
+    const page = await get<ReadonlyArray<LoggedEvent>>(
+      `${space(spaceId)}/events?after=${after}&limit=${limit}`
+    )
     all.push(...page)
     if (page.length < limit) return all
   }
