@@ -160,6 +160,35 @@ describe("reading a Space's history is paged; posting is rate-limited per user p
   })
 })
 
+describe("titles and posts a reader can see", () => {
+  it("refuses invisible, bidi-reordering, broken and control text with 422 naming the rule; stores NFC", async () => {
+    const t = await startTestServer()
+    try {
+      const host = await client(t.url, "text-host")
+      const titled = async (title: string) =>
+        host.call("POST", "/v1/spaces", { ...newSpace("text-1"), title })
+      for (const [title, rule] of [
+        ["\u200B", "invisible-only"],
+        ["abc\u202Etxt.exe", "bidi-control"],
+        ["a\ud800b", "lone-surrogate"],
+        ["hi\u0000\u001b[31m", "control-character"]
+      ] as const) {
+        const refused = await titled(title)
+        expect(refused.status, title).toBe(422)
+        expect(refused.body).toMatchObject({ type: problem("invalid-title"), rule })
+      }
+      expect((await titled("Cafe\u0301")).status).toBe(201)
+      const view = await host.call("GET", "/v1/spaces/text-1")
+      expect(JSON.stringify(view.body)).toContain("Caf\u00e9")
+      const post = await host.call("POST", "/v1/spaces/text-1/posts", { text: "hi\u0000\u001b[31m" })
+      expect(post.status).toBe(422)
+      expect(post.body).toMatchObject({ type: problem("invalid-post"), rule: "control-character" })
+    } finally {
+      await t.close()
+    }
+  })
+})
+
 describe("/metrics is not public", () => {
   it("on the main port: loopback only, refused through a proxy, or with the metrics token", async () => {
     const t = await startTestServer()
