@@ -189,7 +189,10 @@ export const holdRequests = async (page: Page, match: (request: Request) => bool
   }
 }
 
-/** The producers the server has in a Space's media room, read as another user would. */
+/**
+ * The producers the server has in a Space's media room, read as another participant would (the
+ * list is for participants only): the auditor joins as a listener first (again is a no-op refusal).
+ */
 export const producersIn = async (
   url: string,
   spaceId: string
@@ -201,6 +204,11 @@ export const producersIn = async (
     body: JSON.stringify({ user: "media-auditor" })
   })
   const { token } = (await issued.json()) as { token: string }
+  await fetch(`${url}/v1/spaces/${encodeURIComponent(spaceId)}/join`, {
+    method: "POST",
+    headers: { ...json, authorization: `Bearer ${token}` },
+    body: "{}"
+  })
   const listed = await fetch(`${url}/v1/spaces/${encodeURIComponent(spaceId)}/media/producers`, {
     headers: { authorization: `Bearer ${token}` }
   })

@@ -21,6 +21,9 @@ export const testEnv = (dir: string, env: Record<string, string> = {}): Record<s
   SPACES_DEV_AUTH: "true",
   SPACES_RATE_LIMIT_PER_SECOND: "1000000",
   SPACES_RATE_LIMIT_BURST: "1000000",
+  SPACES_AUTH_FAILURES_PER_MINUTE: "1000000",
+  SPACES_POSTS_PER_MINUTE: "1000000",
+  SPACES_SSE_MAX_PER_USER: "10000",
   ...env
 })
 

@@ -39,6 +39,18 @@ describe("Idempotency-Key over HTTP", () => {
     captions: false
   }
 
+  it("keys are scoped unambiguously: user 'a:k' with key 'x' is not user 'a' with key 'k:x'", async () => {
+    const colonUser = await client(t.url, "idem-a:k")
+    const plainUser = await client(t.url, "idem-a")
+    const first = await colonUser.call("POST", "/v1/spaces", space, { "idempotency-key": "x" })
+    expect(first.status, first.text).toBe(201)
+    const second = await plainUser.call("POST", "/v1/spaces", space, { "idempotency-key": "k:x" })
+    expect(second.status, second.text).toBe(201)
+    expect(second.headers.get("idempotent-replayed")).toBeNull()
+    // Two Spaces: the generated ids differ too.
+    expect(second.headers.get("location")).not.toBe(first.headers.get("location"))
+  })
+
   it("same key and body: the first answer again, nothing applied twice; another body: 422, nothing appended", async () => {
     const key = { "idempotency-key": "create-1" }
     // No spaceId: the server derives it from the key, so a retry names the same Space.

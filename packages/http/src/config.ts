@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto"
+import { isIP } from "node:net"
 import { defaultRoomRules, RoomRules } from "@spaces/domain"
 import { type EventStoreConfig, eventStoreConfig } from "@spaces/eventstore"
 import type { MediaConfig } from "@spaces/media"
@@ -89,6 +90,16 @@ export interface ServerConfig {
   readonly notificationsFanOutThreshold: number
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
+  /** Failed authentications one client address may make per minute before it is answered 429. */
+  readonly authFailuresPerMinute: number
+  /** Express `trust proxy`: whose X-Forwarded-For names the client address (false: nobody's). */
+  readonly trustProxy: TrustProxy
+  /** Open Server-Sent Events streams: per user, and for the whole process. */
+  readonly sse: { readonly maxPerUser: number; readonly maxTotal: number; readonly replayMax: number }
+  /** Posts one user may publish in one Space per minute (and at once). */
+  readonly postsPerMinute: number
+  /** Where /metrics is served: see `OpsConfig`. */
+  readonly ops: OpsConfig
   readonly maxBodyBytes: number
   /** Serve the web client at `/`. */
   readonly webClient: boolean
@@ -100,6 +111,20 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number
   /** Presence: how long all of a participant's connections may be gone before the system leaves them. */
   readonly presence: { readonly disconnectGraceMs: number }
+}
+
+/** Express's `trust proxy` values: a boolean, a hop count, or addresses/subnets (and loopback etc.). */
+export type TrustProxy = boolean | number | ReadonlyArray<string>
+
+/**
+ * /metrics: on the main port it answers only loopback clients, or anyone with the bearer token
+ * (`metricsToken`); with `port` set it moves to its own port (with /healthz and /readyz), bound to
+ * `host`, and the main port no longer serves it.
+ */
+export interface OpsConfig {
+  readonly port: number | undefined
+  readonly host: string
+  readonly metricsToken: string | undefined
 }
 
 export class ConfigInvalid extends Error {
@@ -157,6 +182,9 @@ const Env = Schema.Struct({
   SPACES_MEDIA_ANNOUNCED_IP: Schema.optional(Text),
   SPACES_MEDIA_MIN_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_MEDIA_MAX_PORT: Schema.optional(Int(1024, 65_535)),
+  SPACES_MEDIA_MAX_TRANSPORTS_PER_USER: Schema.optional(Int(2, 100)),
+  SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT: Schema.optional(Int(1, 100)),
+  SPACES_MEDIA_MAX_CONSUMERS_PER_USER: Schema.optional(Int(1, 10_000)),
   SPACES_RECORDINGS_DIR: Schema.optional(Text),
   SPACES_RECORDING_URL_SECRET: Schema.optional(Schema.String.pipe(Schema.minLength(32))),
   // Web Push (`npx web-push generate-vapid-keys`): base64url P-256 keys
@@ -172,7 +200,16 @@ const Env = Schema.Struct({
   SPACES_MAX_BODY_BYTES: Schema.optionalWith(Int(256, 10_000_000), { default: () => 16_384 }),
   SPACES_READY_MAX_LAG: Schema.optionalWith(Int(0, 1_000_000_000), { default: () => 10_000 }),
   SPACES_SHUTDOWN_GRACE_MS: Schema.optionalWith(Int(0, 600_000), { default: () => 5_000 }),
-  SPACES_DISCONNECT_GRACE_MS: Schema.optionalWith(Int(100, 86_400_000), { default: () => 30_000 })
+  SPACES_DISCONNECT_GRACE_MS: Schema.optionalWith(Int(100, 86_400_000), { default: () => 30_000 }),
+  SPACES_TRUST_PROXY: Schema.optional(Text),
+  SPACES_AUTH_FAILURES_PER_MINUTE: Schema.optionalWith(Int(1, 1_000_000), { default: () => 30 }),
+  SPACES_SSE_MAX_PER_USER: Schema.optionalWith(Int(1, 10_000), { default: () => 10 }),
+  SPACES_SSE_MAX: Schema.optionalWith(Int(1, 1_000_000), { default: () => 10_000 }),
+  SPACES_LIVE_REPLAY_MAX: Schema.optionalWith(Int(1, 100_000), { default: () => 1_000 }),
+  SPACES_POSTS_PER_MINUTE: Schema.optionalWith(Int(1, 1_000_000), { default: () => 10 }),
+  SPACES_OPS_PORT: Schema.optional(Int(0, 65_535)),
+  SPACES_OPS_HOST: Schema.optionalWith(Text, { default: () => "127.0.0.1" }),
+  SPACES_METRICS_TOKEN: Schema.optional(Schema.String.pipe(Schema.minLength(16)))
 })
 type Env = typeof Env.Type
 
@@ -344,10 +381,38 @@ const mediaFrom = (env: Env): Partial<MediaConfig> => {
   if (env.SPACES_MEDIA_ANNOUNCED_IP !== undefined) options.announcedIp = env.SPACES_MEDIA_ANNOUNCED_IP
   if (env.SPACES_MEDIA_MIN_PORT !== undefined) options.rtcMinPort = env.SPACES_MEDIA_MIN_PORT
   if (env.SPACES_MEDIA_MAX_PORT !== undefined) options.rtcMaxPort = env.SPACES_MEDIA_MAX_PORT
+  if (env.SPACES_MEDIA_MAX_TRANSPORTS_PER_USER !== undefined)
+    options.maxTransportsPerUser = env.SPACES_MEDIA_MAX_TRANSPORTS_PER_USER
+  if (env.SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT !== undefined)
+    options.maxProducersPerTransport = env.SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT
+  if (env.SPACES_MEDIA_MAX_CONSUMERS_PER_USER !== undefined)
+    options.maxConsumersPerUser = env.SPACES_MEDIA_MAX_CONSUMERS_PER_USER
   if (env.SPACES_RECORDINGS_DIR !== undefined) options.recordingsDir = env.SPACES_RECORDINGS_DIR
   if ((options.rtcMinPort ?? 40_000) > (options.rtcMaxPort ?? 49_999))
     throw new ConfigInvalid("SPACES_MEDIA_MIN_PORT must not be above SPACES_MEDIA_MAX_PORT")
   return options
+}
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"])
+
+/** `true`/`false`, a hop count, or a comma-separated list of addresses, subnets and Express's names. */
+const trustProxyFrom = (raw: string | undefined): TrustProxy => {
+  if (raw === undefined) return false
+  const text = raw.trim().toLowerCase()
+  if (["true", "yes"].includes(text)) return true
+  if (["false", "0", "no"].includes(text)) return false
+  if (/^\d{1,2}$/.test(text)) return Number(text)
+  const entries = text.split(",").map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address, bits, ...extra] = entry.split("/")
+    const validBits =
+      bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (isIP(address!) === 6 ? 128 : 32))
+    if (!(PROXY_NAMES.has(entry) || (isIP(address ?? "") !== 0 && validBits && extra.length === 0)))
+      throw new ConfigInvalid(
+        `SPACES_TRUST_PROXY: "${entry}" is not true/false, a hop count, an address, a subnet, loopback, linklocal or uniquelocal`
+      )
+  }
+  return entries
 }
 
 /** Decodes the configuration from an environment; throws `ConfigInvalid` naming the variable. */
@@ -394,6 +459,15 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     logLevel: env.SPACES_LOG_LEVEL,
     readyMaxLagEvents: env.SPACES_READY_MAX_LAG,
     shutdownGraceMs: env.SPACES_SHUTDOWN_GRACE_MS,
-    presence: { disconnectGraceMs: env.SPACES_DISCONNECT_GRACE_MS }
+    presence: { disconnectGraceMs: env.SPACES_DISCONNECT_GRACE_MS },
+    authFailuresPerMinute: env.SPACES_AUTH_FAILURES_PER_MINUTE,
+    trustProxy: trustProxyFrom(env.SPACES_TRUST_PROXY),
+    sse: {
+      maxPerUser: env.SPACES_SSE_MAX_PER_USER,
+      maxTotal: env.SPACES_SSE_MAX,
+      replayMax: env.SPACES_LIVE_REPLAY_MAX
+    },
+    postsPerMinute: env.SPACES_POSTS_PER_MINUTE,
+    ops: { port: env.SPACES_OPS_PORT, host: env.SPACES_OPS_HOST, metricsToken: env.SPACES_METRICS_TOKEN }
   }
 }

@@ -244,4 +244,38 @@ describe("configuration from the environment", () => {
     // The case that differed: the CLI kept ".db" and the server replaced it.
     expect(cliViewsPath({ SPACES_DB_PATH: "/tmp/log.db" })).toBe("/tmp/log.views.sqlite")
   })
+
+  it("hardening limits: defaults, overrides, trust proxy, metrics and ops port", () => {
+    const d = loadConfig({})
+    expect(d.trustProxy).toBe(false)
+    expect(d.authFailuresPerMinute).toBe(30)
+    expect(d.sse).toEqual({ maxPerUser: 10, maxTotal: 10_000, replayMax: 1_000 })
+    expect(d.postsPerMinute).toBe(10)
+    expect(d.ops).toEqual({ port: undefined, host: "127.0.0.1", metricsToken: undefined })
+    expect(d.media.options).toEqual({})
+    expect(loadConfig({ SPACES_TRUST_PROXY: "true" }).trustProxy).toBe(true)
+    expect(loadConfig({ SPACES_TRUST_PROXY: "1" }).trustProxy).toBe(1)
+    expect(loadConfig({ SPACES_TRUST_PROXY: "loopback, 10.0.0.0/8, ::1" }).trustProxy).toEqual([
+      "loopback",
+      "10.0.0.0/8",
+      "::1"
+    ])
+    expect(() => loadConfig({ SPACES_TRUST_PROXY: "my-proxy" })).toThrow(/SPACES_TRUST_PROXY/)
+    expect(() => loadConfig({ SPACES_TRUST_PROXY: "10.0.0.0/40" })).toThrow(/SPACES_TRUST_PROXY/)
+    expect(() => loadConfig({ SPACES_METRICS_TOKEN: "short" })).toThrow(/SPACES_METRICS_TOKEN/)
+    expect(() => loadConfig({ SPACES_MEDIA_MAX_TRANSPORTS_PER_USER: "1" })).toThrow(
+      /SPACES_MEDIA_MAX_TRANSPORTS_PER_USER/
+    )
+    expect(
+      loadConfig({
+        SPACES_MEDIA_MAX_TRANSPORTS_PER_USER: "3",
+        SPACES_MEDIA_MAX_PRODUCERS_PER_TRANSPORT: "2",
+        SPACES_MEDIA_MAX_CONSUMERS_PER_USER: "20",
+        SPACES_OPS_PORT: "9100"
+      })
+    ).toMatchObject({
+      media: { options: { maxTransportsPerUser: 3, maxProducersPerTransport: 2, maxConsumersPerUser: 20 } },
+      ops: { port: 9100 }
+    })
+  })
 })

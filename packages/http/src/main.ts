@@ -5,7 +5,7 @@ import { MediaPlane, MediaPlaneLive } from "@spaces/media"
 import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
 import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Runtime, Scope } from "effect"
 import type { App, AppServices, Media } from "./app/context.js"
-import { createExpressApp } from "./app/server.js"
+import { createExpressApp, createOpsApp } from "./app/server.js"
 import { makeTokens } from "./auth/tokens.js"
 import type { ServerConfig } from "./config.js"
 import { type Logger as JsonLogger, makeLogger } from "./log.js"
@@ -22,6 +22,8 @@ import { SseClients } from "./sse/sse.js"
 export interface RunningServer {
   readonly url: string
   readonly port: number
+  /** The operations port's base URL, when SPACES_OPS_PORT is set. */
+  readonly opsUrl: string | undefined
   readonly media: Media
   readonly app: App
   /** Graceful shutdown: stop accepting, close live streams, drain requests, stop runners, close the store. */
@@ -163,19 +165,33 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
 
     const { server: express } = createExpressApp(app)
-    const server = yield* Effect.acquireRelease(
-      Effect.async<Server, Error>((resume) => {
-        const server = express.listen(config.port, config.host)
-        server.once("listening", () => resume(Effect.succeed(server)))
-        server.once("error", (error) => resume(Effect.fail(error)))
-      }),
-      (server) => Effect.promise(() => closeServer(server, sse, config.shutdownGraceMs))
-    )
+    const listen = (handler: typeof express, port: number, host: string) =>
+      Effect.acquireRelease(
+        Effect.async<Server, Error>((resume) => {
+          const server = handler.listen(port, host)
+          server.once("listening", () => resume(Effect.succeed(server)))
+          server.once("error", (error) => resume(Effect.fail(error)))
+        }),
+        (server) => Effect.promise(() => closeServer(server, sse, config.shutdownGraceMs))
+      )
+    const urlOf = (server: Server, fallbackPort: number, bound: string) => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : fallbackPort
+      const host = bound === "0.0.0.0" || bound === "::" ? "127.0.0.1" : bound
+      return { url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port }
+    }
+    const opsUrl =
+      config.ops.port === undefined
+        ? undefined
+        : urlOf(
+            yield* listen(createOpsApp(app), config.ops.port, config.ops.host),
+            config.ops.port,
+            config.ops.host
+          ).url
+    const server = yield* listen(express, config.port, config.host)
     server.keepAliveTimeout = 65_000
-    const address = server.address()
-    const port = typeof address === "object" && address !== null ? address.port : config.port
-    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host
-    return { url: `http://${host}:${port}`, port, media, app }
+    const { url, port } = urlOf(server, config.port, config.host)
+    return { url, port, opsUrl, media, app }
   })
 
 /**

@@ -86,6 +86,8 @@ const mediaStatus: Record<string, number> = {
   UnknownProducer: 404,
   UnknownConsumer: 404,
   IncompatibleMedia: 422,
+  MediaLimitReached: 422,
+  MediaRequestRejected: 409,
   MediaUnavailable: 503
 }
 
@@ -179,6 +181,38 @@ export const problems = {
       "Too many requests",
       `slow down: try again in ${retryAfterSeconds}s`,
       { retryAfter: retryAfterSeconds },
+      { "retry-after": String(retryAfterSeconds) }
+    ),
+  /** Too many failed authentications from one client address. */
+  authRateLimited: (retryAfterSeconds: number) =>
+    new HttpProblem(
+      429,
+      "too-many-failed-authentications",
+      "Too many failed authentications",
+      `too many failed authentications from this address: try again in ${retryAfterSeconds}s`,
+      { retryAfter: retryAfterSeconds },
+      { "retry-after": String(retryAfterSeconds) }
+    ),
+  /** A per-user or per-process cap of open event streams. */
+  tooManyStreams: (limit: "perUser" | "total", max: number) =>
+    new HttpProblem(
+      429,
+      "too-many-streams",
+      "Too many event streams",
+      limit === "perUser"
+        ? `you have ${max} event streams open already (the most one user may); close one first`
+        : `the server has ${max} event streams open (its most); try again later`,
+      { limit, max },
+      { "retry-after": "5" }
+    ),
+  /** Posts over the per-user, per-Space budget. */
+  postsRateLimited: (retryAfterSeconds: number, perMinute: number) =>
+    new HttpProblem(
+      429,
+      "post-rate-limited",
+      "Too many posts",
+      `at most ${perMinute} posts per minute in one Space: try again in ${retryAfterSeconds}s`,
+      { retryAfter: retryAfterSeconds, perMinute },
       { "retry-after": String(retryAfterSeconds) }
     ),
   unsupportedMediaType: (detail: string) =>

@@ -17,6 +17,12 @@ export interface MediaConfig {
    * transports × the room's producers, so that placement is decided when a listener connects.
    */
   readonly maxConsumersPerRouter: number
+  /** WebRTC/plain transports one user may hold in one Space (a client needs two: send and receive). */
+  readonly maxTransportsPerUser: number
+  /** Producers one transport may create over its life (one audio track; a few re-publishes). */
+  readonly maxProducersPerTransport: number
+  /** Consumers one user may hold in one Space (one per speaker, with room for re-consuming). */
+  readonly maxConsumersPerUser: number
   /** Root directory of recordings: one sub-directory per Space. */
   readonly recordingsDir: string
   /** Address of the local UDP sockets that receive recorded RTP. */
@@ -33,6 +39,9 @@ export const mediaConfig = (overrides: Partial<MediaConfig> = {}): MediaConfig =
   rtcMinPort: 40000,
   rtcMaxPort: 49999,
   maxConsumersPerRouter: 1000,
+  maxTransportsPerUser: 4,
+  maxProducersPerTransport: 4,
+  maxConsumersPerUser: 64,
   recordingsDir: "recordings",
   recordingIp: "127.0.0.1",
   speakingIntervalMs: 300,

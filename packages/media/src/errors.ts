@@ -48,6 +48,29 @@ export class IncompatibleMedia extends Schema.TaggedError<IncompatibleMedia>()("
   reason: Schema.String
 }) {}
 
+/** Which per-user media cap a request ran into (see MediaConfig). */
+export const MediaLimit = Schema.Literal("transportsPerUser", "producersPerTransport", "consumersPerUser")
+export type MediaLimit = typeof MediaLimit.Type
+
+/**
+ * The request would go over a per-user cap (transports per user per Space, producers per
+ * transport, consumers per user per Space): HTTP 422, naming the limit and its value.
+ */
+export class MediaLimitReached extends Schema.TaggedError<MediaLimitReached>()("MediaLimitReached", {
+  spaceId: SpaceId,
+  limit: MediaLimit,
+  max: Schema.Int
+}) {}
+
+/**
+ * The mediasoup worker refused what the client asked, on the client's own data or order (a
+ * transport connected twice, an SSRC already in use): the client's mistake, HTTP 409.
+ */
+export class MediaRequestRejected extends Schema.TaggedError<MediaRequestRejected>()("MediaRequestRejected", {
+  spaceId: SpaceId,
+  reason: Schema.String
+}) {}
+
 /** No media plane on this server (worker binary not built) or a worker died: HTTP 503. */
 export class MediaUnavailable extends Schema.TaggedError<MediaUnavailable>()("MediaUnavailable", {
   reason: Schema.String
@@ -63,4 +86,6 @@ export type SignallingError =
   | UnknownConsumer
   | WrongTransportDirection
   | IncompatibleMedia
+  | MediaLimitReached
+  | MediaRequestRejected
   | MediaUnavailable

@@ -3,6 +3,8 @@ import { Context, type Effect, type Stream } from "effect"
 import type { types } from "mediasoup"
 import type {
   IncompatibleMedia,
+  MediaLimitReached,
+  MediaRequestRejected,
   MediaUnavailable,
   NotAParticipant,
   NotASpeaker,
@@ -43,20 +45,29 @@ export interface MediaPlaneService {
   readonly createWebRtcTransport: (
     caller: Caller,
     direction: Direction
-  ) => Effect.Effect<WebRtcTransportInfo, RoomNotOpen | NotAParticipant | NotASpeaker | MediaUnavailable>
+  ) => Effect.Effect<
+    WebRtcTransportInfo,
+    RoomNotOpen | NotAParticipant | NotASpeaker | MediaLimitReached | MediaUnavailable
+  >
 
   /** A plain RTP transport (tests, recording, SIP/RTMP gateways), with the same authorisation. */
   readonly createPlainTransport: (
     caller: Caller,
     direction: Direction
-  ) => Effect.Effect<PlainTransportInfo, RoomNotOpen | NotAParticipant | NotASpeaker | MediaUnavailable>
+  ) => Effect.Effect<
+    PlainTransportInfo,
+    RoomNotOpen | NotAParticipant | NotASpeaker | MediaLimitReached | MediaUnavailable
+  >
 
   /** DTLS parameters from the client (WebRTC) or the remote ip/port (plain). */
   readonly connectTransport: (
     caller: Caller,
     transportId: string,
     remote: { readonly dtlsParameters: types.DtlsParameters } | { readonly ip: string; readonly port: number }
-  ) => Effect.Effect<void, RoomNotOpen | UnknownTransport | IncompatibleMedia | MediaUnavailable>
+  ) => Effect.Effect<
+    void,
+    RoomNotOpen | UnknownTransport | IncompatibleMedia | MediaRequestRejected | MediaUnavailable
+  >
 
   /** Publishes the speaker's audio track (paused if the speaker is muted); offered to the whole room. */
   readonly produce: (
@@ -70,6 +81,8 @@ export interface MediaPlaneService {
     | UnknownTransport
     | WrongTransportDirection
     | IncompatibleMedia
+    | MediaLimitReached
+    | MediaRequestRejected
     | MediaUnavailable
   >
 
@@ -87,6 +100,8 @@ export interface MediaPlaneService {
     | UnknownProducer
     | WrongTransportDirection
     | IncompatibleMedia
+    | MediaLimitReached
+    | MediaRequestRejected
     | MediaUnavailable
   >
 
@@ -104,6 +119,10 @@ export interface MediaPlaneService {
 
   /** The room's current producers, to consume on joining (later ones arrive as `NewProducer`). */
   readonly producers: (spaceId: SpaceId) => Effect.Effect<ReadonlyArray<ProducerInfo>, RoomNotOpen>
+  /** The same, for a client: only a participant of the Space (as for `rtpCapabilities`). */
+  readonly producersFor: (
+    caller: Caller
+  ) => Effect.Effect<ReadonlyArray<ProducerInfo>, RoomNotOpen | NotAParticipant>
 
   /** The room's track events from now on; ends when the room closes (or moves: `MediaRestarted`). */
   readonly events: (spaceId: SpaceId) => Stream.Stream<RoomEvent, RoomNotOpen>

@@ -1,10 +1,13 @@
-import type { SpaceId } from "@spaces/domain"
+import type { SpaceId, UserId } from "@spaces/domain"
 import { Deferred, Effect, Exit, FiberSet, Layer, PubSub, Schedule, Stream } from "effect"
 import type { types } from "mediasoup"
 import { type MediaPermission, SpeakerAuthority } from "./authority.js"
 import { type MediaConfig, mediaConfig } from "./config.js"
 import {
   IncompatibleMedia,
+  type MediaLimit,
+  MediaLimitReached,
+  MediaRequestRejected,
   MediaUnavailable,
   NotAParticipant,
   NotASpeaker,
@@ -55,6 +58,14 @@ const newMove = (recording: boolean) =>
 /** mediasoup rejects with TypeError/UnsupportedError on parameters it cannot use. */
 const isParameterError = (error: unknown): error is Error =>
   error instanceof Error && (error.name === "TypeError" || error.name === "UnsupportedError")
+
+/**
+ * The worker answered a request with a plain Error ("connect() already called", "ssrc already
+ * exists"): a refusal of what was asked, not a failure of the worker. A closed channel or object
+ * (InvalidStateError) and a request that timed out are the server's side.
+ */
+const isWorkerRefusal = (error: unknown): error is Error =>
+  error instanceof Error && error.name === "Error" && !/timeout|closed/i.test(error.message)
 
 /**
  * mediasoup 3.12's pipeToRouter forwards the pipe consumer's pause and resume to the pipe producer
@@ -108,6 +119,26 @@ const make = (config: MediaConfig) =>
               ? new IncompatibleMedia({ spaceId: room.spaceId, reason: error.message })
               : new MediaUnavailable({ reason: error instanceof Error ? error.message : String(error) })
       })
+
+    /**
+     * A mediasoup call on what the client sent (its DTLS or RTP parameters, its order of calls): a
+     * refusal by a live worker is the client's mistake (MediaRequestRejected), not MediaUnavailable.
+     */
+    const clientCall = <A>(room: Room, run: () => Promise<A>) =>
+      Effect.tryPromise({
+        try: run,
+        catch: (error) =>
+          room.closed
+            ? new RoomNotOpen({ spaceId: room.spaceId })
+            : isParameterError(error)
+              ? new IncompatibleMedia({ spaceId: room.spaceId, reason: error.message })
+              : isWorkerRefusal(error) && !room.origin.pooled.worker.died
+                ? new MediaRequestRejected({ spaceId: room.spaceId, reason: error.message })
+                : new MediaUnavailable({ reason: error instanceof Error ? error.message : String(error) })
+      })
+
+    const limitReached = (room: Room, limit: MediaLimit, max: number) =>
+      new MediaLimitReached({ spaceId: room.spaceId, limit, max })
 
     const openRoom = (spaceId: SpaceId, recording: boolean) =>
       Effect.gen(function* () {
@@ -317,14 +348,26 @@ const make = (config: MediaConfig) =>
           return withRoom(instruction.spaceId, ({ room }) => room.setMuted(instruction.userId, true))
         case "SpeakerUnmuted":
           return withRoom(instruction.spaceId, ({ room }) => room.setMuted(instruction.userId, false))
+        // Under the room's lock, like transport creation and producing: a transport or producer
+        // being created while the order arrives is either refused by its own re-check of the
+        // permission, or registered before this runs and closed by it.
+        // The speaker's turn ends with them: their recorded track is complete.
         case "SpeakerRevoked":
-          return withRoom(instruction.spaceId, ({ room }) =>
-            Effect.sync(() => room.revokeSpeaker(instruction.userId))
+          return withRoom(instruction.spaceId, (live) =>
+            live.room.lock.withPermits(1)(
+              Effect.sync(() => live.room.revokeSpeaker(instruction.userId)).pipe(
+                Effect.zipRight(endTurn(live, instruction.userId))
+              )
+            )
           )
         case "ParticipantLeft":
         case "ParticipantRemoved":
-          return withRoom(instruction.spaceId, ({ room }) =>
-            Effect.sync(() => room.closeTransportsOf(instruction.userId))
+          return withRoom(instruction.spaceId, (live) =>
+            live.room.lock.withPermits(1)(
+              Effect.sync(() => live.room.closeTransportsOf(instruction.userId)).pipe(
+                Effect.zipRight(endTurn(live, instruction.userId))
+              )
+            )
           )
         case "SpaceEnded": {
           const move = moves.get(instruction.spaceId)
@@ -341,6 +384,9 @@ const make = (config: MediaConfig) =>
         }
       }
     }
+
+    const endTurn = (live: LiveRoom, userId: UserId) =>
+      Effect.suspend(() => (live.recorder === undefined ? Effect.void : live.recorder.endTurn(userId)))
 
     /** Looked up when run, not when built: a stored effect (a retry, a poll) sees the room of its time. */
     const roomOf = (spaceId: SpaceId): Effect.Effect<LiveRoom, RoomNotOpen> =>
@@ -367,7 +413,10 @@ const make = (config: MediaConfig) =>
         () => new NotASpeaker(caller)
       )
 
-    const authorise = (caller: Caller, direction: Direction) =>
+    const authorise = (
+      caller: Caller,
+      direction: Direction
+    ): Effect.Effect<void, NotASpeaker | NotAParticipant> =>
       direction === "send" ? Effect.asVoid(mayProduce(caller)) : Effect.asVoid(mayListen(caller))
 
     /** The caller's own transport: another user's transport id is as unknown as a closed one. */
@@ -437,11 +486,21 @@ const make = (config: MediaConfig) =>
         return yield* room.lock
           .withPermits(1)(
             Effect.gen(function* () {
+              const held = room.transportsOf(caller.userId)
+              if (held >= config.maxTransportsPerUser)
+                return yield* limitReached(room, "transportsPerUser", config.maxTransportsPerUser)
               const slot = yield* placeTransport(room, direction)
               const transport = yield* call(room, () => create(slot.router))
               if (room.closed) {
                 transport.close()
                 return yield* new RoomNotOpen({ spaceId: room.spaceId })
+              }
+              // The user may have been removed (or revoked) while the worker created it: the order
+              // closing their transports ran before this, so this one must not outlive it.
+              const allowed = yield* Effect.either(authorise(caller, direction))
+              if (allowed._tag === "Left") {
+                transport.close()
+                return yield* allowed.left
               }
               room.addTransport(entryOf(transport, slot))
               return transport
@@ -500,10 +559,10 @@ const make = (config: MediaConfig) =>
           const entry = yield* transportOf(room, caller, transportId)
           if (entry.kind === "webrtc" && "dtlsParameters" in remote) {
             const { transport } = entry
-            yield* call(room, () => transport.connect({ dtlsParameters: remote.dtlsParameters }))
+            yield* clientCall(room, () => transport.connect({ dtlsParameters: remote.dtlsParameters }))
           } else if (entry.kind === "plain" && "ip" in remote) {
             const { transport } = entry
-            yield* call(room, () => transport.connect({ ip: remote.ip, port: remote.port }))
+            yield* clientCall(room, () => transport.connect({ ip: remote.ip, port: remote.port }))
           } else {
             return yield* new IncompatibleMedia({
               spaceId: room.spaceId,
@@ -520,7 +579,10 @@ const make = (config: MediaConfig) =>
           const { muted } = yield* mayProduce(caller)
           return yield* room.lock.withPermits(1)(
             Effect.gen(function* () {
-              const producer = yield* call(room, () =>
+              if (room.producedOn(transportId) >= config.maxProducersPerTransport)
+                return yield* limitReached(room, "producersPerTransport", config.maxProducersPerTransport)
+              room.countProduced(transportId)
+              const producer = yield* clientCall(room, () =>
                 entry.transport.produce({
                   kind: "audio",
                   rtpParameters,
@@ -571,7 +633,9 @@ const make = (config: MediaConfig) =>
                 "the RTP capabilities cannot receive this producer (Opus needed), or it is not piped here"
             })
           }
-          const consumer = yield* call(room, () =>
+          if (room.consumersOf(caller.userId) >= config.maxConsumersPerUser)
+            return yield* limitReached(room, "consumersPerUser", config.maxConsumersPerUser)
+          const consumer = yield* clientCall(room, () =>
             entry.transport.consume(consumerOptions(producerId, rtpCapabilities))
           ).pipe(
             Effect.catchTag("MediaUnavailable", (error) =>
@@ -620,6 +684,13 @@ const make = (config: MediaConfig) =>
         }),
 
       producers: (spaceId) => roomOf(spaceId).pipe(Effect.map(({ room }) => room.producerInfos())),
+
+      producersFor: (caller) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(caller.spaceId)
+          yield* mayListen(caller)
+          return room.producerInfos()
+        }),
 
       events: (spaceId) =>
         Stream.unwrapScoped(

@@ -24,7 +24,10 @@ export interface Loaded<State, Event> {
   /** Revision of the stream's last event; -1 when the stream does not exist. */
   readonly revision: number
   readonly position: number
+  /** The latest keyed outcomes (at most `maxOutcomesPerStream`; older ones are looked up in the stream). */
   readonly outcomes: ReadonlyMap<string, KeyedOutcome<Event>>
+  /** Highest revision of an outcome dropped from `outcomes`; -1 when none was. */
+  readonly evictedThrough: number
 }
 
 interface Options<Event extends { readonly _tag: string }, Encoded, State> {
@@ -33,6 +36,8 @@ interface Options<Event extends { readonly _tag: string }, Encoded, State> {
   readonly initialState: State
   /** Streams whose folded state is kept between commands (least recently used go first). */
   readonly cacheSize?: number
+  /** Keyed outcomes kept in memory per stream; a key older than these is found by reading the stream. */
+  readonly maxOutcomesPerStream?: number
 }
 
 /** The first few problems, each with its path: a union's full type would drown the one that matters. */
@@ -68,10 +73,17 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
 ) => {
   const { schema, evolve, initialState } = options
   const cacheSize = options.cacheSize ?? 10_000
+  const maxOutcomes = Math.max(1, options.maxOutcomesPerStream ?? 1_000)
   const cache = new Map<string, Loaded<State, Event>>()
   const decode = decodeRecorded(schema)
   const encode = (event: Event) => ParseResult.encodeSync(schema)(event)
-  const empty: Loaded<State, Event> = { state: initialState, revision: -1, position: 0, outcomes: new Map() }
+  const empty: Loaded<State, Event> = {
+    state: initialState,
+    revision: -1,
+    position: 0,
+    outcomes: new Map(),
+    evictedThrough: -1
+  }
 
   const remember = (stream: string, loaded: Loaded<State, Event>) => {
     cache.delete(stream)
@@ -85,7 +97,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     from: Loaded<State, Event>,
     entries: ReadonlyArray<{ readonly event: Event; readonly record: RecordedEvent }>
   ): Loaded<State, Event> => {
-    let { state, revision, position } = from
+    let { state, revision, position, evictedThrough } = from
     let outcomes = from.outcomes as Map<string, KeyedOutcome<Event>>
     for (const { event, record } of entries) {
       state = evolve(state, event)
@@ -103,9 +115,15 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
           position,
           ...(digest === undefined ? {} : { commandDigest: digest })
         })
+        // Oldest first out (insertion order); a retry of it reads the stream (`outcomeOf`).
+        if (outcomes.size > maxOutcomes) {
+          const [oldestKey, oldest] = outcomes.entries().next().value!
+          outcomes.delete(oldestKey)
+          evictedThrough = Math.max(evictedThrough, oldest.revision)
+        }
       }
     }
-    return { state, revision, position, outcomes }
+    return { state, revision, position, outcomes, evictedThrough }
   }
 
   const foldInto = (
@@ -165,7 +183,36 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
 
   const isCurrent = (stream: string, loaded: Loaded<State, Event>) => cache.get(stream) === loaded
 
-  return { load, append, isCurrent } satisfies AggregateRepository<Event, State>
+  /**
+   * The outcome recorded under `key`: from memory, or, when older outcomes were dropped, from the
+   * events' own metadata in the stream (so a late retry answers as the first time did).
+   */
+  const outcomeOf = (
+    stream: string,
+    loaded: Loaded<State, Event>,
+    key: string
+  ): Effect.Effect<KeyedOutcome<Event> | undefined, ReadError> =>
+    Effect.gen(function* () {
+      const kept = loaded.outcomes.get(key)
+      if (kept !== undefined || loaded.evictedThrough < 0) return kept
+      const recorded = yield* store.readStream(stream)
+      const keyed = recorded.filter(
+        (r) => r.revision <= loaded.evictedThrough && r.metadata.idempotencyKey === key
+      )
+      if (keyed.length === 0) return undefined
+      const events: Array<Event> = []
+      for (const record of keyed) events.push(yield* decode(record))
+      const last = keyed[keyed.length - 1]!
+      const digest = keyed[0]!.metadata.commandDigest
+      return {
+        events,
+        revision: last.revision,
+        position: last.position,
+        ...(digest === undefined ? {} : { commandDigest: digest })
+      }
+    })
+
+  return { load, append, isCurrent, outcomeOf } satisfies AggregateRepository<Event, State>
 }
 
 export interface AggregateRepository<Event, State> {
@@ -182,4 +229,10 @@ export interface AggregateRepository<Event, State> {
    * since has moved it (another process's write shows only at the next `load`, or as a conflict).
    */
   readonly isCurrent: (stream: string, loaded: Loaded<State, Event>) => boolean
+  /** The outcome of the command recorded under an idempotency key, if any (see `maxOutcomesPerStream`). */
+  readonly outcomeOf: (
+    stream: string,
+    loaded: Loaded<State, Event>,
+    key: string
+  ) => Effect.Effect<KeyedOutcome<Event> | undefined, ReadError>
 }

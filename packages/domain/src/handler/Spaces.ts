@@ -95,6 +95,8 @@ const enters = (events: ReadonlyArray<SpaceEvent>, user: UserId) =>
 export interface SpacesOptions {
   /** Streams whose folded state stays in memory between commands (0: refold every time). */
   readonly cacheSize?: number
+  /** Idempotency outcomes kept in memory per stream (older keys are looked up in the stream). */
+  readonly maxOutcomesPerStream?: number
 }
 
 export const makeSpacesWith = (options: SpacesOptions = {}) =>
@@ -103,7 +105,12 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
     const rules = yield* Rules
     const hostingPolicy = yield* HostingPolicy
     const ids = yield* IdGenerator
-    const cache = options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }
+    const cache = {
+      ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),
+      ...(options.maxOutcomesPerStream === undefined
+        ? {}
+        : { maxOutcomesPerStream: options.maxOutcomesPerStream })
+    }
     const spaces = makeAggregateRepository(store, {
       schema: SpaceEvent,
       evolve,
@@ -175,7 +182,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
               ? preloaded
               : yield* repo.load(stream)
           const key = options?.idempotencyKey
-          const earlier = key === undefined ? undefined : loaded.outcomes.get(key)
+          const earlier = key === undefined ? undefined : yield* repo.outcomeOf(stream, loaded, key)
           if (key !== undefined && earlier !== undefined) return yield* replay(key, earlier, digest)
           const now = yield* Clock.currentTimeMillis
           const events = yield* decision(loaded, now)
@@ -267,6 +274,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
      * the log is the user a participant of two live Spaces; a crash between the steps leaves the
      * user in no Space, never in two. Within a process a per-user lock orders a user's moves.
      */
+    /** Admits `user` to `spaceId` after leaving their previous Space; the Space they left, if any. */
     const enter = (user: UserId, spaceId: SpaceId, hosting: boolean) =>
       Effect.gen(function* () {
         const loaded = yield* users.load(userStream(user))
@@ -288,7 +296,18 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
           )
         }
         yield* executeUser({ _tag: "EnterSpace", user, spaceId, hosting }, undefined, loaded)
+        return previous !== null && previous !== spaceId ? previous : null
       })
+
+    /**
+     * Best effort: the user rejoins the Space they just left (the usual presence step first). A
+     * refusal (ended meanwhile, banned, full) leaves them in no Space, as a crash between the steps would.
+     */
+    const returnTo = (user: UserId, spaceId: SpaceId) =>
+      Effect.gen(function* () {
+        yield* enter(user, spaceId, false)
+        yield* runSpace({ _tag: "JoinSpace", spaceId, by: user }, undefined)
+      }).pipe(Effect.ignore)
 
     const execute = (command: SpaceCommand, options?: CommandOptions) =>
       Effect.gen(function* () {
@@ -300,19 +319,30 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
           Effect.gen(function* () {
             const loaded = yield* spaces.load(spaceStream(command.spaceId))
             const key = options?.idempotencyKey
-            if (key === undefined || !loaded.outcomes.has(key)) {
+            const earlier =
+              key === undefined
+                ? undefined
+                : yield* spaces.outcomeOf(spaceStream(command.spaceId), loaded, key)
+            let left: SpaceId | null = null
+            if (earlier === undefined) {
               // A dry run tells whether the command admits the user; its rejection is the answer.
               const now = yield* Clock.currentTimeMillis
               const ctx = yield* spaceContext(command, loaded.state, now)
               const events = yield* decide(command, loaded.state, ctx)
-              if (enters(events, user))
-                yield* enter(
+              if (enters(events, user)) {
+                left = yield* enter(
                   user,
                   command.spaceId,
                   events.some((e) => e._tag === "SpaceStarted")
                 )
+              }
             }
-            return yield* runSpace(command, options, loaded)
+            // The final decision may still refuse (another command changed the Space since the
+            // dry run, e.g. filled it): the user, who left their previous Space for this one, goes
+            // back to it if it still admits them (as a listener), rather than being in none.
+            return yield* runSpace(command, options, loaded).pipe(
+              Effect.tapError(() => (left === null ? Effect.void : returnTo(user, left)))
+            )
           })
         )
       })

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { PostId, Role, SpaceId, SpeakPolicy, UserId } from "./SpaceValues.js"
 import { EndReason, SpaceStatus } from "./SpaceState.js"
+import { TextRule } from "./text.js"
 
 /**
  * What kind of rule a rejection broke. Ports map kinds to their own vocabulary (HTTP statuses)
@@ -179,13 +180,15 @@ export class OnlySpeakerCanUnmute extends Schema.TaggedError<OnlySpeakerCanUnmut
   }
 }
 
+/** A title breaks a text rule (`rule` names it: see `checkText`). */
 export class InvalidTitle extends Schema.TaggedError<InvalidTitle>()("InvalidTitle", {
+  rule: TextRule,
   reason: Schema.String,
   maxLength: Schema.Int
 }) {
   readonly kind: RuleKind = "invalid"
   override get message() {
-    return `invalid title: ${this.reason} (1-${this.maxLength} characters, no control characters)`
+    return `invalid title: ${this.reason} (1-${this.maxLength} visible characters, no control characters or bidirectional controls)`
   }
 }
 
@@ -210,13 +213,15 @@ export class ScheduleOutOfRange extends Schema.TaggedError<ScheduleOutOfRange>()
   }
 }
 
+/** A post's text breaks a text rule (`rule` names it: see `checkText`). */
 export class InvalidPost extends Schema.TaggedError<InvalidPost>()("InvalidPost", {
+  rule: TextRule,
   reason: Schema.String,
   maxLength: Schema.Int
 }) {
   readonly kind: RuleKind = "invalid"
   override get message() {
-    return `invalid post: ${this.reason} (1-${this.maxLength} characters)`
+    return `invalid post: ${this.reason} (1-${this.maxLength} visible characters, no control characters but line breaks and tabs, no bidirectional controls)`
   }
 }
 

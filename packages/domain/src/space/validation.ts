@@ -1,20 +1,17 @@
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { RoomRules, TopicSlug } from "../rules/RoomRules.js"
 import { InvalidCaption, InvalidPost, InvalidTitle, InvalidTopics, ScheduleOutOfRange } from "./SpaceError.js"
 import type { CaptionSegment } from "./SpaceValues.js"
+import { checkText, describeTextRule } from "./text.js"
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
-
-/** A title trimmed, 1 to `maxTitleLength` characters, with no control characters. */
+/** A title normalised (NFC) and trimmed, 1 to `maxTitleLength` characters a reader can see (see `checkText`). */
 export const validTitle = (title: string, rules: RoomRules): Effect.Effect<string, InvalidTitle> => {
-  const trimmed = title.trim()
-  const fail = (reason: string) => Effect.fail(new InvalidTitle({ reason, maxLength: rules.maxTitleLength }))
-  if (trimmed.length === 0) return fail("it is empty")
-  if ([...trimmed].length > rules.maxTitleLength)
-    return fail(`it is longer than ${rules.maxTitleLength} characters`)
-  if (CONTROL.test(trimmed)) return fail("it contains control characters")
-  return Effect.succeed(trimmed)
+  const maxLength = rules.maxTitleLength
+  return Either.match(checkText(title, { maxLength, multiline: false }), {
+    onLeft: (rule) =>
+      Effect.fail(new InvalidTitle({ rule, reason: describeTextRule(rule, maxLength), maxLength })),
+    onRight: Effect.succeed
+  })
 }
 
 /** Topics as catalogue slugs: case-insensitive, duplicates folded, at most `maxTopics`. */
@@ -45,13 +42,14 @@ export const validSchedule = (
     : Effect.fail(new ScheduleOutOfRange({ requested: scheduledFor, earliest, latest }))
 }
 
+/** A post's text: the title's rules, but line breaks and tabs are allowed. */
 export const validPostText = (text: string, rules: RoomRules): Effect.Effect<string, InvalidPost> => {
-  const trimmed = text.trim()
-  const fail = (reason: string) => Effect.fail(new InvalidPost({ reason, maxLength: rules.maxPostLength }))
-  if (trimmed.length === 0) return fail("it is empty")
-  if ([...trimmed].length > rules.maxPostLength)
-    return fail(`it is longer than ${rules.maxPostLength} characters`)
-  return Effect.succeed(trimmed)
+  const maxLength = rules.maxPostLength
+  return Either.match(checkText(text, { maxLength, multiline: true }), {
+    onLeft: (rule) =>
+      Effect.fail(new InvalidPost({ rule, reason: describeTextRule(rule, maxLength), maxLength })),
+    onRight: Effect.succeed
+  })
 }
 
 export const validCaption = (

@@ -77,22 +77,44 @@ const isLiveRoute = (req: Request) =>
   req.method === "GET" &&
   /^\/v1\/(?:spaces\/[^/]+\/live|feed\/live|me\/notifications\/live)\/?$/.test(req.path)
 
-/** Verifies the bearer token when there is one; routes decide whether they need one. */
-export const authenticate = (tokens: Tokens) => async (req: Request, _res: Response, next: NextFunction) => {
-  const header = req.get("authorization")
-  let token: string | undefined
-  if (header !== undefined) {
-    const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
-    if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
-    token = match[1]
-  } else if (isLiveRoute(req) && req.query.access_token !== undefined) {
-    if (typeof req.query.access_token !== "string")
-      throw problems.unauthorized("access_token must be a single token")
-    token = req.query.access_token
+/** The client's address: the socket's, or with `trust proxy` the one the trusted proxies report. */
+export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? "unknown"
+
+/** Routes whose bearer token is not a user's or service's (the metrics token), so never verified as one. */
+const OWN_TOKEN = new Set(["/metrics"])
+
+/**
+ * Verifies the bearer token when there is one; routes decide whether they need one. Failed
+ * authentications are counted per client address: an address over its budget is answered 429
+ * before its token is even looked at (guessing tokens costs the guesser, not the server).
+ */
+export const authenticate =
+  (tokens: Tokens, failures: RateLimiter) => async (req: Request, _res: Response, next: NextFunction) => {
+    if (OWN_TOKEN.has(req.path)) return next()
+    const header = req.get("authorization")
+    const live = isLiveRoute(req) && req.query.access_token !== undefined
+    if (header === undefined && !live) return next()
+    const address = clientAddress(req)
+    const wait = failures.peek(address)
+    if (wait > 0) throw problems.authRateLimited(wait)
+    try {
+      let token: string
+      if (header !== undefined) {
+        const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
+        if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
+        token = match[1]!
+      } else {
+        if (typeof req.query.access_token !== "string")
+          throw problems.unauthorized("access_token must be a single token")
+        token = req.query.access_token
+      }
+      infoOf(req).principal = await tokens.verify(token)
+    } catch (error) {
+      if (error instanceof HttpProblem && error.status === 401) failures.take(address)
+      throw error
+    }
+    next()
   }
-  if (token !== undefined) infoOf(req).principal = await tokens.verify(token)
-  next()
-}
 
 const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"])
 
@@ -102,7 +124,7 @@ export const rateLimit = (limiter: RateLimiter) => (req: Request, _res: Response
   const principal = infoOf(req).principal
   const key =
     principal === undefined
-      ? `ip:${req.ip ?? "unknown"}`
+      ? `ip:${clientAddress(req)}`
       : principal.kind === "user"
         ? `user:${principal.userId}`
         : `svc:${principal.serviceId}`

@@ -5,6 +5,8 @@
 export interface RateLimiter {
   /** 0 when allowed (a token is taken), otherwise the seconds to wait. */
   readonly take: (key: string) => number
+  /** The seconds to wait before `take` would allow (0 when it would), taking nothing. */
+  readonly peek: (key: string) => number
 }
 
 export const makeRateLimiter = (
@@ -19,19 +21,27 @@ export const makeRateLimiter = (
     for (const [key, bucket] of buckets) if (t - bucket.at > full) buckets.delete(key)
     sweptAt = t
   }
+  const tokensOf = (key: string, t: number) => {
+    const bucket = buckets.get(key)
+    if (bucket === undefined) return options.burst
+    return Math.min(options.burst, bucket.tokens + ((t - bucket.at) / 1000) * options.perSecond)
+  }
+  const waitFor = (tokens: number) => Math.max(1, Math.ceil((1 - tokens) / options.perSecond))
   return {
     take: (key) => {
       const t = now()
       if (t - sweptAt > 60_000) sweep(t)
-      const bucket = buckets.get(key) ?? { tokens: options.burst, at: t }
-      bucket.tokens = Math.min(options.burst, bucket.tokens + ((t - bucket.at) / 1000) * options.perSecond)
-      bucket.at = t
+      const bucket = { tokens: tokensOf(key, t), at: t }
       buckets.set(key, bucket)
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1
         return 0
       }
-      return Math.max(1, Math.ceil((1 - bucket.tokens) / options.perSecond))
+      return waitFor(bucket.tokens)
+    },
+    peek: (key) => {
+      const tokens = tokensOf(key, now())
+      return tokens >= 1 ? 0 : waitFor(tokens)
     }
   }
 }

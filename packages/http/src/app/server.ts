@@ -30,10 +30,13 @@ export const createExpressApp = (app: App) => {
   const server = express()
   server.disable("x-powered-by")
   server.set("etag", false)
+  const trust = app.config.trustProxy
+  server.set("trust proxy", typeof trust === "object" ? [...trust] : trust)
   // The web client talks to the OpenID provider too (discovery, token, revocation).
   const connectTo = app.config.auth.oidc === undefined ? [] : [new URL(app.config.auth.oidc.issuer).origin]
   server.use(requestContext(app.logger, app.metrics, connectTo))
-  server.use(authenticate(app.tokens))
+  const perMinute = app.config.authFailuresPerMinute
+  server.use(authenticate(app.tokens, makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute })))
   server.use(rateLimit(makeRateLimiter(app.config.rateLimit)))
   server.use(requireJson)
   server.use(
@@ -65,4 +68,18 @@ export const createExpressApp = (app: App) => {
   server.use(notFound)
   server.use(problemHandler(app.logger, app.config.maxBodyBytes))
   return { server, routes }
+}
+
+/** The operations port (SPACES_OPS_PORT): /healthz, /readyz and /metrics, nothing else. */
+export const createOpsApp = (app: App) => {
+  const server = express()
+  server.disable("x-powered-by")
+  server.set("etag", false)
+  server.use(requestContext(app.logger, app.metrics))
+  const router = express.Router()
+  mountOps(app, new Routes(router), "ops")
+  server.use(router)
+  server.use(notFound)
+  server.use(problemHandler(app.logger, app.config.maxBodyBytes))
+  return server
 }

@@ -12,6 +12,7 @@ import {
 import type { Request } from "express"
 import { Effect, Either, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
+import { makeRateLimiter } from "../app/rateLimit.js"
 import { infoOf, serviceOf, userOf } from "../app/request.js"
 import { CAPTIONS_SCOPE } from "../auth/tokens.js"
 import { fromError, malformed, problems } from "../problems.js"
@@ -33,7 +34,11 @@ const encodeUserEvents = Schema.encodeSync(Schema.Array(UserEvent))
 
 const KEY = /^[\x21-\x7e]{1,200}$/
 
-/** The `Idempotency-Key` header, validated; scoped to the caller so two callers' keys never collide. */
+/**
+ * The `Idempotency-Key` header, validated; scoped to the caller so two callers' keys never collide.
+ * The scope is `user/<id>/` or `service/<id>/`: ids never contain "/", so the first "/" after the
+ * kind ends the id (ids may contain ":", which made `caller:key` ambiguous).
+ */
 const idempotencyKey = (req: Request, caller: string): string | undefined => {
   const key = req.get("idempotency-key")
   if (key === undefined) return undefined
@@ -42,7 +47,7 @@ const idempotencyKey = (req: Request, caller: string): string | undefined => {
       "invalid-idempotency-key",
       "Idempotency-Key must be 1-200 visible ASCII characters"
     )
-  return `${caller}:${key}`
+  return `${caller}/${key}`
 }
 
 /**
@@ -64,6 +69,9 @@ const newId = (prefix: string, route: CommandRoute, key: string | undefined) =>
 
 export const mountCommands = (app: App, routes: Routes) => {
   const run = runWith(app)
+  // Anyone may post in a live Space, and every post lengthens its log (which every reader reads).
+  const perMinute = app.config.postsPerMinute
+  const posts = makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute })
   for (const route of commandRoutes) {
     const params = pathParams(route.path)
     const body = bodySchema(route, params)
@@ -84,12 +92,17 @@ export const mountCommands = (app: App, routes: Routes) => {
         const actor =
           route.actor === "service" ? { service: serviceOf(req, CAPTIONS_SCOPE) } : { by: userOf(req) }
         const fields = decodeBody(body.schema, req)
-        const key = idempotencyKey(req, "service" in actor ? `svc:${actor.service}` : actor.by)
+        const key = idempotencyKey(req, "service" in actor ? `service/${actor.service}` : `user/${actor.by}`)
         const generated =
           route.generated === undefined || fields[route.generated] !== undefined
             ? {}
             : { [route.generated]: newId(route.generated === "spaceId" ? "s" : "p", route, key) }
         const fromPath = Object.fromEntries(params.map((name) => [name, req.params[name]]))
+        if (route.tag === "PublishPost" && "by" in actor) {
+          // User ids never contain "/": the key is unambiguous.
+          const wait = posts.take(`${actor.by}/${String(fromPath.spaceId)}`)
+          if (wait > 0) throw problems.postsRateLimited(wait, perMinute)
+        }
         const raw = { ...fields, ...generated, ...fromPath, ...actor, _tag: route.tag }
         const toProblem = commandProblem(req.get("idempotency-key"))
         const options: CommandOptions = {

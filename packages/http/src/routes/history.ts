@@ -34,6 +34,22 @@ const StateQuery = Schema.Struct({
   at: Schema.optional(Schema.Date)
 })
 
+/** Most entries one page of `GET …/events` holds (and its default). */
+export const MAX_EVENTS_PAGE = 1_000
+const Position = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
+const EventsQuery = Schema.Struct({
+  after: Schema.optional(
+    Position.annotations({
+      description: "Only entries after this log position (the last entry of the page before)"
+    })
+  ),
+  limit: Schema.optional(
+    Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, MAX_EVENTS_PAGE)).annotations({
+      description: `Most entries in the page (1-${MAX_EVENTS_PAGE}, default ${MAX_EVENTS_PAGE})`
+    })
+  )
+})
+
 const encodeLog = Schema.encodeSync(Log)
 const encodeState = Schema.encodeSync(StateAsOf)
 
@@ -43,16 +59,21 @@ export const mountHistory = (app: App, routes: Routes) => {
     {
       method: "get",
       path: "/v1/spaces/:spaceId/events",
-      summary: "The Space's full event log: the source of truth",
+      summary:
+        "The Space's event log, the source of truth, in pages: `?after=` the last position of the " +
+        "previous page, `?limit=` (default and most 1000); a page shorter than the limit is the last, " +
+        'and a `Link: <…>; rel="next"` header names the next page otherwise',
       tag: "History",
       auth: "user",
       params: { spaceId: SpaceId },
+      query: EventsQuery,
       response: { status: 200, schema: Log },
       problems: [404]
     },
     async (req, res) => {
       userOf(req)
       const spaceId = decodeParam(SpaceId, req, "spaceId")
+      const { after = 0, limit = MAX_EVENTS_PAGE } = decodeQuery(EventsQuery, req)
       const log = await run(
         Effect.filterOrFail(
           spaceLog(spaceId),
@@ -60,7 +81,13 @@ export const mountHistory = (app: App, routes: Routes) => {
           () => new SpaceNotFound({ spaceId })
         )
       )
-      res.json(encodeLog(log))
+      const rest = log.filter((entry) => entry.position > after)
+      const page = rest.slice(0, limit)
+      if (rest.length > limit) {
+        const next = `/v1/spaces/${encodeURIComponent(spaceId)}/events?after=${page[page.length - 1]!.position}&limit=${limit}`
+        res.setHeader("link", `<${next}>; rel="next"`)
+      }
+      res.json(encodeLog(page))
     }
   )
   routes.add(

@@ -83,7 +83,9 @@ export const mountLive = (app: App, routes: Routes) => {
         "Server-Sent Events: the room's events from the log (id = global position), reactions, speaking " +
         "indicators and media track events. Without a start point the Space's whole past is sent first; " +
         "start after the room view's `position` with `?after=` (EventSource) or Last-Event-ID (wins if " +
-        "both are given; EventSource sends it itself when it reconnects)",
+        "both are given; EventSource sends it itself when it reconnects). At most SPACES_LIVE_REPLAY_MAX past events per " +
+        "connection: after them a `more` event ({ after }) ends the stream, and reconnecting from there " +
+        "(Last-Event-ID) sends the next page",
       tag: "Live",
       auth: "sse",
       query: LiveQuery,
@@ -99,7 +101,7 @@ export const mountLive = (app: App, routes: Routes) => {
       if (state.status === "none") throw new SpaceNotFound({ spaceId })
       const from = lastEventId(req) ?? after ?? 0
       const stream = spaceStream(spaceId)
-      openSse(app, req, res, "room", (w) =>
+      openSse(app, req, res, "room", me, (w) =>
         Effect.scoped(
           Effect.gen(function* () {
             // Holding the room's stream is being connected (presence), until the client goes away.
@@ -109,12 +111,16 @@ export const mountLive = (app: App, routes: Routes) => {
             const reactions = yield* app.reactions.subscribe
             const store = yield* EventStore
             let last = from
-            const past = yield* pastOf(store, stream, from)
-            for (const r of past) {
-              if (r.position <= last) continue
+            const past = (yield* pastOf(store, stream, from)).filter((r) => r.position > from)
+            // At most `replayMax` past events per connection. A longer past goes a page at a time:
+            // `more` ({ after }) ends the stream, and EventSource reconnects by itself with
+            // Last-Event-ID (the cursor) for the next page.
+            const replayMax = app.config.sse.replayMax
+            for (const r of past.slice(0, replayMax)) {
               yield* w.send("space", toWire(r), r.position)
               last = r.position
             }
+            if (past.length > replayMax) return yield* w.send("more", { after: last })
             const logPart = Stream.fromQueue(live).pipe(
               Stream.filter((r) => r.streamId === stream && r.position > last),
               Stream.runForEach((r) => {
@@ -149,7 +155,7 @@ export const mountLive = (app: App, routes: Routes) => {
     },
     async (req, res) => {
       const user = userOf(req)
-      openSse(app, req, res, "feed", (w) =>
+      openSse(app, req, res, "feed", user, (w) =>
         Effect.gen(function* () {
           const models = yield* ReadModels
           let sent = ""

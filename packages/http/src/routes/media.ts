@@ -115,7 +115,22 @@ export const mountMedia = (app: App, routes: Routes) => {
     const effect = media.available
       ? use(media.plane, { spaceId, userId })
       : Effect.fail(new MediaUnavailable({ reason: `this server runs without media: ${media.reason}` }))
-    return run(effect, fromMediaError)
+    return run(
+      effect.pipe(
+        // The worker refused the client's own request: the client's mistake, not an incident.
+        Effect.tapError((error) =>
+          Effect.sync(() => {
+            if (error._tag === "MediaRequestRejected")
+              app.logger.info("media request refused by the worker (client mistake)", {
+                spaceId,
+                user: userId,
+                reason: error.reason
+              })
+          })
+        )
+      ),
+      fromMediaError
+    )
   }
   const spec = {
     tag: "Media",
@@ -145,7 +160,7 @@ export const mountMedia = (app: App, routes: Routes) => {
       response: { status: 200 }
     },
     async (req, res) => {
-      res.json(await withPlane(req, (plane, caller) => plane.producers(caller.spaceId)))
+      res.json(await withPlane(req, (plane, caller) => plane.producersFor(caller)))
     }
   )
   routes.add(

@@ -1,10 +1,13 @@
 import type { Request, Response } from "express"
 import { Effect, Fiber, Runtime } from "effect"
+import type { UserId } from "@spaces/domain"
 import type { App, AppServices } from "../app/context.js"
+import { problems } from "../problems.js"
 
 /** One open Server-Sent Events connection. */
 export interface SseConnection {
   readonly kind: "room" | "feed" | "notifications"
+  readonly user: UserId
   readonly close: () => void
 }
 
@@ -14,6 +17,11 @@ export class SseClients {
   count(kind: SseConnection["kind"]) {
     let n = 0
     for (const c of this.open) if (c.kind === kind) n++
+    return n
+  }
+  countOf(user: UserId) {
+    let n = 0
+    for (const c of this.open) if (c.user === user) n++
     return n
   }
   closeAll() {
@@ -47,8 +55,13 @@ export const openSse = (
   req: Request,
   res: Response,
   kind: SseConnection["kind"],
+  user: UserId,
   body: (writer: SseWriter) => Effect.Effect<void, never, AppServices>
 ) => {
+  // Each stream holds a connection and a fiber (a feed stream recomputes the feed): capped.
+  const { maxPerUser, maxTotal } = app.config.sse
+  if (app.sse.countOf(user) >= maxPerUser) throw problems.tooManyStreams("perUser", maxPerUser)
+  if (app.sse.open.size >= maxTotal) throw problems.tooManyStreams("total", maxTotal)
   res.status(200)
   res.setHeader("content-type", "text/event-stream; charset=utf-8")
   res.setHeader("cache-control", "no-store")
@@ -73,6 +86,7 @@ export const openSse = (
   const fiber = Runtime.runFork(app.runtime)(body(writer))
   const connection: SseConnection = {
     kind,
+    user,
     close: () => {
       if (closed) return
       closed = true

@@ -110,7 +110,19 @@ export const creator = (userId: string) =>
   get<CreatorView>(view(`/v1/creators/${encodeURIComponent(userId)}`))
 export const room = (spaceId: string, minPosition?: number) =>
   get<RoomView>(view(space(spaceId), minPosition))
-export const events = (spaceId: string) => get<ReadonlyArray<LoggedEvent>>(`${space(spaceId)}/events`)
+/** The whole log, page by page (a page shorter than the limit is the last). */
+export const events = async (spaceId: string): Promise<ReadonlyArray<LoggedEvent>> => {
+  const limit = 1000
+  const all: Array<LoggedEvent> = []
+  for (;;) {
+    const after = all.length === 0 ? 0 : all[all.length - 1]!.position
+    const page = await get<ReadonlyArray<LoggedEvent>>(
+      `${space(spaceId)}/events?after=${after}&limit=${limit}`
+    )
+    all.push(...page)
+    if (page.length < limit) return all
+  }
+}
 export const stateAt = (spaceId: string, position: number) =>
   get<{ readonly revision: number; readonly state: Record<string, unknown> }>(
     `${space(spaceId)}/state?position=${position}`

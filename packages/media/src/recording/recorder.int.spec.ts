@@ -1,14 +1,15 @@
-import { mkdtempSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "../instructions.js"
 import { requireWorker, withPlane } from "../testing/harness.js"
 import { plainSpeaker, spaceId, userId } from "../testing/peers.js"
+import { opusRtpParameters } from "../testing/rtp.js"
 import { sleep, waitUntil } from "../testing/udp.js"
 import { OPUS_SILENCE_20MS } from "./oggOpus.js"
-import type { RecordingManifest } from "./manifest.js"
+import { readRecordingManifest } from "./manifest.js"
 
 beforeAll(requireWorker)
 
@@ -77,9 +78,7 @@ describe("recording", () => {
         yield* recorded(60)
         yield* plane.apply(MediaInstruction.SpaceEnded({ spaceId: space }))
 
-        const manifest = JSON.parse(
-          readFileSync(join(dir, space, "manifest.json"), "utf8")
-        ) as RecordingManifest
+        const manifest = Option.getOrThrow(yield* readRecordingManifest(dir, space))
         expect(manifest.spaceId).toBe(space)
         expect(manifest.tracks).toHaveLength(1)
         const [track] = manifest.tracks
@@ -99,6 +98,56 @@ describe("recording", () => {
           ...Array.from({ length: 20 }, (_, i) => i),
           ...Array.from({ length: 20 }, (_, i) => 40 + i)
         ])
+      })
+    )
+  })
+
+  it("one track per speaker turn, however many produce calls; the manifest journal is only appended to", () => {
+    const dir = mkdtempSync(join(tmpdir(), "spaces-recording-"))
+    const space = spaceId("turns")
+    const host = userId("host")
+    const journal = join(dir, space, "manifest.jsonl")
+    return withPlane({ recordingsDir: dir }, (plane, authority) =>
+      Effect.gen(function* () {
+        yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: true }))
+        authority.speaker(space, host)
+        const caller = { spaceId: space, userId: host }
+        const speaker = yield* plainSpeaker(plane, space, host, 4000)
+        const samples = () =>
+          Effect.runSync(
+            plane.stats(space).pipe(
+              Effect.map((s) => s.recordedSamples ?? 0),
+              Effect.orElseSucceed(() => 0)
+            )
+          )
+        yield* Effect.promise(async () => {
+          for (let index = 0; index < 5; index++) await speaker.send(index)
+        })
+        yield* Effect.promise(() => waitUntil(() => samples() >= 5 * 960))
+        const sizes: Array<string> = [readFileSync(journal, "utf8")]
+        // Three more produce calls on the same transport (a re-publishing client): same turn.
+        for (const ssrc of [4001, 4002, 4003]) {
+          yield* plane.produce(caller, speaker.transportId, opusRtpParameters(ssrc))
+          sizes.push(readFileSync(journal, "utf8"))
+        }
+        let manifest = Option.getOrThrow(yield* readRecordingManifest(dir, space))
+        expect(manifest.tracks).toHaveLength(1)
+        // The speaker steps down and comes back: a second turn, a second track.
+        yield* plane.apply(MediaInstruction.SpeakerRevoked({ spaceId: space, userId: host }))
+        sizes.push(readFileSync(journal, "utf8"))
+        const again = yield* plainSpeaker(plane, space, host, 5000)
+        expect(again.producerId).not.toBe(speaker.producerId)
+        yield* plane.apply(MediaInstruction.SpaceEnded({ spaceId: space }))
+        sizes.push(readFileSync(journal, "utf8"))
+        manifest = Option.getOrThrow(yield* readRecordingManifest(dir, space))
+        expect(manifest.tracks.map((t) => t.userId)).toEqual([host, host])
+        expect(manifest.tracks[0]).toMatchObject({ samples: 5 * 960 })
+        expect(manifest.tracks.every((t) => t.endOffsetMs !== null)).toBe(true)
+        // Every version of the journal starts with the one before: appended, never rewritten.
+        for (let i = 1; i < sizes.length; i++) expect(sizes[i]!.startsWith(sizes[i - 1]!)).toBe(true)
+        expect(existsSync(join(dir, space, "manifest.json"))).toBe(false)
+        const files = readdirSync(join(dir, space)).filter((f) => f.endsWith(".opus"))
+        expect(files).toHaveLength(2)
       })
     )
   })

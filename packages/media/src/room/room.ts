@@ -59,6 +59,8 @@ export class Room {
   readonly transports = new Map<string, TransportEntry>()
   readonly producers = new Map<string, ProducerEntry>()
   readonly consumers = new Map<string, ConsumerEntry>()
+  /** Producers created on each open transport so far (capped per transport). */
+  private readonly produced = new Map<string, number>()
   closed = false
 
   constructor(
@@ -111,6 +113,28 @@ export class Room {
   producerOf(userId: UserId): ProducerEntry | undefined {
     for (const entry of this.producers.values()) if (entry.userId === userId) return entry
     return undefined
+  }
+
+  /** Open transports of a user in this room. */
+  transportsOf(userId: UserId): number {
+    let count = 0
+    for (const entry of this.transports.values()) if (entry.userId === userId) count++
+    return count
+  }
+
+  /** Open consumers of a user in this room. */
+  consumersOf(userId: UserId): number {
+    let count = 0
+    for (const entry of this.consumers.values()) if (entry.userId === userId) count++
+    return count
+  }
+
+  producedOn(transportId: string): number {
+    return this.produced.get(transportId) ?? 0
+  }
+
+  countProduced(transportId: string): void {
+    this.produced.set(transportId, this.producedOn(transportId) + 1)
   }
 
   producerInfos(): ReadonlyArray<ProducerInfo> {
@@ -171,6 +195,7 @@ export class Room {
     const entry = this.transports.get(transportId)
     if (entry === undefined) return
     this.transports.delete(transportId)
+    this.produced.delete(transportId)
     if (entry.direction === "recv") entry.slot.recvTransports--
     // mediasoup closes a router's transports before the router's own close event.
     if (entry.slot.router.closed && !this.closed) {

@@ -8,9 +8,16 @@ const nobody: MediaPermission = { mayListen: false, mayProduce: false, muted: fa
 export const testAuthority = () => {
   const permissions = new Map<string, MediaPermission>()
   const key = (spaceId: SpaceId, userId: UserId) => `${spaceId}/${userId}`
-  return {
+  const self = {
+    /** Called after each answer (a test's hook to change the state in the middle of an operation). */
+    afterAnswer: undefined as ((spaceId: SpaceId, userId: UserId) => void) | undefined,
     layer: Layer.succeed(SpeakerAuthority, {
-      permission: (spaceId, userId) => Effect.sync(() => permissions.get(key(spaceId, userId)) ?? nobody)
+      permission: (spaceId, userId) =>
+        Effect.sync(() => {
+          const answer = permissions.get(key(spaceId, userId)) ?? nobody
+          self.afterAnswer?.(spaceId, userId)
+          return answer
+        })
     }),
     set: (spaceId: SpaceId, userId: UserId, permission: Partial<MediaPermission>) =>
       permissions.set(key(spaceId, userId), { ...nobody, mayListen: true, ...permission }),
@@ -20,4 +27,5 @@ export const testAuthority = () => {
       permissions.set(key(spaceId, userId), { mayListen: true, mayProduce: false, muted: false }),
     remove: (spaceId: SpaceId, userId: UserId) => permissions.delete(key(spaceId, userId))
   }
+  return self
 }

@@ -1,0 +1,70 @@
+import { Effect, Layer } from "effect"
+import { describe, expect, it } from "vitest"
+import { EventStore } from "../eventstore/EventStore.js"
+import { makeInMemoryEventStore } from "../eventstore/InMemoryEventStore.js"
+import { PostId, SpaceId, UserId } from "../ids.js"
+import { spacesOn } from "../layers.js"
+import { evolve } from "../space/evolve.js"
+import { spaceStream } from "../space/SpaceDecider.js"
+import { SpaceEvent } from "../space/SpaceEvent.js"
+import { initialSpaceState } from "../space/SpaceState.js"
+import { makeAggregateRepository } from "./AggregateRepository.js"
+import { Spaces } from "./Spaces.js"
+
+const space = SpaceId.make("outcomes")
+const hana = UserId.make("hana")
+const create = {
+  _tag: "CreateSpace" as const,
+  spaceId: space,
+  by: hana,
+  title: "Retries",
+  topics: [],
+  speakPolicy: "everyone" as const,
+  recording: false,
+  captions: false
+}
+const post = (n: number) => ({
+  _tag: "PublishPost" as const,
+  spaceId: space,
+  by: hana,
+  postId: PostId.make(`p${n}`),
+  text: `post ${n}`
+})
+
+describe("idempotency outcomes kept in memory", () => {
+  it("are bounded per stream; a retry of a dropped key still answers as the first time", async () => {
+    const store = makeInMemoryEventStore()
+    const layer = spacesOn(Layer.succeed(EventStore, store), { maxOutcomesPerStream: 2 })
+    const { first, firstPost, retried, retriedPost, reused, length, after } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const spaces = yield* Spaces
+        const first = yield* spaces.execute(create, { idempotencyKey: "k0" })
+        const firstPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
+        for (let n = 2; n <= 5; n++) yield* spaces.execute(post(n), { idempotencyKey: `k${n}` })
+        const length = (yield* store.readStream(spaceStream(space))).length
+        const retried = yield* spaces.execute(create, { idempotencyKey: "k0" })
+        const retriedPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
+        // The key named another command: still refused after it left memory.
+        const reused = yield* Effect.flip(spaces.execute(post(9), { idempotencyKey: "k1" }))
+        const after = (yield* store.readStream(spaceStream(space))).length
+        return { first, firstPost, retried, retriedPost, reused, length, after }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(retried).toEqual({ ...first, replayed: true })
+    expect(retriedPost).toEqual({ ...firstPost, replayed: true })
+    expect(reused._tag).toBe("IdempotencyKeyReused")
+    expect(after).toBe(length)
+
+    // What a fresh load keeps: the latest two outcomes only.
+    const repo = makeAggregateRepository(store, {
+      schema: SpaceEvent,
+      evolve,
+      initialState: initialSpaceState,
+      maxOutcomesPerStream: 2
+    })
+    const loaded = await Effect.runPromise(repo.load(spaceStream(space)))
+    expect([...loaded.outcomes.keys()]).toEqual(["k4", "k5"])
+    const found = await Effect.runPromise(repo.outcomeOf(spaceStream(space), loaded, "k0"))
+    expect(found?.events.map((e) => e._tag)).toEqual(["SpaceCreated", "SpaceStarted"])
+  })
+})
