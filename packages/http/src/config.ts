@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto"
+import { availableParallelism } from "node:os"
 import { defaultRoomRules, RoomRules } from "@spaces/domain"
 import { type EventStoreConfig, eventStoreConfig } from "@spaces/eventstore"
 import type { MediaConfig } from "@spaces/media"
@@ -30,6 +31,25 @@ export interface RecordingUrlConfig {
   readonly generatedSecret: boolean
 }
 
+/** The transcriber's engine (SPACES_CAPTIONS_*): the embedded default, a Whisper-compatible server, or none. */
+export type CaptionsConfig =
+  | { readonly engine: "off" }
+  | {
+      readonly engine: "pocketsphinx"
+      readonly serviceId: string
+      readonly decoders: number
+      readonly modelDir: string | undefined
+    }
+  | {
+      readonly engine: "whisper"
+      readonly serviceId: string
+      readonly url: string
+      readonly model: string
+      readonly apiKey: string | undefined
+      readonly language: string | undefined
+      readonly maxInFlight: number
+    }
+
 export interface ServerConfig {
   readonly port: number
   readonly host: string
@@ -41,6 +61,7 @@ export interface ServerConfig {
   readonly auth: AuthConfig
   readonly recordingUrls: RecordingUrlConfig
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
+  readonly captions: CaptionsConfig
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
   readonly maxBodyBytes: number
   /** Serve the web client at `/`. */
@@ -101,6 +122,17 @@ const Env = Schema.Struct({
   SPACES_MEDIA_MAX_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_RECORDINGS_DIR: Schema.optional(Text),
   SPACES_RECORDING_URL_SECRET: Schema.optional(Schema.String.pipe(Schema.minLength(32))),
+  // Captions
+  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "off"), {
+    default: () => "pocketsphinx" as const
+  }),
+  SPACES_CAPTIONS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/))),
+  SPACES_CAPTIONS_MODEL: Schema.optionalWith(Text, { default: () => "whisper-1" }),
+  SPACES_CAPTIONS_API_KEY: Schema.optional(Text),
+  SPACES_CAPTIONS_LANGUAGE: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z]{2}$/))),
+  SPACES_CAPTIONS_DECODERS: Schema.optional(Int(1, 64)),
+  SPACES_CAPTIONS_MODEL_DIR: Schema.optional(Text),
+  SPACES_CAPTIONS_SERVICE_ID: Schema.optionalWith(Text, { default: () => "transcriber" }),
   // HTTP
   SPACES_RATE_LIMIT_PER_SECOND: Schema.optionalWith(Int(1, 1_000_000), { default: () => 20 }),
   SPACES_RATE_LIMIT_BURST: Schema.optionalWith(Int(1, 1_000_000), { default: () => 60 }),
@@ -212,6 +244,32 @@ const mediaFrom = (env: Env): Partial<MediaConfig> => {
   return options
 }
 
+const captionsFrom = (env: Env): CaptionsConfig => {
+  switch (env.SPACES_CAPTIONS_ENGINE) {
+    case "off":
+      return { engine: "off" }
+    case "pocketsphinx":
+      return {
+        engine: "pocketsphinx",
+        serviceId: env.SPACES_CAPTIONS_SERVICE_ID,
+        decoders: env.SPACES_CAPTIONS_DECODERS ?? Math.max(1, Math.min(availableParallelism(), 4)),
+        modelDir: env.SPACES_CAPTIONS_MODEL_DIR
+      }
+    case "whisper":
+      if (env.SPACES_CAPTIONS_URL === undefined)
+        throw new ConfigInvalid("SPACES_CAPTIONS_URL is required with SPACES_CAPTIONS_ENGINE=whisper")
+      return {
+        engine: "whisper",
+        serviceId: env.SPACES_CAPTIONS_SERVICE_ID,
+        url: env.SPACES_CAPTIONS_URL,
+        model: env.SPACES_CAPTIONS_MODEL,
+        apiKey: env.SPACES_CAPTIONS_API_KEY,
+        language: env.SPACES_CAPTIONS_LANGUAGE,
+        maxInFlight: env.SPACES_CAPTIONS_DECODERS ?? 4
+      }
+  }
+}
+
 /** Decodes the configuration from an environment; throws `ConfigInvalid` naming the variable. */
 export const loadConfig = (environment: Readonly<Record<string, string | undefined>>): ServerConfig => {
   // An empty variable is an unset one (`FOO= npm start`).
@@ -246,6 +304,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     auth: authFrom(env, production),
     recordingUrls: recordingUrlsFrom(env, production),
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
+    captions: captionsFrom(env),
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },
     maxBodyBytes: env.SPACES_MAX_BODY_BYTES,
     webClient: env.SPACES_WEB_CLIENT,

@@ -12,6 +12,9 @@ import { type Logger as JsonLogger, makeLogger } from "./log.js"
 import { DomainSpeakerAuthority } from "./media/authority.js"
 import { followLogIntoMedia, scanLog } from "./media/glue.js"
 import { Metrics } from "./observability/metrics.js"
+import { registerCaptionMetrics } from "./captions/metrics.js"
+import { followLogIntoCaptions, transcriberFor } from "./captions/transcription.js"
+import { makeCaptionPartials } from "./sse/captionPartials.js"
 import { makeLogHub } from "./sse/logHub.js"
 import { makeReactions } from "./sse/reactions.js"
 import { SseClients } from "./sse/sse.js"
@@ -93,6 +96,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const scan = yield* Effect.provide(scanLog, context)
     const hub = yield* Effect.provide(makeLogHub(scan.head), context)
     const reactions = yield* makeReactions
+    const captionPartials = yield* makeCaptionPartials
     const sse = new SseClients()
     const metrics = new Metrics()
     const app: App = {
@@ -104,6 +108,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       media,
       hub,
       reactions,
+      captionPartials,
       sse
     }
     metrics.gauge({
@@ -139,6 +144,15 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     yield* Effect.forkScoped(Effect.provide(runScheduler, context))
     if (media.available)
       yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
+
+    // Captions need the media plane (the transcriber taps its producers) and an engine.
+    const captions = config.captions
+    if (media.available && captions.engine !== "off") {
+      const run = <A, E>(effect: Effect.Effect<A, E, AppServices>) => Effect.provide(effect, context)
+      const transcriber = yield* transcriberFor(captions, media.plane, captionPartials, run, logger)
+      registerCaptionMetrics(metrics, transcriber)
+      yield* Effect.forkScoped(Effect.provide(followLogIntoCaptions(transcriber, scan, logger), context))
+    }
 
     const { server: express } = createExpressApp(app)
     const server = yield* Effect.acquireRelease(

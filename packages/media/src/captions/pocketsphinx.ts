@@ -141,8 +141,11 @@ class Decoder {
         const fail = (reason: string) => resume(Effect.fail(new RecogniserFailed({ engine: ENGINE, reason })))
         if (!open || this.dead) return fail(this.dead ? "the decoder died" : "the phrase was cancelled")
         open = false
-        this.onPartial = () => {}
-        this.onFinal = (text) => resume(Effect.succeed(text.trim()))
+        // Partials still due (a decoder catching up) keep coming until the final: they precede it.
+        this.onFinal = (text) => {
+          this.onPartial = () => {}
+          resume(Effect.succeed(text.trim()))
+        }
         this.onDeath = fail
         this.process.stdin!.write(frame("E"))
       }),
