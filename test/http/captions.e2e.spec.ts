@@ -135,6 +135,28 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("captions over HTTP", () => {
     }
   }, 120_000)
 
+  it("serves the transcript as JSON, and as WebVTT by Accept or .vtt", async () => {
+    const json = await listener.call("GET", `/v1/spaces/${spaceId}/transcript`)
+    expect(json.status).toBe(200)
+    const transcript = json.body as { startedAt: number; segments: Array<{ speaker: string; text: string }> }
+    expect(transcript.segments.length).toBeGreaterThanOrEqual(1)
+    expect(transcript.segments[0]).toMatchObject({ speaker: "cap-host" })
+    const vtt = await listener.call("GET", `/v1/spaces/${spaceId}/transcript`, undefined, {
+      accept: "text/vtt"
+    })
+    expect(vtt.status).toBe(200)
+    expect(vtt.headers.get("content-type")).toContain("text/vtt")
+    expect(vtt.text).toMatch(
+      /^WEBVTT\n\n1\n\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}\n<v cap-host>/
+    )
+    expect(vtt.text).toContain(transcript.segments[0]!.text)
+    const file = await listener.call("GET", `/v1/spaces/${spaceId}/transcript.vtt`)
+    expect(file.text).toBe(vtt.text)
+    const missing = await listener.call("GET", "/v1/spaces/no-such-space/transcript")
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get("content-type")).toContain("application/problem+json")
+  })
+
   it("with captions turned off, appends nothing and decodes nothing", async () => {
     expect((await host.call("PUT", `/v1/spaces/${spaceId}/captions`, { captions: false })).status).toBe(200)
     expect(

@@ -8,6 +8,7 @@ import { mountRecordings } from "../routes/recordings.js"
 import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
+import { mountTranscript } from "../routes/transcript.js"
 import { Routes } from "../routes/registry.js"
 import { webClient } from "../routes/webClient.js"
 import type { App } from "./context.js"
@@ -44,6 +45,7 @@ export const createExpressApp = (app: App) => {
   mountCommands(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)
+  mountTranscript(app, routes)
   mountReactions(app, routes)
   mountLive(app, routes)
   mountMedia(app, routes)
