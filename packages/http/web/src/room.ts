@@ -17,7 +17,12 @@ const reactionChoices = ["👏", "😂", "❤️", "💯", "🙌", "🤔"]
 interface Caption {
   readonly speaker: string
   readonly text: string
+  /** The CaptionAppended event's log position (a caption seen twice is shown once). */
+  readonly position: number | null
 }
+
+/** Captions kept on screen. */
+const RECENT_CAPTIONS = 30
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
@@ -35,6 +40,9 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   let live: AbortController | null = null
   const speaking = new Set<string>()
   const captions: Array<Caption> = []
+  /** What each speaker is saying now (partial captions), until their final caption arrives. */
+  const partials = new Map<string, string>()
+  let captionsLoaded = false
 
   const header = h("header", { class: "room-header card" })
   const notice = h("div", { class: "notice-slot" })
@@ -136,16 +144,55 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     while (reactionLog.children.length > 8) reactionLog.lastElementChild?.remove()
   }
 
-  const onCaption = (data: Record<string, unknown>) => {
+  const renderCaptions = () => {
+    noCaptions.hidden = captions.length + partials.size > 0
+    replaceChildren(
+      captionLog,
+      ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text)),
+      // Hypotheses change while a phrase is spoken: shown, not announced.
+      ...[...partials].map(([speaker, text]) =>
+        h("li", { class: "partial", "aria-hidden": "true" }, h("strong", {}, `${speaker}: `), text)
+      )
+    )
+  }
+
+  const addCaption = (caption: Caption) => {
+    if (caption.position !== null && captions.some((c) => c.position === caption.position)) return
+    captions.push(caption)
+    captions.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER))
+    if (captions.length > RECENT_CAPTIONS) captions.shift()
+    partials.delete(caption.speaker)
+  }
+
+  const onCaption = (data: Record<string, unknown>, position: number | null) => {
     const segment = record(data.segment) ?? data
     const text = str(segment.text)
     if (text === null) return
-    captions.push({ speaker: str(segment.speaker) ?? "", text })
-    if (captions.length > 30) captions.shift()
-    noCaptions.hidden = true
-    replaceChildren(
-      captionLog,
-      ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text))
+    addCaption({ speaker: str(segment.speaker) ?? "", text, position })
+    renderCaptions()
+  }
+
+  const onPartialCaption = (data: Record<string, unknown>) => {
+    const speaker = str(data.speaker)
+    const text = str(data.text)
+    if (speaker === null || text === null) return
+    partials.set(speaker, text)
+    renderCaptions()
+  }
+
+  /** A page opened late shows the recent captions (the live stream starts after the view). */
+  const loadRecentCaptions = () => {
+    if (captionsLoaded) return
+    captionsLoaded = true
+    void api.transcript(spaceId).then(
+      ({ segments }) => {
+        for (const s of segments.slice(-RECENT_CAPTIONS))
+          addCaption({ speaker: s.speaker, text: s.text, position: s.position })
+        renderCaptions()
+      },
+      () => {
+        captionsLoaded = false
+      }
     )
   }
 
@@ -174,7 +221,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           // A log event of this Space: the room view catches up to its position.
           const type = str(parsed.type)
           const data = record(parsed.data) ?? {}
-          if (type === "CaptionAppended") onCaption(data)
+          if (type === "CaptionAppended")
+            onCaption(data, typeof parsed.position === "number" ? parsed.position : null)
           // Removal is read from the log, not guessed from our absence (joining another Space also
           // takes us out of this one). The stream starts after the first view this page rendered, so
           // an older removal is left to the server to tell when joining.
@@ -198,7 +246,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
         else if (event === "speaking" || ["ActiveSpeaker", "AudioLevels", "Silence"].includes(tag ?? ""))
           onSpeaking(parsed)
         else if (event === "reaction") onReaction(parsed)
-        else if (event === "caption" || tag === "CaptionAppended") onCaption(parsed)
+        else if (event === "caption") onPartialCaption(parsed)
+        else if (tag === "CaptionAppended") onCaption(parsed, null)
         else void refresh()
       }
     })
@@ -441,7 +490,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     )
     settings.update(room, role)
     renderPosts(room, role)
-    captionsBox.hidden = !room.captions
+    captionsBox.hidden = !room.captions && captions.length === 0
+    if (room.captions) loadRecentCaptions()
     screen.dataset.role = role ?? "none"
     screen.dataset.status = room.status
     screen.dataset.removed = String(removed)
