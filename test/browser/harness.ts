@@ -20,7 +20,7 @@ export interface RunningSpaces {
   readonly close: () => Promise<void>
 }
 
-export const startSpaces = async (): Promise<RunningSpaces> => {
+export const startSpaces = async (env: Record<string, string> = {}): Promise<RunningSpaces> => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-browser-"))
   const config = loadConfig({
     PORT: "0",
@@ -29,7 +29,8 @@ export const startSpaces = async (): Promise<RunningSpaces> => {
     SPACES_MEDIA: "on",
     SPACES_MEDIA_WORKERS: "1",
     SPACES_WEB_CLIENT: "true",
-    SPACES_LOG_LEVEL: "warn"
+    SPACES_LOG_LEVEL: "warn",
+    ...env
   })
   const server = await start(config)
   return {
@@ -57,8 +58,11 @@ const chromiumArgs = [
 ]
 
 /** One Chromium; `launch` gives it a fresh temporary profile (user data dir), removed on close. */
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: chromiumArgs })
+export const launchChromium = (extraArgs: ReadonlyArray<string> = []): Promise<Browser> =>
+  chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [...chromiumArgs, ...extraArgs]
+  })
 
 export const desktop = { width: 1000, height: 760 }
 export const phone = { width: 390, height: 844 }

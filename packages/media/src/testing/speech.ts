@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process"
 import OpusScript from "opusscript"
 import { pcmLevelDbov } from "../captions/rtpAudio.js"
-import { readWav } from "../captions/wav.js"
+import { readWav, wavFile } from "../captions/wav.js"
 import { AUDIO_LEVEL_EXTENSION_ID, OPUS_PAYLOAD_TYPE, SAMPLES_PER_PACKET } from "./rtp.js"
 
 /** A voice and pace that Debian's pocketsphinx model hears well (measured over a set of sentences). */
@@ -31,8 +31,15 @@ export const speechPcm = (text: string, voice = TEST_VOICE): Int16Array => {
   return audio.samples
 }
 
-/** `text` spoken by espeak-ng as a 16 kHz WAV file (a browser's fake microphone, a CLI baseline). */
-export const speechWav = (text: string, voice = TEST_VOICE): Buffer => {
+/**
+ * `text` spoken by espeak-ng as a mono 16-bit WAV file (a browser's fake microphone, a CLI
+ * baseline): 16 kHz unless `rate` says otherwise, with optional silence after it.
+ */
+export const speechWav = (
+  text: string,
+  voice = TEST_VOICE,
+  options: { readonly rate?: number; readonly trailingSilenceMs?: number } = {}
+): Buffer => {
   const wav = execFileSync(
     "espeak-ng",
     ["-v", voice, "-s", String(TEST_WORDS_PER_MINUTE), "--stdout", text],
@@ -40,14 +47,18 @@ export const speechWav = (text: string, voice = TEST_VOICE): Buffer => {
       maxBuffer: 64 << 20
     }
   )
-  return execFileSync(
+  const pad =
+    options.trailingSilenceMs === undefined ? [] : ["pad", "0", `${options.trailingSilenceMs / 1000}`]
+  const rate = options.rate ?? 16_000
+  const piped = execFileSync(
     "sox",
-    ["-V1", "-t", "wav", "-", "-r", "16000", "-c", "1", "-b", "16", "-t", "wav", "-"],
-    {
-      input: wav,
-      maxBuffer: 64 << 20
-    }
+    ["-V1", "-t", "wav", "-", "-r", String(rate), "-c", "1", "-b", "16", "-t", "wav", "-", ...pad],
+    { input: wav, maxBuffer: 64 << 20 }
   )
+  // sox can't fix the sizes in a header it wrote to a pipe: the file is written again, exact.
+  const audio = readWav(piped)
+  if (audio === undefined) throw new Error("sox did not give a 16-bit WAV")
+  return wavFile(audio.samples, rate)
 }
 
 export const silencePcm = (ms: number): Int16Array => new Int16Array((16_000 * ms) / 1000)
