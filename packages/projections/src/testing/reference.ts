@@ -45,6 +45,8 @@ interface Walked {
   stage: Array<UserId>
   recorded: boolean
   posts: Array<PostView>
+  /** Words said in its captions while live. */
+  said: Set<string>
 }
 
 const decodeSpace = decodeRecorded(SpaceEvent)
@@ -70,11 +72,14 @@ export const referenceOf = (
       joinOrder: new Map(),
       stage: [],
       recorded: false,
-      posts: []
+      posts: [],
+      said: new Set()
     }
     const before = walked.state
     const after = evolve(before, event)
     walked.state = after
+    if (event._tag === "CaptionAppended" && before.status === "live")
+      for (const word of wordsOf(event.segment.text)) walked.said.add(word)
     for (const user of HashMap.keys(before.participants))
       if (!HashMap.has(after.participants, user)) walked.joinOrder.delete(user)
     for (const user of HashMap.keys(after.participants))
@@ -163,7 +168,7 @@ export const referenceOf = (
       const words = wordsOf(query.text ?? "")
       const matches = (w: Walked) =>
         (query.topic === undefined || w.state.topics.includes(query.topic)) &&
-        words.every((q) => wordsOf(w.state.title).some((t) => t.startsWith(q)))
+        words.every((q) => wordsOf(w.state.title).some((t) => t.startsWith(q)) || w.said.has(q))
       return {
         live: liveOnes().filter(matches).map(live).sort(byListeners),
         upcoming: upcomingOnes().filter(matches).map(scheduled).sort(bySchedule)
