@@ -60,9 +60,10 @@ describe("captions in the web client (Chromium, fake microphone playing speech)"
     await listener.getByRole("heading", { level: 1, name: "Captioned show" }).waitFor()
     await listener.getByRole("button", { name: "Join this Space" }).click()
 
-    const captions = listener.getByRole("log").locator("li")
+    // Final captions only: a partial (class "partial") is a hypothesis that the final replaces.
+    const captions = listener.getByRole("log").locator("li:not(.partial)")
     const heard = await eventually(
-      "a caption sharing half the spoken words",
+      "a final caption sharing half the spoken words",
       async () => {
         for (const text of await captions.allTextContents()) {
           const said = text.replace(/^hana: /, "")
@@ -74,5 +75,11 @@ describe("captions in the web client (Chromium, fake microphone playing speech)"
       500
     )
     expect(sharedWords(SENTENCE, heard)).toBeGreaterThanOrEqual(0.5)
+
+    // The replay lists the transcript (times on the Space's timeline).
+    await listener.goto(`/${new URL(host.url()).hash.replace("#/space/", "#/replay/")}`)
+    const transcript = listener.getByRole("list", { name: "Transcript" })
+    await transcript.getByText(heard).first().waitFor()
+    expect(await transcript.locator("li").first().textContent()).toMatch(/^\d+:\d{2} hana: /)
   }, 180_000)
 })
