@@ -41,7 +41,7 @@ const clock = (ms: number) => {
 }
 
 /** WebVTT cue text: `&`, `<` and `>` escaped; newlines would end the cue. */
-const escape = (text: string) =>
+const escapeCue = (text: string) =>
   text
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
@@ -53,7 +53,7 @@ export const webVtt = (transcript: Transcript): string => {
   const cues = transcript.segments.map((segment, i) => {
     // A cue must end after it starts; a segment of one instant shows for a tenth of a second.
     const end = Math.max(segment.endMs, segment.startMs + 100)
-    return `${i + 1}\n${clock(segment.startMs)} --> ${clock(end)}\n<v ${escape(segment.speaker)}>${escape(segment.text)}`
+    return `${i + 1}\n${clock(segment.startMs)} --> ${clock(end)}\n<v ${escapeCue(segment.speaker)}>${escapeCue(segment.text)}`
   })
   return `WEBVTT\n\n${cues.map((cue) => `${cue}\n\n`).join("")}`
 }
