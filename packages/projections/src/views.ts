@@ -83,6 +83,16 @@ export type CreatorView = typeof CreatorView.Type
 export const PostView = Schema.Struct({ postId: PostId, author: UserId, text: Schema.String, at: Timestamp })
 export type PostView = typeof PostView.Type
 
+/** A final caption segment as the room shows it: times on the Space's timeline, `at` when appended. */
+export const CaptionView = Schema.Struct({
+  speaker: UserId,
+  text: Schema.String,
+  startMs: Schema.Number,
+  endMs: Schema.Number,
+  at: Timestamp
+})
+export type CaptionView = typeof CaptionView.Type
+
 export const RoomParticipant = Schema.Struct({
   user: UserId,
   role: Role,
@@ -113,6 +123,8 @@ export const RoomView = Schema.Struct({
   pinnedPost: Schema.NullOr(PostView),
   /** Newest first, a bounded window. */
   recentPosts: Schema.Array(PostView),
+  /** The latest caption segments, oldest first, a bounded window (a page opened late shows them). */
+  recentCaptions: Schema.Array(CaptionView),
   reminders: Schema.Int
 })
 export type RoomView = typeof RoomView.Type

@@ -17,9 +17,11 @@ const reactionChoices = ["👏", "😂", "❤️", "💯", "🙌", "🤔"]
 interface Caption {
   readonly speaker: string
   readonly text: string
-  /** The CaptionAppended event's log position (a caption seen twice is shown once). */
-  readonly position: number | null
+  /** When it was appended (with speaker and text: a caption seen twice is shown once). */
+  readonly at: number
 }
+
+const captionKey = (c: Caption) => `${c.at}\u0000${c.speaker}\u0000${c.text}`
 
 /** Captions kept on screen. */
 const RECENT_CAPTIONS = 30
@@ -42,7 +44,6 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   const captions: Array<Caption> = []
   /** What each speaker is saying now (partial captions), until their final caption arrives. */
   const partials = new Map<string, string>()
-  let captionsLoaded = false
 
   const header = h("header", { class: "room-header card" })
   const notice = h("div", { class: "notice-slot" })
@@ -157,18 +158,23 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   }
 
   const addCaption = (caption: Caption) => {
-    if (caption.position !== null && captions.some((c) => c.position === caption.position)) return
+    const key = captionKey(caption)
+    if (captions.some((c) => captionKey(c) === key)) return
     captions.push(caption)
-    captions.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER))
+    captions.sort((a, b) => a.at - b.at)
     if (captions.length > RECENT_CAPTIONS) captions.shift()
     partials.delete(caption.speaker)
   }
 
-  const onCaption = (data: Record<string, unknown>, position: number | null) => {
+  const onCaption = (data: Record<string, unknown>) => {
     const segment = record(data.segment) ?? data
     const text = str(segment.text)
     if (text === null) return
-    addCaption({ speaker: str(segment.speaker) ?? "", text, position })
+    addCaption({
+      speaker: str(segment.speaker) ?? "",
+      text,
+      at: typeof data.at === "number" ? data.at : Date.now()
+    })
     renderCaptions()
   }
 
@@ -180,20 +186,10 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     renderCaptions()
   }
 
-  /** A page opened late shows the recent captions (the live stream starts after the view). */
-  const loadRecentCaptions = () => {
-    if (captionsLoaded) return
-    captionsLoaded = true
-    void api.transcript(spaceId).then(
-      ({ segments }) => {
-        for (const s of segments.slice(-RECENT_CAPTIONS))
-          addCaption({ speaker: s.speaker, text: s.text, position: s.position })
-        renderCaptions()
-      },
-      () => {
-        captionsLoaded = false
-      }
-    )
+  /** The room view carries the recent captions: a page opened late shows them. */
+  const viewCaptions = (room: RoomView) => {
+    for (const c of room.recentCaptions) addCaption({ speaker: c.speaker, text: c.text, at: c.at })
+    renderCaptions()
   }
 
   const closeLive = () => {
@@ -221,8 +217,7 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           // A log event of this Space: the room view catches up to its position.
           const type = str(parsed.type)
           const data = record(parsed.data) ?? {}
-          if (type === "CaptionAppended")
-            onCaption(data, typeof parsed.position === "number" ? parsed.position : null)
+          if (type === "CaptionAppended") onCaption(data)
           // Removal is read from the log, not guessed from our absence (joining another Space also
           // takes us out of this one). The stream starts after the first view this page rendered, so
           // an older removal is left to the server to tell when joining.
@@ -247,7 +242,7 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           onSpeaking(parsed)
         else if (event === "reaction") onReaction(parsed)
         else if (event === "caption") onPartialCaption(parsed)
-        else if (tag === "CaptionAppended") onCaption(parsed, null)
+        else if (tag === "CaptionAppended") onCaption(parsed)
         else void refresh()
       }
     })
@@ -490,8 +485,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     )
     settings.update(room, role)
     renderPosts(room, role)
+    viewCaptions(room)
     captionsBox.hidden = !room.captions && captions.length === 0
-    if (room.captions) loadRecentCaptions()
     screen.dataset.role = role ?? "none"
     screen.dataset.status = room.status
     screen.dataset.removed = String(removed)

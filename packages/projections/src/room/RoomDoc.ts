@@ -1,5 +1,5 @@
 import type { EndReason, Role, SpaceId, SpaceStatus, SpeakPolicy, TopicSlug, UserId } from "@spaces/domain"
-import type { PostView } from "../views.js"
+import type { CaptionView, PostView } from "../views.js"
 
 /**
  * One Space as the rooms projection keeps it (table `space`, partition = the Space's id): all
@@ -32,6 +32,8 @@ export interface RoomDoc {
   readonly pinnedPost: PostView | null
   /** Newest first, at most `RECENT_POSTS`. */
   readonly recentPosts: ReadonlyArray<PostView>
+  /** Oldest first, at most `RECENT_CAPTIONS`. */
+  readonly recentCaptions: ReadonlyArray<CaptionView>
   readonly reminders: number
   /** Join counter: orders participants by the time they entered. */
   readonly seq: number
@@ -45,6 +47,7 @@ export interface MemberDoc {
 }
 
 export const RECENT_POSTS = 20
+export const RECENT_CAPTIONS = 20
 
 /** The rooms projection's tables. */
 export const ROOMS = "rooms"

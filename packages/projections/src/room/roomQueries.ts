@@ -83,6 +83,7 @@ export const roomView = (rooms: ReadView, spaceId: SpaceId): Option.Option<RoomV
     counts: doc.counts,
     pinnedPost: doc.pinnedPost,
     recentPosts: doc.recentPosts,
+    recentCaptions: doc.recentCaptions ?? [],
     reminders: doc.reminders
   })
 }

@@ -7,6 +7,7 @@ import {
   MEMBER,
   type MemberDoc,
   POST,
+  RECENT_CAPTIONS,
   RECENT_POSTS,
   REMINDER,
   ROOMS,
@@ -83,6 +84,7 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void): vo
       cohostInvites: [],
       pinnedPost: null,
       recentPosts: [],
+      recentCaptions: [],
       reminders: 0,
       seq: 0
     }
@@ -275,8 +277,12 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void): vo
     case "PostUnpinned":
       doc = { ...doc, pinnedPost: null }
       break
-    case "CaptionAppended":
-      return
+    case "CaptionAppended": {
+      const { speaker, text, startMs, endMs } = event.segment
+      const caption = { speaker, text, startMs, endMs, at: event.at }
+      doc = { ...doc, recentCaptions: [...(doc.recentCaptions ?? []), caption].slice(-RECENT_CAPTIONS) }
+      break
+    }
   }
   tx.put(SPACE, id, "", doc)
   if (SUMMARY.has(event._tag)) emitAll(doc, emit)
@@ -327,12 +333,13 @@ const SPACE_EVENTS: ReadonlyArray<SpaceEvent["_tag"]> = [
   "ParticipantRemoved",
   "PostPublished",
   "PostPinned",
-  "PostUnpinned"
+  "PostUnpinned",
+  "CaptionAppended"
 ]
 
 export const roomsProjection: Projection = {
   name: ROOMS,
-  version: 1,
+  version: 2,
   handles: new Set(SPACE_EVENTS),
   step: (tx, event, emit) => {
     if (event._tag !== "UserFollowed" && event._tag !== "UserUnfollowed" && event._tag !== "SpaceEntered")

@@ -31,6 +31,7 @@ import type {
   EndedSpaceSummary,
   FeedEntry,
   LiveSpaceSummary,
+  CaptionView,
   PostView,
   RoomView,
   ScheduledSpaceSummary,
@@ -45,6 +46,7 @@ interface Walked {
   stage: Array<UserId>
   recorded: boolean
   posts: Array<PostView>
+  captions: Array<CaptionView>
   /** Words said in its captions while live. */
   said: Set<string>
 }
@@ -73,6 +75,7 @@ export const referenceOf = (
       stage: [],
       recorded: false,
       posts: [],
+      captions: [],
       said: new Set()
     }
     const before = walked.state
@@ -92,6 +95,7 @@ export const referenceOf = (
     for (const user of HashMap.keys(after.participants))
       if (onStage(after, user) && !walked.stage.includes(user)) walked.stage.push(user)
     if (after.status === "live" && after.recording) walked.recorded = true
+    if (event._tag === "CaptionAppended") walked.captions.push({ ...event.segment, at: event.at })
     if (event._tag === "PostPublished")
       walked.posts.unshift({ postId: event.postId, author: event.author, text: event.text, at: event.at })
     spaces.set(event.spaceId, walked)
@@ -244,6 +248,7 @@ export const referenceOf = (
         counts: s.counts,
         pinnedPost: s.pinnedPost === null ? null : (w.posts.find((p) => p.postId === s.pinnedPost) ?? null),
         recentPosts: w.posts.slice(0, 20),
+        recentCaptions: w.captions.slice(-20),
         reminders: HashSet.size(s.reminders)
       })
     }
