@@ -73,16 +73,27 @@ const frame = (tag: "S" | "A" | "E", payload?: Int16Array): Buffer => {
     : Buffer.concat([header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)])
 }
 
-/** One loaded decoder: a helper process that recognises one phrase at a time. */
+/** A phrase given to a decoder: open while its audio is pushed, then waiting for its final. */
+interface Phrase {
+  open: boolean
+  pushed: number
+  decoded: number
+  onPartial: (text: string) => void
+  /** Set by `finish`; a cancelled phrase has none (its final is dropped). */
+  onFinal: ((text: string) => void) | undefined
+  onDeath: ((reason: string) => void) | undefined
+}
+
+/**
+ * One loaded decoder: a helper process that recognises phrases one after another. It takes a new
+ * phrase as soon as the previous one's audio has ended (its final may still be computing: the
+ * helper reads its stdin in order), so a speaker's next phrase never waits for the last's text.
+ */
 class Decoder {
   readonly process: ChildProcess
-  busy = false
   dead = false
-  private pushed = 0
-  private decoded = 0
-  private onPartial: (text: string) => void = () => {}
-  private onFinal: ((text: string) => void) | undefined
-  private onDeath: ((reason: string) => void) | undefined
+  /** In the helper's order: its output lines belong to the oldest phrase without a final. */
+  private readonly phrases: Array<Phrase> = []
 
   constructor(binary: string, modelDir: string) {
     this.process = spawn(
@@ -105,57 +116,69 @@ class Decoder {
       const tab = line.indexOf("\t")
       const tag = tab < 0 ? line : line.slice(0, tab)
       const text = tab < 0 ? "" : line.slice(tab + 1)
-      if (tag === "K") this.decoded = Number(text)
-      else if (tag === "P") this.onPartial(text)
+      const head = this.phrases[0]
+      if (head === undefined) return
+      if (tag === "K") head.decoded = Number(text)
+      else if (tag === "P") head.onPartial(text)
       else if (tag === "F") {
-        const done = this.onFinal
-        this.onFinal = undefined
-        this.busy = false
-        done?.(text)
+        this.phrases.shift()
+        head.onFinal?.(text)
       }
     })
     const die = (reason: string) => {
       if (this.dead) return
       this.dead = true
-      this.onDeath?.(reason)
+      for (const phrase of this.phrases.splice(0)) phrase.onDeath?.(reason)
     }
     this.process.once("exit", (code, signal) => die(`the decoder exited (${signal ?? code})`))
     this.process.once("error", (error) => die(error.message))
   }
 
+  /** A phrase's audio is being pushed: the decoder can't take another yet. */
+  get busy(): boolean {
+    return this.phrases.some((phrase) => phrase.open)
+  }
+
   begin(onPartial: (text: string) => void): Utterance {
-    this.busy = true
-    this.pushed = 0
-    this.decoded = 0
-    this.onPartial = onPartial
+    const phrase: Phrase = {
+      open: true,
+      pushed: 0,
+      decoded: 0,
+      onPartial,
+      onFinal: undefined,
+      onDeath: undefined
+    }
+    this.phrases.push(phrase)
     this.process.stdin!.write(frame("S"))
-    let open = true
+    const close = () => {
+      phrase.open = false
+      this.process.stdin!.write(frame("E"))
+    }
     return {
       push: (pcm) => {
-        if (!open || this.dead) return
-        this.pushed += pcm.length
+        if (!phrase.open || this.dead) return
+        phrase.pushed += pcm.length
         this.process.stdin!.write(frame("A", pcm))
       },
-      backlogMs: () => samplesToMs(Math.max(0, this.pushed - this.decoded)),
+      // A phrase queued behind another's final counts as not decoded at all yet.
+      backlogMs: () => samplesToMs(Math.max(0, phrase.pushed - phrase.decoded)),
       finish: Effect.async<string, RecogniserFailed>((resume) => {
         const fail = (reason: string) => resume(Effect.fail(new RecogniserFailed({ engine: ENGINE, reason })))
-        if (!open || this.dead) return fail(this.dead ? "the decoder died" : "the phrase was cancelled")
-        open = false
+        if (!phrase.open || this.dead)
+          return fail(this.dead ? "the decoder died" : "the phrase was cancelled")
         // Partials still due (a decoder catching up) keep coming until the final: they precede it.
-        this.onFinal = (text) => {
-          this.onPartial = () => {}
+        phrase.onFinal = (text) => {
+          phrase.onPartial = () => {}
           resume(Effect.succeed(text.trim()))
         }
-        this.onDeath = fail
-        this.process.stdin!.write(frame("E"))
+        phrase.onDeath = fail
+        close()
       }),
       cancel: Effect.sync(() => {
-        if (!open) return
-        open = false
-        this.onPartial = () => {}
-        // The decoder ends the phrase and answers; its answer is dropped and the decoder is free again.
-        this.onFinal = undefined
-        this.process.stdin!.write(frame("E"))
+        if (!phrase.open) return
+        phrase.onPartial = () => {}
+        // The helper ends the phrase and answers; the answer is dropped.
+        close()
       })
     }
   }

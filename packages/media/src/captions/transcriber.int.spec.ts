@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "../instructions.js"
 import { MediaPlane, type MediaPlaneService } from "../mediaPlane.js"
-import { requireWorker, withPlane } from "../testing/harness.js"
+import { loggedEvents, requireWorker, withPlane } from "../testing/harness.js"
 import { plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import {
   concatPcm,
@@ -97,6 +97,39 @@ describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
         const early = heard.partials.filter((p) => p.startMs === first!.startMs && p.at <= first!.at)
         expect(early.length).toBeGreaterThan(0)
         yield* Effect.promise(() => speaker.endpoint.close())
+      })
+    )
+  }, 120_000)
+
+  it("skips a phrase, visibly, when every decoder is busy (two speakers at once, one decoder)", () => {
+    const space = spaceId("crowded")
+    const [first, second] = [userId("ada"), userId("bo")]
+    return withPlane({}, (plane, authority, logs) =>
+      Effect.gen(function* () {
+        yield* openRoom(plane, space)
+        authority.speaker(space, first)
+        authority.speaker(space, second)
+        const { heard, transcriber } = yield* transcriberOn(plane)
+        yield* transcriber.setCaptions(space, true, Date.now())
+        const speakers = [
+          yield* plainSpeaker(plane, space, first, 11),
+          yield* plainSpeaker(plane, space, second, 22)
+        ]
+        yield* Effect.promise(() =>
+          waitUntil(() => Effect.runSync(transcriber.stats).tappedSpeakers === 2, 20_000)
+        )
+        const frames = opusFrames(concatPcm(speechPcm(FIRST), silencePcm(1500)))
+        yield* Effect.promise(() =>
+          Promise.all(
+            speakers.map((s, i) => sendInRealTime(frames, s.sendPacket, { ssrc: i === 0 ? 11 : 22 }))
+          )
+        )
+        yield* Effect.promise(() => waitUntil(() => heard.finals.length >= 1, 60_000))
+        const stats = yield* transcriber.stats
+        expect(stats.skippedBusy).toBeGreaterThanOrEqual(1)
+        expect(stats.finals).toBeGreaterThanOrEqual(1)
+        expect(loggedEvents(logs)).toContain("captions.skipped")
+        for (const s of speakers) yield* Effect.promise(() => s.endpoint.close())
       })
     )
   }, 120_000)
