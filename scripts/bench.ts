@@ -20,7 +20,10 @@ const benches = readdirSync(join(root, "packages"))
       return []
     }
   })
-  .filter((path) => filters.length === 0 || filters.some((filter) => path.includes(filter)))
+  // Matched against the path inside the repository: the checkout's own directory name must not match.
+  .filter(
+    (path) => filters.length === 0 || filters.some((filter) => path.slice(root.length).includes(filter))
+  )
 
 let failed = 0
 for (const path of benches) {

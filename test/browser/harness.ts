@@ -62,8 +62,11 @@ const chromiumArgs = [
 ]
 
 /** One Chromium; `launch` gives it a fresh temporary profile (user data dir), removed on close. */
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: chromiumArgs })
+export const launchChromium = (extraArgs: ReadonlyArray<string> = []): Promise<Browser> =>
+  chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [...chromiumArgs, ...extraArgs]
+  })
 
 export const desktop = { width: 1000, height: 760 }
 export const phone = { width: 390, height: 844 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { isIP } from "node:net"
+import { availableParallelism } from "node:os"
 import { defaultRoomRules, RoomRules } from "@spaces/domain"
 import { type EventStoreConfig, eventStoreConfig } from "@spaces/eventstore"
 import type { MediaConfig } from "@spaces/media"
@@ -72,6 +73,24 @@ export interface PushConfig {
   /** Accept `http:` push endpoints (a push service on loopback in tests); otherwise `https:` only. */
   readonly allowInsecureEndpoints: boolean
 }
+/** The transcriber's engine (SPACES_CAPTIONS_*): the embedded default, a Whisper-compatible server, or none. */
+export type CaptionsConfig =
+  | { readonly engine: "off" }
+  | {
+      readonly engine: "pocketsphinx"
+      readonly serviceId: string
+      readonly decoders: number
+      readonly modelDir: string | undefined
+    }
+  | {
+      readonly engine: "whisper"
+      readonly serviceId: string
+      readonly url: string
+      readonly model: string
+      readonly apiKey: string | undefined
+      readonly language: string | undefined
+      readonly maxInFlight: number
+    }
 
 export interface ServerConfig {
   readonly port: number
@@ -89,6 +108,7 @@ export interface ServerConfig {
   /** Audiences from this size on are merged at read time instead of written to each member. */
   readonly notificationsFanOutThreshold: number
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
+  readonly captions: CaptionsConfig
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
   /** Failed authentications one client address may make per minute before it is answered 429. */
   readonly authFailuresPerMinute: number
@@ -193,6 +213,17 @@ const Env = Schema.Struct({
   SPACES_VAPID_SUBJECT: Schema.optional(Schema.String.pipe(Schema.pattern(/^(mailto:\S+|https:\/\/\S+)$/))),
   SPACES_PUSH_ALLOW_HTTP: Schema.optionalWith(Bool, { default: () => false }),
   SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD: Schema.optionalWith(Int(1, 100_000_000), { default: () => 2_000 }),
+  // Captions
+  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "off"), {
+    default: () => "pocketsphinx" as const
+  }),
+  SPACES_CAPTIONS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/))),
+  SPACES_CAPTIONS_MODEL: Schema.optionalWith(Text, { default: () => "whisper-1" }),
+  SPACES_CAPTIONS_API_KEY: Schema.optional(Text),
+  SPACES_CAPTIONS_LANGUAGE: Schema.optional(Schema.String.pipe(Schema.pattern(/^[a-z]{2}$/))),
+  SPACES_CAPTIONS_DECODERS: Schema.optional(Int(1, 64)),
+  SPACES_CAPTIONS_MODEL_DIR: Schema.optional(Text),
+  SPACES_CAPTIONS_SERVICE_ID: Schema.optionalWith(Text, { default: () => "transcriber" }),
   // HTTP
   SPACES_RATE_LIMIT_PER_SECOND: Schema.optionalWith(Int(1, 1_000_000), { default: () => 20 }),
   SPACES_RATE_LIMIT_BURST: Schema.optionalWith(Int(1, 1_000_000), { default: () => 60 }),
@@ -415,6 +446,32 @@ const trustProxyFrom = (raw: string | undefined): TrustProxy => {
   return entries
 }
 
+const captionsFrom = (env: Env): CaptionsConfig => {
+  switch (env.SPACES_CAPTIONS_ENGINE) {
+    case "off":
+      return { engine: "off" }
+    case "pocketsphinx":
+      return {
+        engine: "pocketsphinx",
+        serviceId: env.SPACES_CAPTIONS_SERVICE_ID,
+        decoders: env.SPACES_CAPTIONS_DECODERS ?? Math.max(1, Math.min(availableParallelism(), 4)),
+        modelDir: env.SPACES_CAPTIONS_MODEL_DIR
+      }
+    case "whisper":
+      if (env.SPACES_CAPTIONS_URL === undefined)
+        throw new ConfigInvalid("SPACES_CAPTIONS_URL is required with SPACES_CAPTIONS_ENGINE=whisper")
+      return {
+        engine: "whisper",
+        serviceId: env.SPACES_CAPTIONS_SERVICE_ID,
+        url: env.SPACES_CAPTIONS_URL,
+        model: env.SPACES_CAPTIONS_MODEL,
+        apiKey: env.SPACES_CAPTIONS_API_KEY,
+        language: env.SPACES_CAPTIONS_LANGUAGE,
+        maxInFlight: env.SPACES_CAPTIONS_DECODERS ?? 4
+      }
+  }
+}
+
 /** Decodes the configuration from an environment; throws `ConfigInvalid` naming the variable. */
 export const loadConfig = (environment: Readonly<Record<string, string | undefined>>): ServerConfig => {
   // An empty variable is an unset one (`FOO= npm start`).
@@ -453,6 +510,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     push: pushFrom(env),
     notificationsFanOutThreshold: env.SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD,
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
+    captions: captionsFrom(env),
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },
     maxBodyBytes: env.SPACES_MAX_BODY_BYTES,
     webClient: env.SPACES_WEB_CLIENT,

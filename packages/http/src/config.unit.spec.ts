@@ -43,6 +43,30 @@ describe("configuration from the environment", () => {
     expect(loadConfig({ SPACES_VIEWS_PATH: "memory" }).views).toEqual({ kind: "memory" })
   })
 
+  it("chooses the captions engine: pocketsphinx by default, whisper with its URL, or off", () => {
+    expect(loadConfig({}).captions).toMatchObject({ engine: "pocketsphinx", serviceId: "transcriber" })
+    expect(loadConfig({ SPACES_CAPTIONS_DECODERS: "3" }).captions).toMatchObject({ decoders: 3 })
+    expect(
+      loadConfig({
+        SPACES_CAPTIONS_ENGINE: "whisper",
+        SPACES_CAPTIONS_URL: "http://gpu:8081",
+        SPACES_CAPTIONS_LANGUAGE: "en"
+      }).captions
+    ).toEqual({
+      engine: "whisper",
+      serviceId: "transcriber",
+      url: "http://gpu:8081",
+      model: "whisper-1",
+      apiKey: undefined,
+      language: "en",
+      maxInFlight: 4
+    })
+    expect(loadConfig({ SPACES_CAPTIONS_ENGINE: "off" }).captions).toEqual({ engine: "off" })
+    expect(() => loadConfig({ SPACES_CAPTIONS_ENGINE: "whisper" })).toThrow(/SPACES_CAPTIONS_URL/)
+    expect(() => loadConfig({ SPACES_CAPTIONS_ENGINE: "vosk" })).toThrow(/SPACES_CAPTIONS_ENGINE/)
+    expect(() => loadConfig({ SPACES_CAPTIONS_DECODERS: "0" })).toThrow(/SPACES_CAPTIONS_DECODERS/)
+  })
+
   it("fails fast naming the variable", () => {
     expect(() => loadConfig({ PORT: "http" })).toThrow(/PORT/)
     expect(() => loadConfig({ SPACES_POSTGRES_URL: "mysql://db/spaces" })).toThrow(/SPACES_POSTGRES_URL/)

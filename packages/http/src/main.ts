@@ -15,6 +15,9 @@ import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
 import { makePresence } from "./presence/Presence.js"
+import { registerCaptionMetrics } from "./captions/metrics.js"
+import { followLogIntoCaptions, transcriberFor } from "./captions/transcription.js"
+import { makeCaptionPartials } from "./sse/captionPartials.js"
 import { makeLogHub } from "./sse/logHub.js"
 import { makeReactions } from "./sse/reactions.js"
 import { SseClients } from "./sse/sse.js"
@@ -106,6 +109,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       ...(media.available ? { mediaEvents: media.plane.events } : {})
     }).pipe(Effect.provide(context), Effect.provideService(ConnectionTracker, tracker))
     const reactions = yield* makeReactions
+    const captionPartials = yield* makeCaptionPartials
     const sse = new SseClients()
     const metrics = new Metrics()
     const app: App = {
@@ -117,6 +121,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       media,
       hub,
       reactions,
+      captionPartials,
       sse,
       presence
     }
@@ -163,6 +168,15 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     )
     if (media.available)
       yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
+
+    // Captions need the media plane (the transcriber taps its producers) and an engine.
+    const captions = config.captions
+    if (media.available && captions.engine !== "off") {
+      const run = <A, E>(effect: Effect.Effect<A, E, AppServices>) => Effect.provide(effect, context)
+      const transcriber = yield* transcriberFor(captions, media.plane, captionPartials, run, logger)
+      registerCaptionMetrics(metrics, transcriber)
+      yield* Effect.forkScoped(Effect.provide(followLogIntoCaptions(transcriber, scan, logger), context))
+    }
 
     const { server: express } = createExpressApp(app)
     const listen = (handler: typeof express, port: number, host: string) =>

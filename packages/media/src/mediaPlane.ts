@@ -117,6 +117,18 @@ export interface MediaPlaneService {
     transportId: string
   ) => Effect.Effect<void, RoomNotOpen | UnknownTransport>
 
+  /**
+   * A server-side tap on one producer's RTP (the transcriber): a DirectTransport consumer on the
+   * room's origin router, so the worker forwards the packets into this process. Nothing arrives
+   * while the producer is paused (a muted speaker costs nothing); `onClose` runs once when the
+   * tap ends (closed, the producer closed, or the room closed).
+   */
+  readonly tapAudio: (
+    spaceId: SpaceId,
+    producerId: string,
+    handlers: { readonly onRtp: (packet: Buffer) => void; readonly onClose: () => void }
+  ) => Effect.Effect<AudioTap, RoomNotOpen | UnknownProducer | MediaUnavailable>
+
   /** The room's current producers, to consume on joining (later ones arrive as `NewProducer`). */
   readonly producers: (spaceId: SpaceId) => Effect.Effect<ReadonlyArray<ProducerInfo>, RoomNotOpen>
   /** The same, for a client: only a participant of the Space (as for `rtpCapabilities`). */
@@ -142,6 +154,13 @@ export interface MediaPlaneService {
 
   /** The live workers (a dead one is replaced after a backoff), for operators and tests. */
   readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
+}
+
+/** A running producer tap. */
+export interface AudioTap {
+  /** The RTP header extension id carrying the ssrc-audio-level (RFC 6464), when the sender sends it. */
+  readonly audioLevelExtensionId: number | undefined
+  readonly close: () => void
 }
 
 export class MediaPlane extends Context.Tag("@spaces/media/MediaPlane")<MediaPlane, MediaPlaneService>() {}

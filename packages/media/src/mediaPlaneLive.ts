@@ -20,6 +20,7 @@ import {
 import type { MediaInstruction } from "./instructions.js"
 import { MediaPlane, type MediaPlaneService } from "./mediaPlane.js"
 import {
+  audioLevelExtensionId,
   consumerOptions,
   pipeToRouterOptions,
   plainTransportOptions,
@@ -681,6 +682,34 @@ const make = (config: MediaConfig) =>
           const { room } = yield* roomOf(caller.spaceId)
           const { transport } = yield* transportOf(room, caller, transportId)
           transport.close()
+        }),
+
+      tapAudio: (spaceId, producerId, { onRtp, onClose }) =>
+        Effect.gen(function* () {
+          const { room } = yield* roomOf(spaceId)
+          if (!room.producers.has(producerId)) return yield* new UnknownProducer({ spaceId, producerId })
+          const router = room.origin.router
+          const transport = yield* call(room, () => router.createDirectTransport()).pipe(
+            Effect.catchTag("IncompatibleMedia", ({ reason }) => new MediaUnavailable({ reason }))
+          )
+          const consumer = yield* call(room, () =>
+            transport.consume({ producerId, rtpCapabilities: router.rtpCapabilities })
+          ).pipe(
+            Effect.tapError(() => Effect.sync(() => transport.close())),
+            // The producer closed while the consumer was being made.
+            Effect.catchTag("IncompatibleMedia", () => new UnknownProducer({ spaceId, producerId }))
+          )
+          let open = true
+          const end = () => {
+            if (!open) return
+            open = false
+            transport.close()
+            onClose()
+          }
+          consumer.on("rtp", onRtp)
+          consumer.observer.once("close", end)
+          if (consumer.closed) end()
+          return { audioLevelExtensionId: audioLevelExtensionId(consumer.rtpParameters), close: end }
         }),
 
       producers: (spaceId) => roomOf(spaceId).pipe(Effect.map(({ room }) => room.producerInfos())),

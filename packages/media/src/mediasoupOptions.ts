@@ -71,3 +71,9 @@ export const consumerOptions = (
   // Paused until the client says its side is ready (mediasoup-demo's rule), so no RTP arrives early.
   paused: true
 })
+
+export const AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+/** The audio-level extension id of a consumer's RTP (present when its producer sends it). */
+export const audioLevelExtensionId = (parameters: types.RtpParameters): number | undefined =>
+  parameters.headerExtensions?.find((extension) => extension.uri === AUDIO_LEVEL_URI)?.id

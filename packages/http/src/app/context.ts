@@ -9,6 +9,7 @@ import type { Metrics } from "../observability/metrics.js"
 import type { Presence } from "../presence/Presence.js"
 import { fromError, type HttpProblem } from "../problems.js"
 import type { LogHub } from "../sse/logHub.js"
+import type { CaptionPartials } from "../sse/captionPartials.js"
 import type { Reactions } from "../sse/reactions.js"
 import type { SseClients } from "../sse/sse.js"
 
@@ -30,6 +31,8 @@ export interface App {
   readonly media: Media
   readonly hub: LogHub
   readonly reactions: Reactions
+  /** Partial captions on their way to the rooms' live streams. */
+  readonly captionPartials: CaptionPartials
   readonly sse: SseClients
   readonly presence: Presence
 }

@@ -10,6 +10,7 @@ import { mountNotifications } from "../routes/notifications.js"
 import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
+import { mountTranscript } from "../routes/transcript.js"
 import { Routes } from "../routes/registry.js"
 import { mountSignIn } from "../routes/signIn.js"
 import { mountShare } from "../routes/share.js"
@@ -56,6 +57,7 @@ export const createExpressApp = (app: App) => {
   mountShare(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)
+  mountTranscript(app, routes)
   mountReactions(app, routes)
   mountLive(app, routes)
   mountNotifications(app, routes)

@@ -80,7 +80,8 @@ export const mountLive = (app: App, routes: Routes) => {
       method: "get",
       path: "/v1/spaces/:spaceId/live",
       summary:
-        "Server-Sent Events: the room's events from the log (id = global position), reactions, speaking " +
+        "Server-Sent Events: the room's events from the log (id = global position), reactions, partial " +
+        "captions (`caption`: speaker, text, startMs, while a phrase is spoken), speaking " +
         "indicators and media track events. Without a start point the Space's whole past is sent first; " +
         "start after the room view's `position` with `?after=` (EventSource) or Last-Event-ID (wins if " +
         "both are given; EventSource sends it itself when it reconnects). At most SPACES_LIVE_REPLAY_MAX past events per " +
@@ -109,6 +110,7 @@ export const mountLive = (app: App, routes: Routes) => {
             // Subscribe before reading the stream so nothing committed in between is missed.
             const live = yield* app.hub.subscribe
             const reactions = yield* app.reactions.subscribe
+            const partials = yield* app.captionPartials.subscribe
             const store = yield* EventStore
             let last = from
             const past = (yield* pastOf(store, stream, from)).filter((r) => r.position > from)
@@ -132,10 +134,17 @@ export const mountLive = (app: App, routes: Routes) => {
               Effect.flatMap((r) => (r.spaceId === spaceId ? w.send("reaction", r) : Effect.void)),
               Effect.forever
             )
+            const partialPart = Queue.take(partials).pipe(
+              Effect.flatMap((p) => (p.spaceId === spaceId ? w.send("caption", p) : Effect.void)),
+              Effect.forever
+            )
             const mediaPart = app.media.available
               ? mediaSignals(app.media.plane, spaceId, me, w)
               : Effect.void
-            yield* Effect.all([logPart, reactionPart, mediaPart], { concurrency: "unbounded", discard: true })
+            yield* Effect.all([logPart, reactionPart, partialPart, mediaPart], {
+              concurrency: "unbounded",
+              discard: true
+            })
           })
         ).pipe(Effect.catchAllCause((cause) => Effect.logDebug("room stream ended", cause)))
       )

@@ -127,6 +127,18 @@ export const stateAt = (spaceId: string, position: number) =>
   get<{ readonly revision: number; readonly state: Record<string, unknown> }>(
     `${space(spaceId)}/state?position=${position}`
   )
+export interface TranscriptSegment {
+  readonly speaker: string
+  readonly text: string
+  readonly startMs: number
+  readonly endMs: number
+  readonly position: number
+}
+/** The Space's caption segments, times on its timeline (ms since it went live). */
+export const transcript = (spaceId: string) =>
+  get<{ readonly startedAt: number | null; readonly segments: ReadonlyArray<TranscriptSegment> }>(
+    `${space(spaceId)}/transcript`
+  )
 /** The Space's recording for the replay, or null when it was not recorded. */
 export const recording = (spaceId: string): Promise<Recording | null> =>
   get<Recording>(`${space(spaceId)}/recording`).catch((e: unknown) => {

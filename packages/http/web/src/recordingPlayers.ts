@@ -36,7 +36,9 @@ export interface RecordingPlayers {
 export const recordingPlayers = (
   spaceId: string,
   seekHistory: (at: number) => void,
-  signal: AbortSignal
+  signal: AbortSignal,
+  /** A player is at this moment of the Space (epoch ms): the transcript follows it. */
+  onPlayback: (at: number) => void = () => undefined
 ): RecordingPlayers => {
   const list = h("ol", { class: "recording-tracks" })
   const intro = h("p", {})
@@ -72,6 +74,9 @@ export const recordingPlayers = (
       void renew(audio, track.file).catch(() => undefined)
     })
     const startsAt = track.startOffsetMs === null ? null : recording.startedAt + track.startOffsetMs
+    audio.addEventListener("timeupdate", () => {
+      if (startsAt !== null && !audio.paused) onPlayback(startsAt + audio.currentTime * 1000)
+    })
     return h(
       "li",
       { class: "recording-track", "data-user": track.userId },

@@ -5,6 +5,7 @@
 import * as api from "./api.js"
 import { announce, formatTime, h, replaceChildren } from "./dom.js"
 import { recordingPlayers } from "./recordingPlayers.js"
+import { transcriptPanel } from "./transcriptPanel.js"
 import type { LoggedEvent } from "./types.js"
 
 /** A one-line reading of an event for people (the raw event is one click away). */
@@ -100,7 +101,8 @@ export const replayScreen = (spaceId: string, signal: AbortSignal): HTMLElement 
     showPoint(index)
     slider.focus()
   }
-  const recording = recordingPlayers(spaceId, seekHistory, signal)
+  const transcript = transcriptPanel(spaceId, signal)
+  const recording = recordingPlayers(spaceId, seekHistory, signal, transcript.playing)
 
   api.events(spaceId).then(
     (entries) => {
@@ -143,6 +145,7 @@ export const replayScreen = (spaceId: string, signal: AbortSignal): HTMLElement 
     h("p", {}, "Pick a point of the Space's history: its state is rebuilt from the event log up to there."),
     h("div", { class: "card" }, h("label", { for: "replay-point" }, "Point in history"), slider, pointLabel),
     recording.element,
+    transcript.element,
     h(
       "div",
       { class: "columns" },

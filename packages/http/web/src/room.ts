@@ -17,7 +17,14 @@ const reactionChoices = ["👏", "😂", "❤️", "💯", "🙌", "🤔"]
 interface Caption {
   readonly speaker: string
   readonly text: string
+  /** When it was appended (with speaker and text: a caption seen twice is shown once). */
+  readonly at: number
 }
+
+const captionKey = (c: Caption) => `${c.at}\u0000${c.speaker}\u0000${c.text}`
+
+/** Captions kept on screen. */
+const RECENT_CAPTIONS = 30
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
@@ -35,6 +42,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   let live: AbortController | null = null
   const speaking = new Set<string>()
   const captions: Array<Caption> = []
+  /** What each speaker is saying now (partial captions), until their final caption arrives. */
+  const partials = new Map<string, string>()
 
   const header = h("header", { class: "room-header card" })
   const notice = h("div", { class: "notice-slot" })
@@ -92,7 +101,6 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     // stays current before joining too; an ended Space changes no more.
     if (next.status === "live" || next.status === "scheduled") openLive(next.position)
     else closeLive()
-    captionsFromView(next)
     render()
   }
 
@@ -138,27 +146,49 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
   }
 
   const renderCaptions = () => {
-    noCaptions.hidden = captions.length > 0
+    noCaptions.hidden = captions.length + partials.size > 0
     replaceChildren(
       captionLog,
-      ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text))
+      ...captions.map((c) => h("li", {}, h("strong", {}, `${c.speaker}: `), c.text)),
+      // Hypotheses change while a phrase is spoken: shown, not announced.
+      ...[...partials].map(([speaker, text]) =>
+        h("li", { class: "partial", "aria-hidden": "true" }, h("strong", {}, `${speaker}: `), text)
+      )
     )
+  }
+
+  const addCaption = (caption: Caption) => {
+    const key = captionKey(caption)
+    if (captions.some((c) => captionKey(c) === key)) return
+    captions.push(caption)
+    captions.sort((a, b) => a.at - b.at)
+    if (captions.length > RECENT_CAPTIONS) captions.shift()
+    partials.delete(caption.speaker)
   }
 
   const onCaption = (data: Record<string, unknown>) => {
     const segment = record(data.segment) ?? data
     const text = str(segment.text)
     if (text === null) return
-    captions.push({ speaker: str(segment.speaker) ?? "", text })
-    if (captions.length > 30) captions.shift()
+    addCaption({
+      speaker: str(segment.speaker) ?? "",
+      text,
+      at: typeof data.at === "number" ? data.at : Date.now()
+    })
     renderCaptions()
   }
 
-  /** The room view carries the last final captions: a page opened mid-Space shows what was just said. */
-  const captionsFromView = (room: RoomView) => {
-    const shown = room.recentCaptions.map((c) => ({ speaker: c.speaker, text: c.text }))
-    if (JSON.stringify(shown) === JSON.stringify(captions)) return
-    captions.splice(0, captions.length, ...shown)
+  const onPartialCaption = (data: Record<string, unknown>) => {
+    const speaker = str(data.speaker)
+    const text = str(data.text)
+    if (speaker === null || text === null) return
+    partials.set(speaker, text)
+    renderCaptions()
+  }
+
+  /** The room view carries the recent captions: a page opened late shows them. */
+  const viewCaptions = (room: RoomView) => {
+    for (const c of room.recentCaptions) addCaption({ speaker: c.speaker, text: c.text, at: c.at })
     renderCaptions()
   }
 
@@ -245,7 +275,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
         else if (event === "speaking" || ["ActiveSpeaker", "AudioLevels", "Silence"].includes(tag ?? ""))
           onSpeaking(parsed)
         else if (event === "reaction") onReaction(parsed)
-        else if (event === "caption" || tag === "CaptionAppended") onCaption(parsed)
+        else if (event === "caption") onPartialCaption(parsed)
+        else if (tag === "CaptionAppended") onCaption(parsed)
         else void refresh()
       }
     })
@@ -502,7 +533,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
     )
     settings.update(room, role)
     renderPosts(room, role)
-    captionsBox.hidden = !room.captions
+    viewCaptions(room)
+    captionsBox.hidden = !room.captions && captions.length === 0
     screen.dataset.role = role ?? "none"
     screen.dataset.status = room.status
     screen.dataset.removed = String(removed)

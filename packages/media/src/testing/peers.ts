@@ -15,6 +15,8 @@ export interface TestSpeaker {
   readonly endpoint: UdpEndpoint
   /** Sends the packet of this index (sequence number, timestamp, payload marker) to the SFU. */
   readonly send: (index: number, payloadSize?: number) => Promise<void>
+  /** Sends a packet made by the test (real Opus, for example) to the SFU. */
+  readonly sendPacket: (packet: Buffer) => Promise<void>
 }
 
 export const plainSpeaker = (plane: MediaPlaneService, space: SpaceId, user: UserId, ssrc: number) =>
@@ -35,7 +37,8 @@ export const plainSpeaker = (plane: MediaPlaneService, space: SpaceId, user: Use
           opusRtpPacket({ ssrc, index, ...(payloadSize === undefined ? {} : { payloadSize }) }),
           transport.ip,
           transport.port
-        )
+        ),
+      sendPacket: (packet) => endpoint.send(packet, transport.ip, transport.port)
     }
     return speaker
   })

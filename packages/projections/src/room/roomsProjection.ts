@@ -278,8 +278,9 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void): vo
       doc = { ...doc, pinnedPost: null }
       break
     case "CaptionAppended": {
-      const caption = { ...event.segment, at: event.at }
-      doc = { ...doc, recentCaptions: [...doc.recentCaptions, caption].slice(-RECENT_CAPTIONS) }
+      const { speaker, text, startMs, endMs } = event.segment
+      const caption = { speaker, text, startMs, endMs, at: event.at }
+      doc = { ...doc, recentCaptions: [...(doc.recentCaptions ?? []), caption].slice(-RECENT_CAPTIONS) }
       break
     }
   }

@@ -19,7 +19,20 @@ export const users = Array.from({ length: 7 }, (_, i) => UserId.make(`u${i}`))
 export const spaceIds = Array.from({ length: 3 }, (_, i) => SpaceId.make(`s${i}`))
 export const topicsUsed = ["music", "art", "technology", "news"] as const
 export const titles = ["Morning show", "Jazz night", "Tech talk: AI", "Morning jazz", "Café crème"] as const
-export const searches = ["", "morning", "MOR", "jazz mo", "tech ai", "caf", "nothing"] as const
+export const searches = [
+  "",
+  "morning",
+  "MOR",
+  "jazz mo",
+  "tech ai",
+  "caf",
+  "nothing",
+  "coffee",
+  "jazz coffee",
+  "Coffee please"
+] as const
+/** What speakers say in the captions of generated histories (search finds Spaces by it). */
+export const saidTexts = ["Coffee, please!", "more jazz tonight", "nothing much"] as const
 
 const MIN = 60_000
 
@@ -97,6 +110,26 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc
       .record({ spaceId, by: user, title: fc.constantFrom(...titles), topics: fc.subarray([...topicsUsed]) })
       .map((c): Step => ({ kind: "space", command: { _tag: "EditSpace", ...c } }))
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ spaceId, by: user, captions: fc.boolean() })
+      .map((c): Step => ({ kind: "space", command: { _tag: "SetCaptions", ...c } }))
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ spaceId, speaker: user, text: fc.constantFrom(...saidTexts) }).map(
+      ({ spaceId, speaker, text }): Step => ({
+        kind: "space",
+        command: {
+          _tag: "AppendCaption",
+          spaceId,
+          service: ServiceId.make("transcriber"),
+          segment: { speaker, text, startMs: 0, endMs: 1000 }
+        }
+      })
+    )
   },
   {
     weight: 1,

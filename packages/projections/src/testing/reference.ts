@@ -31,8 +31,8 @@ import type {
   EndedSpaceSummary,
   FeedEntry,
   LiveSpaceSummary,
-  PostView,
   CaptionView,
+  PostView,
   RoomView,
   ScheduledSpaceSummary,
   SearchResults,
@@ -47,6 +47,8 @@ interface Walked {
   recorded: boolean
   posts: Array<PostView>
   captions: Array<CaptionView>
+  /** Words said in its captions while live. */
+  said: Set<string>
 }
 
 const decodeSpace = decodeRecorded(SpaceEvent)
@@ -73,11 +75,14 @@ export const referenceOf = (
       stage: [],
       recorded: false,
       posts: [],
-      captions: []
+      captions: [],
+      said: new Set()
     }
     const before = walked.state
     const after = evolve(before, event)
     walked.state = after
+    if (event._tag === "CaptionAppended" && before.status === "live")
+      for (const word of wordsOf(event.segment.text)) walked.said.add(word)
     for (const user of HashMap.keys(before.participants))
       if (!HashMap.has(after.participants, user)) walked.joinOrder.delete(user)
     for (const user of HashMap.keys(after.participants))
@@ -90,6 +95,7 @@ export const referenceOf = (
     for (const user of HashMap.keys(after.participants))
       if (onStage(after, user) && !walked.stage.includes(user)) walked.stage.push(user)
     if (after.status === "live" && after.recording) walked.recorded = true
+    if (event._tag === "CaptionAppended") walked.captions.push({ ...event.segment, at: event.at })
     if (event._tag === "PostPublished")
       walked.posts.unshift({ postId: event.postId, author: event.author, text: event.text, at: event.at })
     if (event._tag === "CaptionAppended") walked.captions.push({ ...event.segment, at: event.at })
@@ -167,7 +173,7 @@ export const referenceOf = (
       const words = wordsOf(query.text ?? "")
       const matches = (w: Walked) =>
         (query.topic === undefined || w.state.topics.includes(query.topic)) &&
-        words.every((q) => wordsOf(w.state.title).some((t) => t.startsWith(q)))
+        words.every((q) => wordsOf(w.state.title).some((t) => t.startsWith(q)) || w.said.has(q))
       return {
         live: liveOnes().filter(matches).map(live).sort(byListeners),
         upcoming: upcomingOnes().filter(matches).map(scheduled).sort(bySchedule)

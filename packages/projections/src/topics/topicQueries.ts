@@ -3,7 +3,7 @@ import { bySchedule, byListeners, liveSummary, roomDoc, scheduledSummary } from 
 import type { RoomDoc } from "../room/RoomDoc.js"
 import type { ReadView } from "../store/Storage.js"
 import type { SearchResults, TopicView } from "../views.js"
-import { EVERY, LIVE, MAX_PREFIX, PREFIX, UPCOMING, wordsOf } from "./topicsProjection.js"
+import { EVERY, LIVE, MAX_PREFIX, PREFIX, SAID, UPCOMING, wordsOf } from "./topicsProjection.js"
 
 const listing = (rooms: ReadView, ids: Iterable<string>): SearchResults => {
   const docs: Array<RoomDoc> = []
@@ -30,13 +30,20 @@ export const topicOf = (topics: ReadView, rooms: ReadView, topic: TopicSlug): To
   ...listing(rooms, [...idsOf(topics, LIVE, topic), ...idsOf(topics, UPCOMING, topic)])
 })
 
-/** Spaces whose title has a word starting with each query word (case-insensitive), in the topic if given. */
+/**
+ * Spaces where each query word (case-insensitive) starts a word of the title or is a word said in
+ * the Space's captions, in the topic if given.
+ */
 export const searchOf = (
   topics: ReadView,
   rooms: ReadView,
   query: { readonly text?: string; readonly topic?: TopicSlug }
 ): SearchResults => {
   const words = wordsOf(query.text ?? "")
+  // Per query word, the Spaces where it was said (whole words).
+  const said = new Map(words.map((w) => [w, new Set(idsOf(topics, SAID, w))]))
+  const withWord = (word: string) =>
+    new Set([...idsOf(topics, PREFIX, word.slice(0, MAX_PREFIX)), ...said.get(word)!])
   let candidates: Set<string>
   if (words.length === 0) {
     const part = query.topic ?? EVERY
@@ -44,18 +51,22 @@ export const searchOf = (
   } else {
     // Start from the rarest-looking word: the longest prefix has the fewest Spaces.
     const [first, ...rest] = [...words].sort((a, b) => b.length - a.length) as [string, ...Array<string>]
-    candidates = new Set(idsOf(topics, PREFIX, first.slice(0, MAX_PREFIX)))
+    candidates = withWord(first)
     for (const word of rest) {
       if (candidates.size === 0) break
-      const with_ = new Set(idsOf(topics, PREFIX, word.slice(0, MAX_PREFIX)))
+      const with_ = withWord(word)
       candidates = new Set([...candidates].filter((id) => with_.has(id)))
     }
   }
   const results = listing(rooms, candidates)
-  const matches = (s: { readonly title: string; readonly topics: ReadonlyArray<TopicSlug> }) => {
+  const matches = (s: {
+    readonly spaceId: string
+    readonly title: string
+    readonly topics: ReadonlyArray<TopicSlug>
+  }) => {
     if (query.topic !== undefined && !s.topics.includes(query.topic)) return false
     const title = wordsOf(s.title)
-    return words.every((w) => title.some((t) => t.startsWith(w)))
+    return words.every((w) => title.some((t) => t.startsWith(w)) || said.get(w)!.has(s.spaceId))
   }
   return { live: results.live.filter(matches), upcoming: results.upcoming.filter(matches) }
 }

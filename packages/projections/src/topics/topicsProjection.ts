@@ -13,6 +13,10 @@ export const META = "meta"
 export const LIVE = "live"
 export const UPCOMING = "upcoming"
 export const PREFIX = "prefix"
+/** Words said in a live Space's captions (whole words): search finds Spaces by what was said. */
+export const SAID = "said"
+/** Distinct caption words indexed per Space; later new words are not (a long Space's vocabulary is broad already). */
+export const MAX_SAID_WORDS = 5000
 /** The partition of LIVE and UPCOMING that lists every Space whatever its topics. */
 export const EVERY = "*"
 /** Word prefixes are indexed up to this length; longer query words are checked against the title. */
@@ -22,6 +26,8 @@ interface Meta {
   readonly status: SpaceStatus
   readonly title: string
   readonly topics: ReadonlyArray<TopicSlug>
+  /** Distinct words of its captions so far. */
+  readonly said: ReadonlyArray<string>
 }
 
 /** Words of a title or a query: lower-case runs of letters and digits. */
@@ -38,6 +44,7 @@ const entries = (meta: Meta | undefined): Set<string> => {
   for (const topic of [EVERY, ...meta.topics]) out.add(`${table}\u0000${topic}`)
   for (const word of wordsOf(meta.title))
     for (let n = 1; n <= Math.min(word.length, MAX_PREFIX); n++) out.add(`${PREFIX}\u0000${word.slice(0, n)}`)
+  for (const word of meta.said) out.add(`${SAID}\u0000${word}`)
   return out
 }
 
@@ -49,7 +56,8 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void) => 
       after = {
         status: event.scheduledFor === null ? "none" : "scheduled",
         title: event.title,
-        topics: event.topics
+        topics: event.topics,
+        said: []
       }
       break
     case "SpaceStarted":
@@ -63,6 +71,15 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void) => 
     case "SpaceExpired":
       if (before !== undefined) after = { ...before, status: "ended" }
       break
+    case "CaptionAppended": {
+      if (before === undefined || before.status !== "live") return
+      const known = new Set(before.said)
+      const fresh = [...new Set(wordsOf(event.segment.text))].filter((w) => !known.has(w))
+      const room = Math.max(0, MAX_SAID_WORDS - before.said.length)
+      if (fresh.length === 0 || room === 0) return
+      after = { ...before, said: [...before.said, ...fresh.slice(0, room)] }
+      break
+    }
     default:
       return
   }
@@ -83,19 +100,20 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void) => 
   if (after.status === "ended") tx.del(META, event.spaceId, "")
   else tx.put(META, event.spaceId, "", after)
   const topics = [...new Set([...(before?.topics ?? []), ...after.topics])]
-  if (topics.length > 0) emit({ _tag: "Topic", topics })
+  if (topics.length > 0 && event._tag !== "CaptionAppended") emit({ _tag: "Topic", topics })
 }
 
 export const topicsProjection: Projection = {
   name: TOPICS,
-  version: 1,
+  version: 2,
   handles: new Set([
     "SpaceCreated",
     "SpaceStarted",
     "SpaceEdited",
     "SpaceEnded",
     "SpaceCancelled",
-    "SpaceExpired"
+    "SpaceExpired",
+    "CaptionAppended"
   ]),
   step: (tx, event, emit) => {
     if ("spaceId" in event && event._tag !== "SpaceEntered") step(tx, event, emit)

@@ -1,0 +1,65 @@
+import { SpaceId, SpaceNotFound, spaceLog } from "@spaces/domain"
+import { Effect, Schema } from "effect"
+import type { Request, Response } from "express"
+import { type App, runWith } from "../app/context.js"
+import { userOf } from "../app/request.js"
+import { Transcript, transcriptOf, webVtt } from "../captions/transcript.js"
+import { decodeParam } from "./decode.js"
+import type { Routes } from "./registry.js"
+
+const encodeTranscript = Schema.encodeSync(Transcript)
+
+/** Any Space's transcript (its CaptionAppended segments), as JSON or WebVTT; like the history, for any signed-in user. */
+export const mountTranscript = (app: App, routes: Routes) => {
+  const run = runWith(app)
+  const load = async (req: Request) => {
+    userOf(req)
+    const spaceId = decodeParam(SpaceId, req, "spaceId")
+    const log = await run(
+      Effect.filterOrFail(
+        spaceLog(spaceId),
+        (entries) => entries.length > 0,
+        () => new SpaceNotFound({ spaceId })
+      )
+    )
+    return transcriptOf(spaceId, log)
+  }
+  const sendVtt = (res: Response, transcript: Transcript) => {
+    res.type("text/vtt; charset=utf-8").send(webVtt(transcript))
+  }
+
+  routes.add(
+    {
+      method: "get",
+      path: "/v1/spaces/:spaceId/transcript",
+      summary:
+        "The Space's transcript: its caption segments in log order, times on the Space's timeline. " +
+        "JSON, or WebVTT with `Accept: text/vtt`",
+      tag: "History",
+      auth: "user",
+      params: { spaceId: SpaceId },
+      response: { status: 200, schema: Transcript },
+      problems: [404]
+    },
+    async (req, res) => {
+      const transcript = await load(req)
+      if (req.accepts(["application/json", "text/vtt"]) === "text/vtt") sendVtt(res, transcript)
+      else res.json(encodeTranscript(transcript))
+    }
+  )
+  routes.add(
+    {
+      method: "get",
+      path: "/v1/spaces/:spaceId/transcript.vtt",
+      summary: "The Space's transcript as WebVTT (a cue per segment, the speaker as its voice)",
+      tag: "History",
+      auth: "user",
+      params: { spaceId: SpaceId },
+      response: { status: 200, contentType: "text/vtt" },
+      problems: [404]
+    },
+    async (req, res) => {
+      sendVtt(res, await load(req))
+    }
+  )
+}

@@ -1,0 +1,7 @@
+export * from "./pocketsphinx.js"
+export * from "./Recogniser.js"
+export * from "./rtpAudio.js"
+export * from "./segmenter.js"
+export * from "./transcriber.js"
+export * from "./wav.js"
+export * from "./whisper.js"
