@@ -150,7 +150,7 @@ export const mountNotifications = (app: App, routes: Routes) => {
     async (req, res) => {
       const user = userOf(req)
       const resumeFrom = lastEventId(req)
-      openSse(app, req, res, "notifications", (w) =>
+      openSse(app, req, res, "notifications", user, (w) =>
         Effect.gen(function* () {
           const models = yield* ReadModels
           let last =
