@@ -237,7 +237,7 @@ const Env = Schema.Struct({
   SPACES_SSE_MAX_PER_USER: Schema.optionalWith(Int(1, 10_000), { default: () => 10 }),
   SPACES_SSE_MAX: Schema.optionalWith(Int(1, 1_000_000), { default: () => 10_000 }),
   SPACES_LIVE_REPLAY_MAX: Schema.optionalWith(Int(1, 100_000), { default: () => 1_000 }),
-  SPACES_POSTS_PER_MINUTE: Schema.optionalWith(Int(1, 1_000_000), { default: () => 10 }),
+  SPACES_POSTS_PER_MINUTE: Schema.optionalWith(Int(1, 1_000_000), { default: () => 30 }),
   SPACES_OPS_PORT: Schema.optional(Int(0, 65_535)),
   SPACES_OPS_HOST: Schema.optionalWith(Text, { default: () => "127.0.0.1" }),
   SPACES_METRICS_TOKEN: Schema.optional(Schema.String.pipe(Schema.minLength(16)))

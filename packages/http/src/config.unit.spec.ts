@@ -274,7 +274,7 @@ describe("configuration from the environment", () => {
     expect(d.trustProxy).toBe(false)
     expect(d.authFailuresPerMinute).toBe(30)
     expect(d.sse).toEqual({ maxPerUser: 10, maxTotal: 10_000, replayMax: 1_000 })
-    expect(d.postsPerMinute).toBe(10)
+    expect(d.postsPerMinute).toBe(30)
     expect(d.ops).toEqual({ port: undefined, host: "127.0.0.1", metricsToken: undefined })
     expect(d.media.options).toEqual({})
     expect(loadConfig({ SPACES_TRUST_PROXY: "true" }).trustProxy).toBe(true)
