@@ -98,7 +98,6 @@ export const referenceOf = (
     if (event._tag === "CaptionAppended") walked.captions.push({ ...event.segment, at: event.at })
     if (event._tag === "PostPublished")
       walked.posts.unshift({ postId: event.postId, author: event.author, text: event.text, at: event.at })
-    if (event._tag === "CaptionAppended") walked.captions.push({ ...event.segment, at: event.at })
     spaces.set(event.spaceId, walked)
   }
 
