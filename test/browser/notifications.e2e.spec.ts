@@ -185,7 +185,8 @@ describe("the notifications bell", () => {
       })
       const shown = await page.evaluate(`(async () => {
         const registration = await navigator.serviceWorker.ready
-        for (let i = 0; i < 100; i++) {
+        // Up to 30 s: the worker wakes, decodes and shows it; a loaded machine can take seconds.
+        for (let i = 0; i < 600; i++) {
           const shown = await registration.getNotifications()
           if (shown.length > 0) return shown.map((n) => ({ title: n.title, body: n.body, url: n.data && n.data.url }))
           await new Promise((resolve) => setTimeout(resolve, 50))
