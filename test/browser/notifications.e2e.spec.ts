@@ -178,6 +178,8 @@ describe("the notifications bell", () => {
       )
       await cdp.send("ServiceWorker.enable")
       const registrationId = await registrations
+      // A push delivered while the worker is still installing can be dropped: wait until it is active.
+      await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
       await cdp.send("ServiceWorker.deliverPushMessage", {
         origin: spaces.url,
         registrationId,
