@@ -76,6 +76,8 @@ export interface PushConfig {
 /** The transcriber's engine (SPACES_CAPTIONS_*): the embedded default, a Whisper-compatible server, or none. */
 export type CaptionsConfig =
   | { readonly engine: "off" }
+  /** Transcribed by `npm run transcriber` elsewhere, through the media tap and caption routes. */
+  | { readonly engine: "external"; readonly serviceId: string }
   | {
       readonly engine: "pocketsphinx"
       readonly serviceId: string
@@ -91,6 +93,9 @@ export type CaptionsConfig =
       readonly language: string | undefined
       readonly maxInFlight: number
     }
+
+/** An engine this process runs (the server's own transcriber, or `npm run transcriber`). */
+export type EngineConfig = Extract<CaptionsConfig, { engine: "pocketsphinx" | "whisper" }>
 
 export interface ServerConfig {
   readonly port: number
@@ -214,7 +219,7 @@ const Env = Schema.Struct({
   SPACES_PUSH_ALLOW_HTTP: Schema.optionalWith(Bool, { default: () => false }),
   SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD: Schema.optionalWith(Int(1, 100_000_000), { default: () => 2_000 }),
   // Captions
-  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "off"), {
+  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "external", "off"), {
     default: () => "pocketsphinx" as const
   }),
   SPACES_CAPTIONS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/))),
@@ -450,6 +455,8 @@ const captionsFrom = (env: Env): CaptionsConfig => {
   switch (env.SPACES_CAPTIONS_ENGINE) {
     case "off":
       return { engine: "off" }
+    case "external":
+      return { engine: "external", serviceId: env.SPACES_CAPTIONS_SERVICE_ID }
     case "pocketsphinx":
       return {
         engine: "pocketsphinx",
