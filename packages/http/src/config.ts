@@ -451,7 +451,19 @@ const trustProxyFrom = (raw: string | undefined): TrustProxy => {
   return entries
 }
 
-const captionsFrom = (env: Env): CaptionsConfig => {
+type CaptionsEnv = Pick<
+  Env,
+  | "SPACES_CAPTIONS_ENGINE"
+  | "SPACES_CAPTIONS_URL"
+  | "SPACES_CAPTIONS_MODEL"
+  | "SPACES_CAPTIONS_API_KEY"
+  | "SPACES_CAPTIONS_LANGUAGE"
+  | "SPACES_CAPTIONS_DECODERS"
+  | "SPACES_CAPTIONS_MODEL_DIR"
+  | "SPACES_CAPTIONS_SERVICE_ID"
+>
+
+const captionsFrom = (env: CaptionsEnv): CaptionsConfig => {
   switch (env.SPACES_CAPTIONS_ENGINE) {
     case "off":
       return { engine: "off" }
@@ -534,5 +546,60 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     },
     postsPerMinute: env.SPACES_POSTS_PER_MINUTE,
     ops: { port: env.SPACES_OPS_PORT, host: env.SPACES_OPS_HOST, metricsToken: env.SPACES_METRICS_TOKEN }
+  }
+}
+
+/** `npm run transcriber`: where the server is, its service token, its engine (SPACES_CAPTIONS_*). */
+export interface TranscriberConfig {
+  readonly url: string
+  readonly token: string
+  /** The address this process receives RTP on: bound here and given to the server as the tap's ip. */
+  readonly host: string
+  readonly engine: EngineConfig
+  readonly logLevel: Env["SPACES_LOG_LEVEL"]
+}
+
+const TranscriberEnv = Schema.Struct({
+  SPACES_URL: Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/)),
+  SPACES_SERVICE_TOKEN: Text,
+  SPACES_TRANSCRIBER_HOST: Schema.optionalWith(
+    Schema.String.pipe(Schema.filter((ip) => isIP(ip) !== 0 || "an IPv4 or IPv6 address")),
+    { default: () => "127.0.0.1" }
+  ),
+  SPACES_LOG_LEVEL: Env.fields.SPACES_LOG_LEVEL,
+  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper"), {
+    default: () => "pocketsphinx" as const
+  }),
+  SPACES_CAPTIONS_URL: Env.fields.SPACES_CAPTIONS_URL,
+  SPACES_CAPTIONS_MODEL: Env.fields.SPACES_CAPTIONS_MODEL,
+  SPACES_CAPTIONS_API_KEY: Env.fields.SPACES_CAPTIONS_API_KEY,
+  SPACES_CAPTIONS_LANGUAGE: Env.fields.SPACES_CAPTIONS_LANGUAGE,
+  SPACES_CAPTIONS_DECODERS: Env.fields.SPACES_CAPTIONS_DECODERS,
+  SPACES_CAPTIONS_MODEL_DIR: Env.fields.SPACES_CAPTIONS_MODEL_DIR,
+  SPACES_CAPTIONS_SERVICE_ID: Env.fields.SPACES_CAPTIONS_SERVICE_ID
+})
+
+/** Decodes the transcriber's configuration; throws `ConfigInvalid` naming the variable. */
+export const loadTranscriberConfig = (
+  environment: Readonly<Record<string, string | undefined>>
+): TranscriberConfig => {
+  const entries = Object.entries(environment).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""
+  )
+  const env = Either.getOrThrowWith(
+    Schema.decodeUnknownEither(TranscriberEnv)(Object.fromEntries(entries)),
+    (error) => {
+      throw new ConfigInvalid(`invalid configuration: ${describe(error, (key) => key)}`)
+    }
+  )
+  const engine = captionsFrom(env)
+  if (engine.engine !== "pocketsphinx" && engine.engine !== "whisper")
+    throw new ConfigInvalid("SPACES_CAPTIONS_ENGINE: the transcriber runs pocketsphinx or whisper")
+  return {
+    url: env.SPACES_URL.replace(/\/+$/, ""),
+    token: env.SPACES_SERVICE_TOKEN,
+    host: env.SPACES_TRANSCRIBER_HOST,
+    engine,
+    logLevel: env.SPACES_LOG_LEVEL
   }
 }
