@@ -184,7 +184,13 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
     })
     try {
       const frames = opusFrames(concatPcm(speechPcm(SENTENCE), silencePcm(1500)))
-      await sendInRealTime(frames, speaker.sendPacket, { ssrc: SSRC })
+      let spokenAt = 0
+      await sendInRealTime(frames, speaker.sendPacket, {
+        ssrc: SSRC,
+        onFrame: (i, at) => {
+          if (i === 0) spokenAt = at
+        }
+      })
       const final = await live.next(
         (e) => e.event === "space" && (e.data as { type: string }).type === "CaptionAppended",
         60_000
@@ -201,6 +207,10 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
       expect(appended[0]!.event.service).toBe("transcriber")
       expect(segment.speaker).toBe("ext-host")
       expect(sharedWords(SENTENCE, segment.text), segment.text).toBeGreaterThanOrEqual(0.5)
+      // On the Space's timeline (ms since it went live), around when the words were sent.
+      const started = log.find((e) => e.event._tag === "SpaceStarted")!.event.at as number
+      expect(segment.startMs).toBeGreaterThan(spokenAt - started - 1000)
+      expect(segment.startMs).toBeLessThan(spokenAt - started + 1500)
       expect(segment.endMs).toBeGreaterThan(segment.startMs)
 
       const partialIndex = live.events.findIndex((e) => e.event === "caption")

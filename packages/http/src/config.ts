@@ -552,7 +552,8 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
 /** `npm run transcriber`: where the server is, its service token, its engine (SPACES_CAPTIONS_*). */
 export interface TranscriberConfig {
   readonly url: string
-  readonly token: string
+  /** The service token: SPACES_SERVICE_TOKEN, or read from SPACES_SERVICE_TOKEN_FILE at each request (rotation). */
+  readonly token: { readonly value: string } | { readonly file: string }
   /** The address this process receives RTP on: bound here and given to the server as the tap's ip. */
   readonly host: string
   readonly engine: EngineConfig
@@ -561,7 +562,8 @@ export interface TranscriberConfig {
 
 const TranscriberEnv = Schema.Struct({
   SPACES_URL: Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/)),
-  SPACES_SERVICE_TOKEN: Text,
+  SPACES_SERVICE_TOKEN: Schema.optional(Text),
+  SPACES_SERVICE_TOKEN_FILE: Schema.optional(Text),
   SPACES_TRANSCRIBER_HOST: Schema.optionalWith(
     Schema.String.pipe(Schema.filter((ip) => isIP(ip) !== 0 || "an IPv4 or IPv6 address")),
     { default: () => "127.0.0.1" }
@@ -592,12 +594,20 @@ export const loadTranscriberConfig = (
       throw new ConfigInvalid(`invalid configuration: ${describe(error, (key) => key)}`)
     }
   )
+  const token =
+    env.SPACES_SERVICE_TOKEN !== undefined
+      ? { value: env.SPACES_SERVICE_TOKEN }
+      : env.SPACES_SERVICE_TOKEN_FILE !== undefined
+        ? { file: env.SPACES_SERVICE_TOKEN_FILE }
+        : undefined
+  if (token === undefined)
+    throw new ConfigInvalid("SPACES_SERVICE_TOKEN or SPACES_SERVICE_TOKEN_FILE is required (a service token)")
   const engine = captionsFrom(env)
   if (engine.engine !== "pocketsphinx" && engine.engine !== "whisper")
     throw new ConfigInvalid("SPACES_CAPTIONS_ENGINE: the transcriber runs pocketsphinx or whisper")
   return {
     url: env.SPACES_URL.replace(/\/+$/, ""),
-    token: env.SPACES_SERVICE_TOKEN,
+    token,
     host: env.SPACES_TRANSCRIBER_HOST,
     engine,
     logLevel: env.SPACES_LOG_LEVEL

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import type { SpaceId } from "@spaces/domain"
 import { AudioSource, CaptionSink, makeTranscriber } from "@spaces/media"
 import { Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
@@ -21,7 +22,10 @@ import { makeLogger } from "../log.js"
 const run = (config: TranscriberConfig) =>
   Effect.gen(function* () {
     const logger = makeLogger(config.logLevel)
-    const api = makeSpacesApi(config.url, config.token)
+    const { token } = config
+    const api = makeSpacesApi(config.url, () =>
+      "value" in token ? token.value : readFileSync(token.file, "utf8").trim()
+    )
     let latest: CaptionedSpacesSnapshot = new Map()
     const recogniser = yield* Layer.build(recogniserLayer(config.engine))
     const transcriber = yield* makeTranscriber().pipe(

@@ -20,14 +20,15 @@ export interface SpacesApi {
   readonly track: (request: Promise<unknown>) => void
 }
 
-export const makeSpacesApi = (url: string, token: string): SpacesApi => {
+/** `token` is called at each request: a token file rotated by a sidecar is picked up. */
+export const makeSpacesApi = (url: string, token: () => string): SpacesApi => {
   const pending = new Set<Promise<unknown>>()
   return {
-    call: (method, path, body) =>
+    call: async (method, path, body) =>
       fetch(`${url}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${token()}`,
           ...(body === undefined ? {} : { "content-type": "application/json" })
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) })
