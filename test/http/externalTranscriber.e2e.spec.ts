@@ -149,6 +149,21 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
     })
     expect(unscoped.status).toBe(403)
     expect((unscoped.body as { type: string }).type).toContain("missing-scope")
+    const tapper = await tokens.issue({
+      kind: "service",
+      serviceId: ServiceId.make("tapper"),
+      scopes: [MEDIA_TAP_SCOPE]
+    })
+    const unknownProducer = await request(t.url, "POST", `/v1/spaces/${spaceId}/media/taps`, {
+      token: tapper,
+      body: { ...body, producerId: "no-such-producer" }
+    })
+    expect(unknownProducer.status).toBe(404)
+    expect((unknownProducer.body as { type: string }).type).toContain("media-unknown-producer")
+    const unknownTap = await request(t.url, "DELETE", `/v1/spaces/${spaceId}/media/taps/no-such-tap`, {
+      token: tapper
+    })
+    expect(unknownTap.status).toBe(404)
     const listed = await host.call("GET", "/v1/captions/spaces")
     expect(listed.status).toBe(403)
     const partial = await host.call("POST", `/v1/spaces/${spaceId}/captions/partials`, {

@@ -27,6 +27,8 @@ const run = (config: TranscriberConfig) =>
       "value" in token ? token.value : readFileSync(token.file, "utf8").trim()
     )
     let latest: CaptionedSpacesSnapshot = new Map()
+    // Runs last (finalizers run in reverse): the taps' DELETEs sent by the transcriber's own finalizer.
+    yield* Effect.addFinalizer(() => Effect.promise(() => api.settle()))
     const recogniser = yield* Layer.build(recogniserLayer(config.engine))
     const transcriber = yield* makeTranscriber().pipe(
       Effect.provideService(
@@ -36,7 +38,6 @@ const run = (config: TranscriberConfig) =>
       Effect.provideService(CaptionSink, remoteCaptionSink(api, logger)),
       Effect.provide(recogniser)
     )
-    yield* Effect.addFinalizer(() => Effect.promise(() => api.settle()))
     logger.info("transcriber started", { url: config.url, host: config.host, engine: config.engine.engine })
     const refresh = fetchCaptionedSpaces(api).pipe(
       Effect.flatMap((spaces) =>
