@@ -164,6 +164,12 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
       token: tapper
     })
     expect(unknownTap.status).toBe(404)
+    const malformed = await request(t.url, "POST", `/v1/spaces/${spaceId}/media/taps`, {
+      token: tapper,
+      body: { producerId: "", ip: "not-an-address", port: 0 }
+    })
+    expect(malformed.status).toBe(400)
+    expect((malformed.body as { type: string }).type).toContain("malformed-request")
     const listed = await host.call("GET", "/v1/captions/spaces")
     expect(listed.status).toBe(403)
     const partial = await host.call("POST", `/v1/spaces/${spaceId}/captions/partials`, {
@@ -172,6 +178,11 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
       startMs: 0
     })
     expect(partial.status).toBe(403)
+    const badPartial = await request(t.url, "POST", `/v1/spaces/${spaceId}/captions/partials`, {
+      token: await serviceToken("transcriber"),
+      body: { speaker: "ext-host", text: "x", startMs: -1 }
+    })
+    expect(badPartial.status).toBe(400)
   })
 
   it("transcribes the speaker in a separate process: a final caption appended by the service, partials first", async () => {
