@@ -178,6 +178,15 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
       startMs: 0
     })
     expect(partial.status).toBe(403)
+    const openapi = (await request(t.url, "GET", "/openapi.json")).body as { paths: Record<string, unknown> }
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        "/v1/captions/spaces",
+        "/v1/spaces/{spaceId}/captions/partials",
+        "/v1/spaces/{spaceId}/media/taps",
+        "/v1/spaces/{spaceId}/media/taps/{tapId}"
+      ])
+    )
     const badPartial = await request(t.url, "POST", `/v1/spaces/${spaceId}/captions/partials`, {
       token: await serviceToken("transcriber"),
       body: { speaker: "ext-host", text: "x", startMs: -1 }
