@@ -164,6 +164,23 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
       token: tapper
     })
     expect(unknownTap.status).toBe(404)
+    // A service's new tap of a producer replaces its old one (a restarted transcriber's leftovers).
+    const tapped = await request(t.url, "POST", `/v1/spaces/${spaceId}/media/taps`, { token: tapper, body })
+    expect(tapped.status).toBe(201)
+    expect(tapped.body).toMatchObject({ producerId: body.producerId, userId: "ext-host" })
+    const retapped = await request(t.url, "POST", `/v1/spaces/${spaceId}/media/taps`, { token: tapper, body })
+    expect(retapped.status).toBe(201)
+    const oldTap = (tapped.body as { tapId: string }).tapId
+    const newTap = (retapped.body as { tapId: string }).tapId
+    expect(newTap).not.toBe(oldTap)
+    const gone = await request(t.url, "DELETE", `/v1/spaces/${spaceId}/media/taps/${oldTap}`, {
+      token: tapper
+    })
+    expect(gone.status).toBe(404)
+    const deleted = await request(t.url, "DELETE", `/v1/spaces/${spaceId}/media/taps/${newTap}`, {
+      token: tapper
+    })
+    expect(deleted.status).toBe(204)
     const malformed = await request(t.url, "POST", `/v1/spaces/${spaceId}/media/taps`, {
       token: tapper,
       body: { producerId: "", ip: "not-an-address", port: 0 }

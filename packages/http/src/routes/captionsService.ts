@@ -59,6 +59,18 @@ const captionsOff = (spaceId: SpaceId) =>
 
 export const mountCaptionsService = (app: App, routes: Routes) => {
   const run = runWith(app)
+  /**
+   * Each service's tap of each producer: a new one replaces the old, so a transcriber that crashed
+   * and restarted (and never sent its DELETEs) does not leave the server sending to dead sockets.
+   */
+  const tapsOf = new Map<string, string>()
+  /** The other way round, to forget a tap when it is deleted (even once it ended by itself). */
+  const keyOf = new Map<
+    string,
+    { readonly service: string; readonly spaceId: string; readonly key: string }
+  >()
+  const tapKey = (service: string, spaceId: string, producerId: string) =>
+    JSON.stringify([service, spaceId, producerId])
   const withPlane = <A, E extends { readonly _tag: string; readonly message: string }>(
     use: (plane: MediaPlaneService) => Effect.Effect<A, E>
   ): Promise<A> => {
@@ -115,6 +127,15 @@ export const mountCaptionsService = (app: App, routes: Routes) => {
       const spaceId = decodeParam(SpaceId, req, "spaceId")
       const { producerId, ip, port } = decodeBody(MediaTapBody, req)
       const tap = await withPlane((plane) => plane.tapAudioTo(spaceId, producerId, { ip, port }))
+      const key = tapKey(service, spaceId, producerId)
+      const replaced = tapsOf.get(key)
+      tapsOf.set(key, tap.tapId)
+      keyOf.set(tap.tapId, { service, spaceId, key })
+      if (replaced !== undefined) {
+        keyOf.delete(replaced)
+        if (app.media.available)
+          await Effect.runPromise(Effect.ignore(app.media.plane.closeRemoteTap(spaceId, replaced)))
+      }
       app.logger.info("media tap opened", { spaceId, service, tapId: tap.tapId, producerId, ip, port })
       res.status(201).json({ ...tap, audioLevelExtensionId: tap.audioLevelExtensionId ?? null })
     }
@@ -132,9 +153,14 @@ export const mountCaptionsService = (app: App, routes: Routes) => {
       problems: [403, 404]
     },
     async (req, res) => {
-      serviceOf(req, MEDIA_TAP_SCOPE)
+      const service = serviceOf(req, MEDIA_TAP_SCOPE)
       const spaceId = decodeParam(SpaceId, req, "spaceId")
       const tapId = decodeParam(Id, req, "tapId")
+      const known = keyOf.get(tapId)
+      if (known !== undefined && known.service === service && known.spaceId === spaceId) {
+        keyOf.delete(tapId)
+        tapsOf.delete(known.key)
+      }
       await withPlane((plane) => plane.closeRemoteTap(spaceId, tapId))
       res.status(204).end()
     }
