@@ -283,4 +283,29 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
     })
     expect(partial.status).toBe(409)
   }, 60_000)
+
+  it("taps again when captions come back on, and closes its taps when stopped", async () => {
+    const tappedBefore = transcriber.lines.filter((l) => l.event === "transcriber.tapped").length
+    expect((await host.call("PUT", `/v1/spaces/${spaceId}/captions`, { captions: true })).status).toBe(200)
+    await transcriber.waitFor(
+      () => transcriber.lines.filter((l) => l.event === "transcriber.tapped").length > tappedBefore,
+      30_000
+    )
+    const untappedBefore = transcriber.lines.filter((l) => l.event === "transcriber.untapped").length
+    expect(await transcriber.stop()).toBe(0)
+    expect(transcriber.lines.filter((l) => l.event === "transcriber.untapped").length).toBe(
+      untappedBefore + 1
+    )
+    // Its DELETE reached the server before it exited: the tap is gone there.
+    const lastTap = transcriber.lines.filter((l) => l.event === "transcriber.tapped").at(-1)!.tapId as string
+    const tapper = await tokens.issue({
+      kind: "service",
+      serviceId: ServiceId.make("transcriber"),
+      scopes: [MEDIA_TAP_SCOPE]
+    })
+    const closed = await request(t.url, "DELETE", `/v1/spaces/${spaceId}/media/taps/${lastTap}`, {
+      token: tapper
+    })
+    expect(closed.status).toBe(404)
+  }, 60_000)
 })

@@ -130,7 +130,13 @@ export const remoteAudioSource = (
             logger.info("media tap closed", { event: "transcriber.untapped", spaceId, producerId })
             onClose()
           }
-          logger.info("media tap opened", { event: "transcriber.tapped", spaceId, producerId, port })
+          logger.info("media tap opened", {
+            event: "transcriber.tapped",
+            spaceId,
+            producerId,
+            tapId: tap.tapId,
+            port
+          })
           return { audioLevelExtensionId: tap.audioLevelExtensionId ?? undefined, close }
         } catch (error) {
           socket.close()
