@@ -38,7 +38,7 @@ export interface RunningServer {
  * Effect's own log lines (background fibers) go through the same JSON logger; their annotations
  * (e.g. the media plane's `event: "media.worker.died"`, `workerPid`) become fields of the line.
  */
-const effectLogger = (logger: JsonLogger) =>
+export const effectLogger = (logger: JsonLogger) =>
   Logger.replace(
     Logger.defaultLogger,
     Logger.make(({ logLevel, message, cause, annotations }) => {

@@ -11,7 +11,8 @@ import {
 } from "../captions/remote.js"
 import { recogniserLayer } from "../captions/transcription.js"
 import { ConfigInvalid, loadTranscriberConfig, type TranscriberConfig } from "../config.js"
-import { makeLogger } from "../log.js"
+import { type Logger, makeLogger } from "../log.js"
+import { effectLogger } from "../main.js"
 
 /**
  * `npm run transcriber`: the transcriber as its own process, on this machine or another. It lists
@@ -19,9 +20,8 @@ import { makeLogger } from "../log.js"
  * taps into local UDP sockets, runs the same transcriber (segmenter, Opus decoder, recogniser) as
  * the server's own, and posts partials and finals with its service token.
  */
-const run = (config: TranscriberConfig) =>
+const run = (config: TranscriberConfig, logger: Logger) =>
   Effect.gen(function* () {
-    const logger = makeLogger(config.logLevel)
     const { token } = config
     const api = makeSpacesApi(config.url, () =>
       "value" in token ? token.value : readFileSync(token.file, "utf8").trim()
@@ -60,6 +60,16 @@ const run = (config: TranscriberConfig) =>
         Effect.sync(() => logger.warn("cannot list the captioned Spaces", { error: String(error.error) }))
       )
     )
+    // What `/metrics` shows of the server's own transcriber, as a log line a minute.
+    yield* Effect.forkScoped(
+      transcriber.stats.pipe(
+        Effect.tap((stats) =>
+          Effect.sync(() => logger.info("transcriber stats", { event: "transcriber.stats", ...stats }))
+        ),
+        Effect.delay("1 minute"),
+        Effect.forever
+      )
+    )
     yield* refresh.pipe(Effect.repeat(Schedule.spaced("1 second")))
   })
 
@@ -75,7 +85,11 @@ const main = async () => {
     throw error
   }
   const scope = Effect.runSync(Scope.make())
-  const fiber = Effect.runFork(Scope.extend(run(config), scope))
+  const logger = makeLogger(config.logLevel)
+  // Effect's own log lines (a skipped phrase, overload) go through the same JSON logger.
+  const fiber = Effect.runFork(
+    Scope.extend(run(config, logger), scope).pipe(Effect.provide(effectLogger(logger)))
+  )
   const stop = () =>
     Effect.runPromise(Fiber.interrupt(fiber).pipe(Effect.zipRight(Scope.close(scope, Exit.void)))).then(() =>
       process.exit(0)
