@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs"
-import type { SpaceId } from "@spaces/domain"
 import { AudioSource, CaptionSink, makeTranscriber } from "@spaces/media"
 import { Effect, Exit, Fiber, Layer, Schedule, Scope } from "effect"
 import {
@@ -52,7 +51,7 @@ const run = (config: TranscriberConfig, logger: Logger) =>
           for (const spaceId of before.keys())
             if (!spaces.has(spaceId)) {
               logger.info("captions off", { event: "transcriber.space-off", spaceId })
-              yield* transcriber.setCaptions(spaceId as SpaceId, false, 0)
+              yield* transcriber.setCaptions(spaceId, false, 0)
             }
         })
       ),

@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from "node:dgram"
 import { isIPv6 } from "node:net"
-import { type SpaceId, UserId } from "@spaces/domain"
+import { SpaceId, UserId } from "@spaces/domain"
 import {
   type AudioSourceService,
   type CaptionSinkService,
@@ -49,7 +49,7 @@ export const makeSpacesApi = (url: string, token: () => string): SpacesApi => {
 const CaptionedSpaces = Schema.Struct({
   spaces: Schema.Array(
     Schema.Struct({
-      spaceId: Schema.String,
+      spaceId: SpaceId,
       startedAt: Schema.Number,
       producers: Schema.Array(
         Schema.Struct({ producerId: Schema.String, userId: UserId, paused: Schema.Boolean })
@@ -69,9 +69,10 @@ export const fetchCaptionedSpaces = (api: SpacesApi) =>
     if (!response.ok)
       throw new Error(`GET /v1/captions/spaces answered ${response.status}: ${await response.text()}`)
     const { spaces } = Schema.decodeUnknownSync(CaptionedSpaces)(await response.json())
-    return new Map(
-      spaces.map((s) => [s.spaceId as SpaceId, { startedAt: s.startedAt, producers: s.producers }])
-    ) as CaptionedSpacesSnapshot
+    const snapshot: CaptionedSpacesSnapshot = new Map(
+      spaces.map((s) => [s.spaceId, { startedAt: s.startedAt, producers: s.producers }])
+    )
+    return snapshot
   })
 
 const MediaTap = Schema.Struct({
