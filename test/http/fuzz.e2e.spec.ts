@@ -30,7 +30,11 @@ const extra: ReadonlyArray<Route> = [
   { method: "POST", path: "/v1/me/notifications/read" },
   { method: "GET", path: "/v1/push/key" },
   { method: "POST", path: "/v1/me/push-subscriptions" },
-  { method: "DELETE", path: "/v1/me/push-subscriptions" }
+  { method: "DELETE", path: "/v1/me/push-subscriptions" },
+  { method: "GET", path: "/v1/captions/spaces" },
+  { method: "POST", path: "/v1/spaces/:spaceId/captions/partials" },
+  { method: "POST", path: "/v1/spaces/:spaceId/media/taps" },
+  { method: "DELETE", path: "/v1/spaces/:spaceId/media/taps/:tapId" }
 ]
 const routes: ReadonlyArray<Route> = [
   ...commandRoutes.map((r) => ({ method: r.method.toUpperCase(), path: r.path })),

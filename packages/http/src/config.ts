@@ -76,6 +76,8 @@ export interface PushConfig {
 /** The transcriber's engine (SPACES_CAPTIONS_*): the embedded default, a Whisper-compatible server, or none. */
 export type CaptionsConfig =
   | { readonly engine: "off" }
+  /** Transcribed by `npm run transcriber` elsewhere, through the media tap and caption routes. */
+  | { readonly engine: "external"; readonly serviceId: string }
   | {
       readonly engine: "pocketsphinx"
       readonly serviceId: string
@@ -91,6 +93,9 @@ export type CaptionsConfig =
       readonly language: string | undefined
       readonly maxInFlight: number
     }
+
+/** An engine this process runs (the server's own transcriber, or `npm run transcriber`). */
+export type EngineConfig = Extract<CaptionsConfig, { engine: "pocketsphinx" | "whisper" }>
 
 export interface ServerConfig {
   readonly port: number
@@ -214,7 +219,7 @@ const Env = Schema.Struct({
   SPACES_PUSH_ALLOW_HTTP: Schema.optionalWith(Bool, { default: () => false }),
   SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD: Schema.optionalWith(Int(1, 100_000_000), { default: () => 2_000 }),
   // Captions
-  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "off"), {
+  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "external", "off"), {
     default: () => "pocketsphinx" as const
   }),
   SPACES_CAPTIONS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/))),
@@ -446,10 +451,24 @@ const trustProxyFrom = (raw: string | undefined): TrustProxy => {
   return entries
 }
 
-const captionsFrom = (env: Env): CaptionsConfig => {
+type CaptionsEnv = Pick<
+  Env,
+  | "SPACES_CAPTIONS_ENGINE"
+  | "SPACES_CAPTIONS_URL"
+  | "SPACES_CAPTIONS_MODEL"
+  | "SPACES_CAPTIONS_API_KEY"
+  | "SPACES_CAPTIONS_LANGUAGE"
+  | "SPACES_CAPTIONS_DECODERS"
+  | "SPACES_CAPTIONS_MODEL_DIR"
+  | "SPACES_CAPTIONS_SERVICE_ID"
+>
+
+const captionsFrom = (env: CaptionsEnv): CaptionsConfig => {
   switch (env.SPACES_CAPTIONS_ENGINE) {
     case "off":
       return { engine: "off" }
+    case "external":
+      return { engine: "external", serviceId: env.SPACES_CAPTIONS_SERVICE_ID }
     case "pocketsphinx":
       return {
         engine: "pocketsphinx",
@@ -527,5 +546,70 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     },
     postsPerMinute: env.SPACES_POSTS_PER_MINUTE,
     ops: { port: env.SPACES_OPS_PORT, host: env.SPACES_OPS_HOST, metricsToken: env.SPACES_METRICS_TOKEN }
+  }
+}
+
+/** `npm run transcriber`: where the server is, its service token, its engine (SPACES_CAPTIONS_*). */
+export interface TranscriberConfig {
+  readonly url: string
+  /** The service token: SPACES_SERVICE_TOKEN, or read from SPACES_SERVICE_TOKEN_FILE at each request (rotation). */
+  readonly token: { readonly value: string } | { readonly file: string }
+  /** The address this process receives RTP on: bound here and given to the server as the tap's ip. */
+  readonly host: string
+  readonly engine: EngineConfig
+  readonly logLevel: Env["SPACES_LOG_LEVEL"]
+}
+
+const TranscriberEnv = Schema.Struct({
+  SPACES_URL: Schema.String.pipe(Schema.pattern(/^https?:\/\/\S+$/)),
+  SPACES_SERVICE_TOKEN: Schema.optional(Text),
+  SPACES_SERVICE_TOKEN_FILE: Schema.optional(Text),
+  SPACES_TRANSCRIBER_HOST: Schema.optionalWith(
+    Schema.String.pipe(Schema.filter((ip) => isIP(ip) !== 0 || "an IPv4 or IPv6 address")),
+    { default: () => "127.0.0.1" }
+  ),
+  SPACES_LOG_LEVEL: Env.fields.SPACES_LOG_LEVEL,
+  SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper"), {
+    default: () => "pocketsphinx" as const
+  }),
+  SPACES_CAPTIONS_URL: Env.fields.SPACES_CAPTIONS_URL,
+  SPACES_CAPTIONS_MODEL: Env.fields.SPACES_CAPTIONS_MODEL,
+  SPACES_CAPTIONS_API_KEY: Env.fields.SPACES_CAPTIONS_API_KEY,
+  SPACES_CAPTIONS_LANGUAGE: Env.fields.SPACES_CAPTIONS_LANGUAGE,
+  SPACES_CAPTIONS_DECODERS: Env.fields.SPACES_CAPTIONS_DECODERS,
+  SPACES_CAPTIONS_MODEL_DIR: Env.fields.SPACES_CAPTIONS_MODEL_DIR,
+  SPACES_CAPTIONS_SERVICE_ID: Env.fields.SPACES_CAPTIONS_SERVICE_ID
+})
+
+/** Decodes the transcriber's configuration; throws `ConfigInvalid` naming the variable. */
+export const loadTranscriberConfig = (
+  environment: Readonly<Record<string, string | undefined>>
+): TranscriberConfig => {
+  const entries = Object.entries(environment).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""
+  )
+  const env = Either.getOrThrowWith(
+    Schema.decodeUnknownEither(TranscriberEnv)(Object.fromEntries(entries)),
+    (error) => {
+      throw new ConfigInvalid(`invalid configuration: ${describe(error, (key) => key)}`)
+    }
+  )
+  const token =
+    env.SPACES_SERVICE_TOKEN !== undefined
+      ? { value: env.SPACES_SERVICE_TOKEN }
+      : env.SPACES_SERVICE_TOKEN_FILE !== undefined
+        ? { file: env.SPACES_SERVICE_TOKEN_FILE }
+        : undefined
+  if (token === undefined)
+    throw new ConfigInvalid("SPACES_SERVICE_TOKEN or SPACES_SERVICE_TOKEN_FILE is required (a service token)")
+  const engine = captionsFrom(env)
+  if (engine.engine !== "pocketsphinx" && engine.engine !== "whisper")
+    throw new ConfigInvalid("SPACES_CAPTIONS_ENGINE: the transcriber runs pocketsphinx or whisper")
+  return {
+    url: env.SPACES_URL.replace(/\/+$/, ""),
+    token,
+    host: env.SPACES_TRANSCRIBER_HOST,
+    engine,
+    logLevel: env.SPACES_LOG_LEVEL
   }
 }

@@ -2,7 +2,7 @@ import { viewsPathConfig } from "@spaces/projections"
 import { ConfigProvider, Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { loadConfig, runModeOf } from "./config.js"
+import { loadConfig, loadTranscriberConfig, runModeOf } from "./config.js"
 
 const cliViewsPath = (env: Record<string, string>): string =>
   Effect.runSync(
@@ -65,6 +65,46 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ SPACES_CAPTIONS_ENGINE: "whisper" })).toThrow(/SPACES_CAPTIONS_URL/)
     expect(() => loadConfig({ SPACES_CAPTIONS_ENGINE: "vosk" })).toThrow(/SPACES_CAPTIONS_ENGINE/)
     expect(() => loadConfig({ SPACES_CAPTIONS_DECODERS: "0" })).toThrow(/SPACES_CAPTIONS_DECODERS/)
+    expect(loadConfig({ SPACES_CAPTIONS_ENGINE: "external" }).captions).toEqual({
+      engine: "external",
+      serviceId: "transcriber"
+    })
+  })
+
+  it("configures the external transcriber: the server's URL, a token or token file, its engine", () => {
+    expect(
+      loadTranscriberConfig({ SPACES_URL: "http://spaces:8080/", SPACES_SERVICE_TOKEN: "t" })
+    ).toMatchObject({
+      url: "http://spaces:8080",
+      token: { value: "t" },
+      host: "127.0.0.1",
+      engine: { engine: "pocketsphinx" }
+    })
+    expect(
+      loadTranscriberConfig({
+        SPACES_URL: "https://spaces.example",
+        SPACES_SERVICE_TOKEN_FILE: "/run/token",
+        SPACES_TRANSCRIBER_HOST: "10.0.0.7",
+        SPACES_CAPTIONS_ENGINE: "whisper",
+        SPACES_CAPTIONS_URL: "http://gpu:8081"
+      })
+    ).toMatchObject({ token: { file: "/run/token" }, host: "10.0.0.7", engine: { engine: "whisper" } })
+    expect(() => loadTranscriberConfig({ SPACES_URL: "http://spaces:8080" })).toThrow(/SPACES_SERVICE_TOKEN/)
+    expect(() => loadTranscriberConfig({ SPACES_SERVICE_TOKEN: "t" })).toThrow(/SPACES_URL/)
+    expect(() =>
+      loadTranscriberConfig({
+        SPACES_URL: "http://s",
+        SPACES_SERVICE_TOKEN: "t",
+        SPACES_TRANSCRIBER_HOST: "box"
+      })
+    ).toThrow(/SPACES_TRANSCRIBER_HOST/)
+    expect(() =>
+      loadTranscriberConfig({
+        SPACES_URL: "http://s",
+        SPACES_SERVICE_TOKEN: "t",
+        SPACES_CAPTIONS_ENGINE: "external"
+      })
+    ).toThrow(/SPACES_CAPTIONS_ENGINE/)
   })
 
   it("fails fast naming the variable", () => {

@@ -16,6 +16,7 @@ import { Metrics } from "./observability/metrics.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
 import { makePresence } from "./presence/Presence.js"
 import { registerCaptionMetrics } from "./captions/metrics.js"
+import { bothSwitches, makeCaptionedSpaces } from "./captions/captionedSpaces.js"
 import { followLogIntoCaptions, transcriberFor } from "./captions/transcription.js"
 import { makeCaptionPartials } from "./sse/captionPartials.js"
 import { makeLogHub } from "./sse/logHub.js"
@@ -37,7 +38,7 @@ export interface RunningServer {
  * Effect's own log lines (background fibers) go through the same JSON logger; their annotations
  * (e.g. the media plane's `event: "media.worker.died"`, `workerPid`) become fields of the line.
  */
-const effectLogger = (logger: JsonLogger) =>
+export const effectLogger = (logger: JsonLogger) =>
   Logger.replace(
     Logger.defaultLogger,
     Logger.make(({ logLevel, message, cause, annotations }) => {
@@ -110,6 +111,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     }).pipe(Effect.provide(context), Effect.provideService(ConnectionTracker, tracker))
     const reactions = yield* makeReactions
     const captionPartials = yield* makeCaptionPartials
+    const captionedSpaces = makeCaptionedSpaces()
     const sse = new SseClients()
     const metrics = new Metrics()
     const app: App = {
@@ -122,6 +124,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       hub,
       reactions,
       captionPartials,
+      captionedSpaces,
       sse,
       presence
     }
@@ -171,12 +174,19 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
 
     // Captions need the media plane (the transcriber taps its producers) and an engine.
     const captions = config.captions
-    if (media.available && captions.engine !== "off") {
+    // With `external`, `npm run transcriber` does the work elsewhere, through the API.
+    if (media.available && (captions.engine === "pocketsphinx" || captions.engine === "whisper")) {
       const run = <A, E>(effect: Effect.Effect<A, E, AppServices>) => Effect.provide(effect, context)
       const transcriber = yield* transcriberFor(captions, media.plane, captionPartials, run, logger)
       registerCaptionMetrics(metrics, transcriber)
-      yield* Effect.forkScoped(Effect.provide(followLogIntoCaptions(transcriber, scan, logger), context))
-    }
+      yield* Effect.forkScoped(
+        Effect.provide(
+          followLogIntoCaptions(bothSwitches(transcriber, captionedSpaces), scan, logger),
+          context
+        )
+      )
+    } else
+      yield* Effect.forkScoped(Effect.provide(followLogIntoCaptions(captionedSpaces, scan, logger), context))
 
     const { server: express } = createExpressApp(app)
     const listen = (handler: typeof express, port: number, host: string) =>

@@ -24,7 +24,7 @@ import {
   pocketsphinxHelper
 } from "../src/captions/pocketsphinx.js"
 import { Recogniser } from "../src/captions/Recogniser.js"
-import { CaptionSink, makeTranscriber } from "../src/captions/transcriber.js"
+import { AudioSource, CaptionSink, makeTranscriber } from "../src/captions/transcriber.js"
 import { MediaInstruction, MediaPlane, MediaPlaneLive } from "../src/index.js"
 import { testAuthority } from "../src/testing/authority.js"
 import { plainSpeaker } from "../src/testing/peers.js"
@@ -94,7 +94,7 @@ const throughTheRoom = Effect.gen(function* () {
   const partials: Array<{ at: number }> = []
   const recogniser = yield* makePocketsphinx({ ...defaultPocketsphinxOptions(), decoders: 1 })
   const transcriber = yield* makeTranscriber().pipe(
-    Effect.provideService(MediaPlane, plane),
+    Effect.provideService(AudioSource, plane),
     Effect.provideService(Recogniser, recogniser),
     Effect.provideService(CaptionSink, {
       partial: () => Effect.sync(() => partials.push({ at: Date.now() })),

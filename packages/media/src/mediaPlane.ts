@@ -1,4 +1,4 @@
-import type { SpaceId } from "@spaces/domain"
+import type { SpaceId, UserId } from "@spaces/domain"
 import { Context, type Effect, type Stream } from "effect"
 import type { types } from "mediasoup"
 import type {
@@ -129,6 +129,20 @@ export interface MediaPlaneService {
     handlers: { readonly onRtp: (packet: Buffer) => void; readonly onClose: () => void }
   ) => Effect.Effect<AudioTap, RoomNotOpen | UnknownProducer | MediaUnavailable>
 
+  /**
+   * The same tap, sent elsewhere (an external transcriber): a PlainTransport consumer on the origin
+   * router that sends the producer's RTP (Opus, rtcp-mux) to `ip:port`. Nothing flows while the
+   * producer is paused; the tap ends with its producer or room, or on `closeRemoteTap`.
+   */
+  readonly tapAudioTo: (
+    spaceId: SpaceId,
+    producerId: string,
+    remote: { readonly ip: string; readonly port: number }
+  ) => Effect.Effect<RemoteTapInfo, RoomNotOpen | UnknownProducer | IncompatibleMedia | MediaUnavailable>
+
+  /** Ends a remote tap of this Space (unknown or already ended: `UnknownTransport`). */
+  readonly closeRemoteTap: (spaceId: SpaceId, tapId: string) => Effect.Effect<void, UnknownTransport>
+
   /** The room's current producers, to consume on joining (later ones arrive as `NewProducer`). */
   readonly producers: (spaceId: SpaceId) => Effect.Effect<ReadonlyArray<ProducerInfo>, RoomNotOpen>
   /** The same, for a client: only a participant of the Space (as for `rtpCapabilities`). */
@@ -161,6 +175,16 @@ export interface AudioTap {
   /** The RTP header extension id carrying the ssrc-audio-level (RFC 6464), when the sender sends it. */
   readonly audioLevelExtensionId: number | undefined
   readonly close: () => void
+}
+
+/** A remote tap: where its RTP comes from (SSRC, payload type) and whose producer it is. */
+export interface RemoteTapInfo {
+  readonly tapId: string
+  readonly producerId: string
+  readonly userId: UserId
+  readonly ssrc: number
+  readonly payloadType: number
+  readonly audioLevelExtensionId: number | undefined
 }
 
 export class MediaPlane extends Context.Tag("@spaces/media/MediaPlane")<MediaPlane, MediaPlaneService>() {}

@@ -9,6 +9,7 @@ import type { Metrics } from "../observability/metrics.js"
 import type { Presence } from "../presence/Presence.js"
 import { fromError, type HttpProblem } from "../problems.js"
 import type { LogHub } from "../sse/logHub.js"
+import type { CaptionedSpaces } from "../captions/captionedSpaces.js"
 import type { CaptionPartials } from "../sse/captionPartials.js"
 import type { Reactions } from "../sse/reactions.js"
 import type { SseClients } from "../sse/sse.js"
@@ -33,6 +34,8 @@ export interface App {
   readonly reactions: Reactions
   /** Partial captions on their way to the rooms' live streams. */
   readonly captionPartials: CaptionPartials
+  /** The live Spaces with captions on (for an external transcriber). */
+  readonly captionedSpaces: CaptionedSpaces
   readonly sse: SseClients
   readonly presence: Presence
 }

@@ -5,6 +5,7 @@ import { mountHistory } from "../routes/history.js"
 import { mountLive } from "../routes/live.js"
 import { mountMedia } from "../routes/media.js"
 import { mountRecordings } from "../routes/recordings.js"
+import { mountCaptionsService } from "../routes/captionsService.js"
 import { mountOperator } from "../routes/operator.js"
 import { mountNotifications } from "../routes/notifications.js"
 import { mountOps } from "../routes/ops.js"
@@ -54,6 +55,7 @@ export const createExpressApp = (app: App) => {
   mountSignIn(app, routes)
   mountCommands(app, routes)
   mountOperator(app, routes)
+  mountCaptionsService(app, routes)
   mountShare(app, routes)
   mountQueries(app, routes)
   mountHistory(app, routes)

@@ -11,6 +11,8 @@ export type Principal =
 
 /** The scope a service token needs to append caption segments. */
 export const CAPTIONS_SCOPE = "captions:append"
+/** The scope a service token needs to receive a Space's audio (`POST /v1/spaces/:spaceId/media/taps`). */
+export const MEDIA_TAP_SCOPE = "media:tap"
 /** The scope of an operator identity: may end any Space (`POST /v1/operator/spaces/:spaceId/end`). */
 export const OPERATOR_SCOPE = "spaces:operate"
 

@@ -5,14 +5,15 @@ import { ConfigInvalid, loadConfig } from "../config.js"
 
 /**
  * Mints an operator token (a service identity with the `spaces:operate` scope), signed with
- * SPACES_JWT_SECRET, valid for SPACES_TOKEN_TTL_SECONDS: `operator-token.ts <name>`.
+ * SPACES_JWT_SECRET, valid for SPACES_TOKEN_TTL_SECONDS: `operator-token.ts <name> [scope ...]`.
+ * Scopes given replace the default (`captions:append media:tap` for an external transcriber).
  */
 const main = async () => {
   const name = process.argv[2]
   const operator = Schema.decodeUnknownOption(ServiceId)(name)
   if (operator._tag === "None") {
     process.stderr.write(
-      "usage: operator-token <name>   (prints a bearer token with the spaces:operate scope)\n"
+      "usage: operator-token <name> [scope ...]   (prints a bearer token with those scopes; default spaces:operate)\n"
     )
     return 2
   }
@@ -25,7 +26,7 @@ const main = async () => {
     const token = await makeTokens(auth).issue({
       kind: "service",
       serviceId: operator.value,
-      scopes: [OPERATOR_SCOPE]
+      scopes: process.argv.length > 3 ? process.argv.slice(3) : [OPERATOR_SCOPE]
     })
     process.stdout.write(`${token}\n`)
     return 0

@@ -11,17 +11,17 @@ import {
 import {
   CaptionSink,
   type CaptionSinkService,
-  MediaPlane,
+  AudioSource,
   type MediaPlaneService,
   PocketsphinxRecogniser,
   TranscriberLive,
   Transcriber,
-  type TranscriberService,
   WhisperRecogniser
 } from "@spaces/media"
 import { Context, Effect, Either, Layer, Schedule, Stream } from "effect"
 import type { AppServices } from "../app/context.js"
-import type { CaptionsConfig } from "../config.js"
+import type { CaptionsSwitch } from "./captionedSpaces.js"
+import type { EngineConfig } from "../config.js"
 import type { Logger } from "../log.js"
 import type { LogScan } from "../media/glue.js"
 import type { CaptionPartials } from "../sse/captionPartials.js"
@@ -29,7 +29,7 @@ import type { CaptionPartials } from "../sse/captionPartials.js"
 const decode = decodeRecorded(SpaceEvent)
 
 /** The recogniser the configuration names. */
-const recogniserLayer = (config: Exclude<CaptionsConfig, { engine: "off" }>) =>
+export const recogniserLayer = (config: EngineConfig) =>
   config.engine === "pocketsphinx"
     ? PocketsphinxRecogniser({
         decoders: config.decoders,
@@ -84,7 +84,7 @@ const inProcessSink = (
 
 /** The transcriber of this server, on its media plane, with the configured engine. */
 export const transcriberFor = (
-  config: Exclude<CaptionsConfig, { engine: "off" }>,
+  config: EngineConfig,
   plane: MediaPlaneService,
   partials: CaptionPartials,
   run: <A, E>(effect: Effect.Effect<A, E, AppServices>) => Effect.Effect<A, E>,
@@ -93,7 +93,7 @@ export const transcriberFor = (
   Layer.build(
     TranscriberLive().pipe(
       Layer.provide(recogniserLayer(config)),
-      Layer.provide(Layer.succeed(MediaPlane, plane)),
+      Layer.provide(Layer.succeed(AudioSource, plane)),
       Layer.provide(Layer.succeed(CaptionSink, inProcessSink(config.serviceId, partials, run, logger)))
     )
   ).pipe(Effect.map((context) => Context.get(context, Transcriber)))
@@ -119,7 +119,7 @@ const captionsOf = (spaceId: SpaceId) =>
  * Follows the log into the transcriber: a live Space with captions on is transcribed, from the
  * startup scan's live Spaces on; captions off or the Space ending stops it at once.
  */
-export const followLogIntoCaptions = (transcriber: TranscriberService, scan: LogScan, logger: Logger) =>
+export const followLogIntoCaptions = (transcriber: CaptionsSwitch, scan: LogScan, logger: Logger) =>
   Effect.gen(function* () {
     const store = yield* EventStore
     for (const spaceId of scan.live.keys()) {

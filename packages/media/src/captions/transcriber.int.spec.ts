@@ -2,7 +2,7 @@ import type { SpaceId } from "@spaces/domain"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "../instructions.js"
-import { MediaPlane, type MediaPlaneService } from "../mediaPlane.js"
+import type { MediaPlaneService } from "../mediaPlane.js"
 import { loggedEvents, requireWorker, withPlane } from "../testing/harness.js"
 import { plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import {
@@ -16,7 +16,13 @@ import {
 import { waitUntil } from "../testing/udp.js"
 import { defaultPocketsphinxOptions, makePocketsphinx } from "./pocketsphinx.js"
 import { Recogniser } from "./Recogniser.js"
-import { CaptionSink, type FinalCaption, makeTranscriber, type PartialCaption } from "./transcriber.js"
+import {
+  AudioSource,
+  CaptionSink,
+  type FinalCaption,
+  makeTranscriber,
+  type PartialCaption
+} from "./transcriber.js"
 
 beforeAll(requireWorker)
 
@@ -34,7 +40,7 @@ const transcriberOn = (plane: MediaPlaneService) =>
     const heard: Heard = { partials: [], finals: [] }
     const recogniser = yield* makePocketsphinx({ ...defaultPocketsphinxOptions(), decoders: 1 })
     const transcriber = yield* makeTranscriber().pipe(
-      Effect.provideService(MediaPlane, plane),
+      Effect.provideService(AudioSource, plane),
       Effect.provideService(Recogniser, recogniser),
       Effect.provideService(CaptionSink, {
         partial: (caption) => Effect.sync(() => heard.partials.push({ ...caption, at: Date.now() })),

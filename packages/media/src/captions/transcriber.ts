@@ -1,7 +1,6 @@
 import type { SpaceId, UserId } from "@spaces/domain"
 import { Context, Effect, Exit, FiberSet, Layer, Schedule, Stream } from "effect"
-import type { AudioTap } from "../mediaPlane.js"
-import { MediaPlane } from "../mediaPlane.js"
+import type { AudioTap, MediaPlaneService } from "../mediaPlane.js"
 import { OpusToPcm } from "./opusDecoder.js"
 import { Recogniser, type RecogniserService, type Utterance } from "./Recogniser.js"
 import { pcmLevelDbov, rtpAudio } from "./rtpAudio.js"
@@ -33,6 +32,17 @@ export interface CaptionSinkService {
 export class CaptionSink extends Context.Tag("@spaces/media/CaptionSink")<
   CaptionSink,
   CaptionSinkService
+>() {}
+
+/**
+ * Where the transcriber gets a Space's audio: the media plane of this process, or a server's media
+ * taps over the API (the transcriber as its own process). A source without room events returns an
+ * empty stream: the transcriber then looks at the producers every second.
+ */
+export type AudioSourceService = Pick<MediaPlaneService, "producers" | "tapAudio" | "events">
+export class AudioSource extends Context.Tag("@spaces/media/AudioSource")<
+  AudioSource,
+  AudioSourceService
 >() {}
 
 /** Figures for `/metrics` and tests: what was decoded, recognised and skipped. */
@@ -289,7 +299,7 @@ interface SpaceCaptions {
  */
 export const makeTranscriber = (options: TranscriberOptions = defaultTranscriberOptions) =>
   Effect.gen(function* () {
-    const plane = yield* MediaPlane
+    const plane = yield* AudioSource
     const recogniser = yield* Recogniser
     const sink = yield* CaptionSink
     const runFork = yield* FiberSet.makeRuntime<never>()
