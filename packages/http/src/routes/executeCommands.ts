@@ -32,6 +32,17 @@ const decodeUserCommand = Schema.decodeUnknownEither(UserCommand, { errors: "all
 const encodeSpaceEvents = Schema.encodeSync(Schema.Array(SpaceEvent))
 const encodeUserEvents = Schema.encodeSync(Schema.Array(UserEvent))
 
+/** A Space command's outcome as the `CommandResult` body every command route answers. */
+export const spaceCommandResult = (out: {
+  readonly events: ReadonlyArray<SpaceEvent>
+  readonly revision: number
+  readonly position: number
+}): typeof CommandResult.Encoded => ({
+  events: encodeSpaceEvents(out.events),
+  revision: out.revision,
+  position: out.position
+})
+
 const KEY = /^[\x21-\x7e]{1,200}$/
 
 /**
@@ -123,11 +134,7 @@ export const mountCommands = (app: App, routes: Routes) => {
                 return {
                   replayed: out.replayed,
                   spaceId: command.spaceId,
-                  body: {
-                    events: encodeSpaceEvents(out.events),
-                    revision: out.revision,
-                    position: out.position
-                  }
+                  body: spaceCommandResult(out)
                 }
               })()
             : await (async () => {

@@ -1,10 +1,10 @@
-import { SpaceEvent, SpaceId, Spaces } from "@spaces/domain"
+import { SpaceId, Spaces } from "@spaces/domain"
 import { Effect, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { infoOf, serviceOf } from "../app/request.js"
 import { OPERATOR_SCOPE } from "../auth/tokens.js"
 import { decodeBody, decodeParam } from "./decode.js"
-import { CommandResult } from "./executeCommands.js"
+import { CommandResult, spaceCommandResult } from "./executeCommands.js"
 import type { Routes } from "./registry.js"
 
 export const OperatorEndBody = Schema.Struct({
@@ -12,8 +12,6 @@ export const OperatorEndBody = Schema.Struct({
     description: "Why the operator ends it: kept in the log (the `note` of `SpaceEnded`)"
   })
 }).annotations({ identifier: "OperatorEndBody" })
-
-const encodeEvents = Schema.encodeSync(Schema.Array(SpaceEvent))
 
 /**
  * The operator's end (SPEC §1 End): an identity with the operator scope ends any scheduled or live
@@ -46,7 +44,7 @@ export const mountOperator = (app: App, routes: Routes) => {
           )
         )
       )
-      res.json({ events: encodeEvents(out.events), revision: out.revision, position: out.position })
+      res.json(spaceCommandResult(out))
     }
   )
 }
