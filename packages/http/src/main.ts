@@ -102,6 +102,8 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
 
     const scan = yield* Effect.provide(scanLog, context)
     const hub = yield* Effect.provide(makeLogHub(scan.head), context)
+    // The captions follower reads the hub from its start, like presence below.
+    const captionsLog = yield* hub.subscribe
     const tracker = yield* makeInProcessConnectionTracker
     const presence = yield* makePresence({
       graceMs: config.presence.disconnectGraceMs,
@@ -181,12 +183,14 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       registerCaptionMetrics(metrics, transcriber)
       yield* Effect.forkScoped(
         Effect.provide(
-          followLogIntoCaptions(bothSwitches(transcriber, captionedSpaces), scan, logger),
+          followLogIntoCaptions(bothSwitches(transcriber, captionedSpaces), scan, captionsLog),
           context
         )
       )
     } else
-      yield* Effect.forkScoped(Effect.provide(followLogIntoCaptions(captionedSpaces, scan, logger), context))
+      yield* Effect.forkScoped(
+        Effect.provide(followLogIntoCaptions(captionedSpaces, scan, captionsLog), context)
+      )
 
     const { server: express } = createExpressApp(app)
     const listen = (handler: typeof express, port: number, host: string) =>

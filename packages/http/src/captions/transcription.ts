@@ -1,6 +1,5 @@
 import {
   decodeRecorded,
-  EventStore,
   type RecordedEvent,
   ServiceId,
   SpaceEvent,
@@ -18,7 +17,7 @@ import {
   Transcriber,
   WhisperRecogniser
 } from "@spaces/media"
-import { Context, Effect, Either, Layer, Schedule, Stream } from "effect"
+import { Context, Effect, Either, Layer, type Queue, Stream } from "effect"
 import type { AppServices } from "../app/context.js"
 import type { CaptionsSwitch } from "./captionedSpaces.js"
 import type { EngineConfig } from "../config.js"
@@ -117,19 +116,22 @@ const captionsOf = (spaceId: SpaceId) =>
 
 /**
  * Follows the log into the transcriber: a live Space with captions on is transcribed, from the
- * startup scan's live Spaces on; captions off or the Space ending stops it at once.
+ * startup scan's live Spaces on; captions off or the Space ending stops it at once. `log` is a
+ * subscription to the server's one log hub, taken when the hub starts at the scan's head (the hub
+ * owns resubscribing after a store outage).
  */
-export const followLogIntoCaptions = (transcriber: CaptionsSwitch, scan: LogScan, logger: Logger) =>
+export const followLogIntoCaptions = (
+  transcriber: CaptionsSwitch,
+  scan: LogScan,
+  log: Queue.Dequeue<RecordedEvent>
+) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
     for (const spaceId of scan.live.keys()) {
       const { on, startedAt } = yield* captionsOf(spaceId)
       if (on) yield* transcriber.setCaptions(spaceId, true, startedAt)
     }
-    let from = scan.head
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
-        from = r.position
         if (!r.streamId.startsWith("space-") || !CAPTION_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
@@ -144,12 +146,5 @@ export const followLogIntoCaptions = (transcriber: CaptionsSwitch, scan: LogScan
             return yield* transcriber.setCaptions(event.spaceId, false, 0)
         }
       })
-    yield* Effect.suspend(() => store.subscribeAll(from).pipe(Stream.runForEach(apply))).pipe(
-      Effect.tapError((error) =>
-        Effect.sync(() =>
-          logger.warn("captions: log subscription failed; resubscribing", { error: String(error) })
-        )
-      ),
-      Effect.retry(Schedule.spaced("1 second"))
-    )
+    yield* Stream.fromQueue(log).pipe(Stream.runForEach(apply))
   })
