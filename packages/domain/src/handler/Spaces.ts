@@ -6,7 +6,7 @@ import { Rules } from "../rules/RoomRules.js"
 import { decide, type SpaceContext } from "../space/decide.js"
 import { evolve } from "../space/evolve.js"
 import { actorOf, type SpaceCommand } from "../space/SpaceCommand.js"
-import { spaceStream } from "../space/SpaceDecider.js"
+import { spaceStream, userStream } from "../streams.js"
 import type { SpaceError } from "../space/SpaceError.js"
 import { SpaceEvent } from "../space/SpaceEvent.js"
 import { initialSpaceState, type SpaceState } from "../space/SpaceState.js"
@@ -17,8 +17,7 @@ import {
   type UserCommand,
   type UserError,
   UserEvent,
-  type UserState,
-  userStream
+  type UserState
 } from "../user/User.js"
 import {
   type AggregateRepository,

@@ -6,7 +6,7 @@ import { makeInMemoryEventStore } from "../eventstore/InMemoryEventStore.js"
 import { SpaceId, UserId } from "../ids.js"
 import { spacesOn } from "../layers.js"
 import { defaultRoomRules, type RoomRules } from "../rules/RoomRules.js"
-import { spaceStream } from "../space/SpaceDecider.js"
+import { spaceStream } from "../streams.js"
 import { Spaces } from "./Spaces.js"
 
 const u = (name: string) => UserId.make(name)

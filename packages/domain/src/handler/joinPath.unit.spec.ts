@@ -5,7 +5,7 @@ import { makeInMemoryEventStore } from "../eventstore/InMemoryEventStore.js"
 import { SpaceId, UserId } from "../ids.js"
 import { spacesOn } from "../layers.js"
 import { defaultRoomRules } from "../rules/RoomRules.js"
-import { spaceStream } from "../space/SpaceDecider.js"
+import { spaceStream } from "../streams.js"
 import { participantOf } from "../space/SpaceState.js"
 import { Spaces } from "./Spaces.js"
 

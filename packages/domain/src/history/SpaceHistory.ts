@@ -3,7 +3,7 @@ import { EventStore, type EventMetadata, type ReadError } from "../eventstore/Ev
 import { decodeRecorded } from "../handler/AggregateRepository.js"
 import type { SpaceId } from "../ids.js"
 import { evolve } from "../space/evolve.js"
-import { spaceStream } from "../space/SpaceDecider.js"
+import { spaceStream } from "../streams.js"
 import { SpaceEvent } from "../space/SpaceEvent.js"
 import { initialSpaceState, type SpaceState } from "../space/SpaceState.js"
 

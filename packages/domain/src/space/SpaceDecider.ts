@@ -1,5 +1,4 @@
 import type { Decider } from "../Decider.js"
-import type { SpaceId } from "../ids.js"
 import { type SpaceContext, decide } from "./decide.js"
 import { evolve } from "./evolve.js"
 import type { SpaceCommand } from "./SpaceCommand.js"
@@ -12,5 +11,3 @@ export const SpaceDecider: Decider<SpaceCommand, SpaceEvent, SpaceState, SpaceCo
   evolve,
   initialState: initialSpaceState
 }
-
-export const spaceStream = (spaceId: SpaceId) => `space-${spaceId}`

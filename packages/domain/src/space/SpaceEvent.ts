@@ -141,3 +141,22 @@ export const SpaceEvent = Schema.Union(
 export type SpaceEvent = typeof SpaceEvent.Type
 export type SpaceEventTag = SpaceEvent["_tag"]
 export type SpaceEventOf<T extends SpaceEventTag> = Extract<SpaceEvent, { readonly _tag: T }>
+
+/**
+ * One entry for every Space event type. A table that must decide about each event (does the media
+ * plane act on it? does this view read it?) has this type, so a new event fails the typecheck in
+ * each such table until it is given its entry, and nowhere else.
+ */
+export type SpaceEventTable<V> = { readonly [T in SpaceEventTag]: V }
+
+/** The event types whose entry in `table` passes `keep`. */
+export const spaceEventsWhere = <V>(
+  table: SpaceEventTable<V>,
+  keep: (entry: V) => boolean
+): ReadonlySet<SpaceEventTag> =>
+  // The table's keys are exactly the tags (its type says so).
+  new Set((Object.keys(table) as Array<SpaceEventTag>).filter((tag) => keep(table[tag])))
+
+/** The event types a yes/no table says yes to. */
+export const spaceEventsIn = (table: SpaceEventTable<boolean>): ReadonlySet<SpaceEventTag> =>
+  spaceEventsWhere(table, (yes) => yes)

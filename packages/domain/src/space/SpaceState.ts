@@ -20,6 +20,16 @@ export const RoleCounts = Schema.Struct({
 })
 export type RoleCounts = typeof RoleCounts.Type
 
+/** The counters with one more (`delta` 1) or one fewer (-1) participant in `role` (none: unchanged). */
+export const countsWith = (counts: RoleCounts, role: Role | undefined, delta: 1 | -1): RoleCounts =>
+  role === undefined
+    ? counts
+    : {
+        cohosts: counts.cohosts + (role === "cohost" ? delta : 0),
+        speakers: counts.speakers + (role === "listener" ? 0 : delta),
+        listeners: counts.listeners + (role === "listener" ? delta : 0)
+      }
+
 /**
  * A Space as its events make it. Persistent maps and sets keep `evolve` cheap for rooms with
  * many thousands of listeners while staying immutable.

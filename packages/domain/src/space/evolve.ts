@@ -1,16 +1,7 @@
 import { HashMap, HashSet } from "effect"
 import type { SpaceEvent } from "./SpaceEvent.js"
-import { type Participant, participantOf, type RoleCounts, type SpaceState } from "./SpaceState.js"
+import { countsWith, type Participant, participantOf, type SpaceState } from "./SpaceState.js"
 import type { Role, UserId } from "./SpaceValues.js"
-
-const countsWith = (counts: RoleCounts, role: Role | undefined, delta: 1 | -1): RoleCounts =>
-  role === undefined
-    ? counts
-    : {
-        cohosts: counts.cohosts + (role === "cohost" ? delta : 0),
-        speakers: counts.speakers + (role === "listener" ? 0 : delta),
-        listeners: counts.listeners + (role === "listener" ? delta : 0)
-      }
 
 /** Puts `user` in the room as `participant`, keeping the role counters right. */
 const seat = (state: SpaceState, user: UserId, participant: Participant): SpaceState => {

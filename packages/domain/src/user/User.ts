@@ -215,5 +215,3 @@ export const UserDecider: Decider<UserCommand, UserEvent, UserState, UserContext
   evolve: evolveUser,
   initialState: initialUserState
 }
-
-export const userStream = (user: UserId) => `user-${user}`

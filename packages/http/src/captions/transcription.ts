@@ -5,7 +5,8 @@ import {
   SpaceEvent,
   type SpaceEventTag,
   type SpaceId,
-  Spaces
+  Spaces,
+  isSpaceStream
 } from "@spaces/domain"
 import {
   CaptionSink,
@@ -132,7 +133,7 @@ export const followLogIntoCaptions = (
     }
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
-        if (!r.streamId.startsWith("space-") || !CAPTION_EVENTS.has(r.type)) return
+        if (!isSpaceStream(r.streamId) || !CAPTION_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const event = decoded.right

@@ -1,12 +1,17 @@
 import {
   decodeRecorded,
   EventStore,
+  isSpaceStream,
   isSpeakingRole,
+  type ReadError,
   type RecordedEvent,
   SpaceEvent,
+  type SpaceEventOf,
   type SpaceEventTag,
   type SpaceId,
-  Spaces
+  Spaces,
+  spaceEventsIn,
+  spaceEventsWhere
 } from "@spaces/domain"
 import { MediaInstruction, type MediaPlaneService } from "@spaces/media"
 import { Effect, Either, HashMap, Schedule, Stream } from "effect"
@@ -20,14 +25,45 @@ export interface LogScan {
   readonly live: ReadonlyMap<SpaceId, boolean>
 }
 
-const ROOM_LIFECYCLE = new Set<string>([
-  "SpaceCreated",
-  "RecordingChanged",
-  "SpaceStarted",
-  "SpaceEnded",
-  "SpaceCancelled",
-  "SpaceExpired"
-])
+/** The events that open, close or flag a room (the start-up scan decodes only these). */
+const ROOM_LIFECYCLE: ReadonlySet<string> = spaceEventsIn({
+  SpaceCreated: true,
+  RecordingChanged: true,
+  SpaceStarted: true,
+  SpaceEnded: true,
+  SpaceCancelled: true,
+  SpaceExpired: true,
+  SpaceRescheduled: false,
+  SpaceEdited: false,
+  SpeakPolicyChanged: false,
+  CaptionsChanged: false,
+  ReminderSet: false,
+  ReminderRemoved: false,
+  ListenerJoined: false,
+  ParticipantLeft: false,
+  HostLeft: false,
+  HostReturned: false,
+  HandRaised: false,
+  HandLowered: false,
+  SpeakRequestApproved: false,
+  SpeakRequestDeclined: false,
+  SpeakerInvited: false,
+  SpeakerInviteAccepted: false,
+  SpeakerInviteDeclined: false,
+  CoHostInvited: false,
+  CoHostInviteAccepted: false,
+  CoHostInviteDeclined: false,
+  CoHostRemoved: false,
+  SteppedDown: false,
+  SpeakerMuted: false,
+  SpeakerUnmuted: false,
+  AllSpeakersMuted: false,
+  ParticipantRemoved: false,
+  PostPublished: false,
+  PostPinned: false,
+  PostUnpinned: false,
+  CaptionAppended: false
+})
 
 /** One pass over the log at startup (the log is the source of truth for which rooms must be open). */
 export const scanLog = Effect.gen(function* () {
@@ -40,7 +76,7 @@ export const scanLog = Effect.gen(function* () {
       Effect.sync(() => {
         head = r.position
         // Only the events that open, close or flag a room are decoded: startup reads the whole log.
-        if (!r.streamId.startsWith("space-") || !ROOM_LIFECYCLE.has(r.type)) return
+        if (!isSpaceStream(r.streamId) || !ROOM_LIFECYCLE.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const e = decoded.right
@@ -67,60 +103,82 @@ export const scanLog = Effect.gen(function* () {
   return { head, live } satisfies LogScan
 })
 
-/** Every event type `instructionsFor` turns into orders; the follower decodes only these. */
-const MEDIA_EVENTS: ReadonlySet<string> = new Set<SpaceEventTag>([
-  "SpaceStarted",
-  "SpeakerMuted",
-  "AllSpeakersMuted",
-  "SpeakerUnmuted",
-  "SteppedDown",
-  "ParticipantLeft",
-  "HostLeft",
-  "ParticipantRemoved",
-  "SpaceEnded",
-  "SpaceCancelled",
-  "SpaceExpired",
-  "RecordingChanged"
-])
+type Orders<T extends SpaceEventTag> = (
+  event: SpaceEventOf<T>
+) => Effect.Effect<ReadonlyArray<MediaInstruction>, ReadError, Spaces>
 
-/** The media plane's orders for one domain event (idempotent; SPEC §3: the media plane obeys the domain). */
-export const instructionsFor = (event: SpaceEvent) =>
-  Effect.gen(function* () {
-    const I = MediaInstruction
-    const spaceId = event.spaceId
-    switch (event._tag) {
-      case "SpaceStarted": {
-        const state = yield* Effect.flatMap(Spaces, (s) => s.space(spaceId))
-        return [I.SpaceStarted({ spaceId, recording: state.recording })]
-      }
-      case "SpeakerMuted":
-        return [I.SpeakerMuted({ spaceId, userId: event.user })]
-      case "AllSpeakersMuted": {
-        const state = yield* Effect.flatMap(Spaces, (s) => s.space(spaceId))
-        return [...HashMap.entries(state.participants)]
-          .filter(([user, p]) => isSpeakingRole(p.role) && user !== state.host)
-          .map(([userId]) => I.SpeakerMuted({ spaceId, userId }))
-      }
-      case "SpeakerUnmuted":
-        return [I.SpeakerUnmuted({ spaceId, userId: event.user })]
-      case "SteppedDown":
-        return [I.SpeakerRevoked({ spaceId, userId: event.user })]
-      // CoHostRemoved: back to speaker, still on stage; nothing for the media plane.
-      case "ParticipantLeft":
-      case "HostLeft":
-        return [I.ParticipantLeft({ spaceId, userId: event.user })]
-      case "ParticipantRemoved":
-        return [I.ParticipantRemoved({ spaceId, userId: event.user })]
-      case "SpaceEnded":
-      case "SpaceCancelled":
-      case "SpaceExpired":
-        return [I.SpaceEnded({ spaceId })]
-      case "RecordingChanged":
-        return [I.RecordingChanged({ spaceId, recording: event.recording })]
-      default:
-        return []
-    }
-  })
+const I = MediaInstruction
+const spaceState = (spaceId: SpaceId) => Effect.flatMap(Spaces, (s) => s.space(spaceId))
+const leaves = (e: SpaceEventOf<"ParticipantLeft" | "HostLeft">) =>
+  Effect.succeed([I.ParticipantLeft({ spaceId: e.spaceId, userId: e.user })])
+const ends = (e: SpaceEventOf<"SpaceEnded" | "SpaceCancelled" | "SpaceExpired">) =>
+  Effect.succeed([I.SpaceEnded({ spaceId: e.spaceId })])
+
+/**
+ * The media plane's orders for each domain event (SPEC §3: the media plane obeys the domain), or
+ * `null` when the event changes nothing of the media. Every event has its entry.
+ */
+const ORDERS: { readonly [T in SpaceEventTag]: Orders<T> | null } = {
+  SpaceStarted: (e) =>
+    Effect.map(spaceState(e.spaceId), (state) => [
+      I.SpaceStarted({ spaceId: e.spaceId, recording: state.recording })
+    ]),
+  SpeakerMuted: (e) => Effect.succeed([I.SpeakerMuted({ spaceId: e.spaceId, userId: e.user })]),
+  AllSpeakersMuted: (e) =>
+    Effect.map(spaceState(e.spaceId), (state) =>
+      [...HashMap.entries(state.participants)]
+        .filter(([user, p]) => isSpeakingRole(p.role) && user !== state.host)
+        .map(([userId]) => I.SpeakerMuted({ spaceId: e.spaceId, userId }))
+    ),
+  SpeakerUnmuted: (e) => Effect.succeed([I.SpeakerUnmuted({ spaceId: e.spaceId, userId: e.user })]),
+  SteppedDown: (e) => Effect.succeed([I.SpeakerRevoked({ spaceId: e.spaceId, userId: e.user })]),
+  ParticipantLeft: leaves,
+  HostLeft: leaves,
+  ParticipantRemoved: (e) => Effect.succeed([I.ParticipantRemoved({ spaceId: e.spaceId, userId: e.user })]),
+  SpaceEnded: ends,
+  SpaceCancelled: ends,
+  SpaceExpired: ends,
+  RecordingChanged: (e) =>
+    Effect.succeed([I.RecordingChanged({ spaceId: e.spaceId, recording: e.recording })]),
+  // A new speaker's first producer is checked against the domain when it is made.
+  SpeakRequestApproved: null,
+  SpeakerInviteAccepted: null,
+  CoHostInviteAccepted: null,
+  // Back to speaker, still on stage.
+  CoHostRemoved: null,
+  SpaceCreated: null,
+  SpaceRescheduled: null,
+  SpaceEdited: null,
+  SpeakPolicyChanged: null,
+  CaptionsChanged: null,
+  ReminderSet: null,
+  ReminderRemoved: null,
+  ListenerJoined: null,
+  HostReturned: null,
+  HandRaised: null,
+  HandLowered: null,
+  SpeakRequestDeclined: null,
+  SpeakerInvited: null,
+  SpeakerInviteDeclined: null,
+  CoHostInvited: null,
+  CoHostInviteDeclined: null,
+  PostPublished: null,
+  PostPinned: null,
+  PostUnpinned: null,
+  CaptionAppended: null
+}
+
+/** Every event type that gives orders; the follower decodes only these. */
+const MEDIA_EVENTS: ReadonlySet<string> = spaceEventsWhere<unknown>(ORDERS, (orders) => orders !== null)
+
+/** The media plane's orders for one domain event (idempotent). */
+export const instructionsFor = (
+  event: SpaceEvent
+): Effect.Effect<ReadonlyArray<MediaInstruction>, ReadError, Spaces> => {
+  // The table gives each tag the orders of its own event type.
+  const orders = ORDERS[event._tag] as Orders<SpaceEventTag> | null
+  return orders === null ? Effect.succeed([]) : orders(event)
+}
 
 /**
  * Follows the log from the startup scan's head and applies each event's instructions. Rooms of
@@ -135,7 +193,7 @@ export const followLogIntoMedia = (plane: Pick<MediaPlaneService, "apply">, scan
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
         from = r.position
-        if (!r.streamId.startsWith("space-") || !MEDIA_EVENTS.has(r.type)) return
+        if (!isSpaceStream(r.streamId) || !MEDIA_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const instructions = yield* instructionsFor(decoded.right)

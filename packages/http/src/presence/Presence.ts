@@ -5,7 +5,8 @@ import {
   type SpaceEventTag,
   type SpaceId,
   Spaces,
-  type UserId
+  type UserId,
+  isSpaceStream
 } from "@spaces/domain"
 import { Duration, Effect, Either, FiberMap, HashMap, type Queue, type Scope, Stream } from "effect"
 import { ConnectionTracker } from "./ConnectionTracker.js"
@@ -106,7 +107,7 @@ export const makePresence = (options: PresenceOptions) =>
 
     // Someone entering a room without a connection (an API client that never opens the stream).
     yield* Stream.fromQueue(options.log).pipe(
-      Stream.filter((r) => r.streamId.startsWith("space-") && ENTERING.has(r.type)),
+      Stream.filter((r) => isSpaceStream(r.streamId) && ENTERING.has(r.type)),
       Stream.runForEach((r) => {
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return Effect.void

@@ -1,6 +1,14 @@
-import type { Role, SpaceEvent, SpaceId, UserId } from "@spaces/domain"
+import {
+  countsWith,
+  type Role,
+  type SpaceEvent,
+  type SpaceEventTable,
+  type SpaceId,
+  spaceEventsWhere,
+  type UserId
+} from "@spaces/domain"
 import type { ViewChange } from "../ReadModels.js"
-import type { DomainEventTag, Projection } from "../runner/Projection.js"
+import type { Projection } from "../runner/Projection.js"
 import type { Tx } from "../store/Storage.js"
 import type { PostView } from "../views.js"
 import {
@@ -15,43 +23,52 @@ import {
   SPACE
 } from "./RoomDoc.js"
 
-const speaking = (role: Role | undefined) => role === "host" || role === "cohost" || role === "speaker"
 const without = (list: ReadonlyArray<UserId>, user: UserId) =>
   list.includes(user) ? list.filter((u) => u !== user) : list
 const adding = (list: ReadonlyArray<UserId>, user: UserId) => (list.includes(user) ? list : [...list, user])
 
-const countsWith = (counts: RoomDoc["counts"], role: Role | undefined, delta: 1 | -1): RoomDoc["counts"] =>
-  role === undefined
-    ? counts
-    : {
-        cohosts: counts.cohosts + (role === "cohost" ? delta : 0),
-        speakers: counts.speakers + (role === "listener" ? 0 : delta),
-        listeners: counts.listeners + (role === "listener" ? delta : 0)
-      }
-
-/** Events that change what a Space's summary shows (title, status, people on stage, listeners). */
-const SUMMARY: ReadonlySet<DomainEventTag> = new Set<DomainEventTag>([
-  "SpaceCreated",
-  "SpaceRescheduled",
-  "SpaceCancelled",
-  "SpaceExpired",
-  "SpaceStarted",
-  "SpaceEdited",
-  "RecordingChanged",
-  "ReminderSet",
-  "ReminderRemoved",
-  "SpaceEnded",
-  "ListenerJoined",
-  "ParticipantLeft",
-  "HostLeft",
-  "HostReturned",
-  "SpeakRequestApproved",
-  "SpeakerInviteAccepted",
-  "CoHostInviteAccepted",
-  "CoHostRemoved",
-  "SteppedDown",
-  "ParticipantRemoved"
-])
+/**
+ * Which views each Space event changes: "summary" for what every listing of the Space shows
+ * (title, status, people on stage, listeners), "room" for the room view alone.
+ */
+const CHANGES: SpaceEventTable<"summary" | "room"> = {
+  SpaceCreated: "summary",
+  SpaceRescheduled: "summary",
+  SpaceCancelled: "summary",
+  SpaceExpired: "summary",
+  SpaceStarted: "summary",
+  SpaceEdited: "summary",
+  RecordingChanged: "summary",
+  ReminderSet: "summary",
+  ReminderRemoved: "summary",
+  SpaceEnded: "summary",
+  ListenerJoined: "summary",
+  ParticipantLeft: "summary",
+  HostLeft: "summary",
+  HostReturned: "summary",
+  SpeakRequestApproved: "summary",
+  SpeakerInviteAccepted: "summary",
+  CoHostInviteAccepted: "summary",
+  CoHostRemoved: "summary",
+  SteppedDown: "summary",
+  ParticipantRemoved: "summary",
+  SpeakPolicyChanged: "room",
+  CaptionsChanged: "room",
+  HandRaised: "room",
+  HandLowered: "room",
+  SpeakRequestDeclined: "room",
+  SpeakerInvited: "room",
+  SpeakerInviteDeclined: "room",
+  CoHostInvited: "room",
+  CoHostInviteDeclined: "room",
+  SpeakerMuted: "room",
+  SpeakerUnmuted: "room",
+  AllSpeakersMuted: "room",
+  PostPublished: "room",
+  PostPinned: "room",
+  PostUnpinned: "room",
+  CaptionAppended: "room"
+}
 
 /**
  * The room view of every Space, and the summaries every listing shows. Mirrors the domain's
@@ -285,7 +302,7 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void): vo
     }
   }
   tx.put(SPACE, id, "", doc)
-  if (SUMMARY.has(event._tag)) emitAll(doc, emit)
+  if (CHANGES[event._tag] === "summary") emitAll(doc, emit)
   else emit({ _tag: "Room", spaceId: id })
 }
 
@@ -298,54 +315,14 @@ const emitAll = (doc: RoomDoc, emit: (change: ViewChange) => void) => {
   if (doc.status === "live") emit({ _tag: "FeedSpaces", spaceIds: [doc.spaceId] })
 }
 
-const SPACE_EVENTS: ReadonlyArray<SpaceEvent["_tag"]> = [
-  "SpaceCreated",
-  "SpaceRescheduled",
-  "SpaceCancelled",
-  "SpaceExpired",
-  "SpaceStarted",
-  "SpaceEdited",
-  "SpeakPolicyChanged",
-  "RecordingChanged",
-  "CaptionsChanged",
-  "ReminderSet",
-  "ReminderRemoved",
-  "SpaceEnded",
-  "ListenerJoined",
-  "ParticipantLeft",
-  "HostLeft",
-  "HostReturned",
-  "HandRaised",
-  "HandLowered",
-  "SpeakRequestApproved",
-  "SpeakRequestDeclined",
-  "SpeakerInvited",
-  "SpeakerInviteAccepted",
-  "SpeakerInviteDeclined",
-  "CoHostInvited",
-  "CoHostInviteAccepted",
-  "CoHostInviteDeclined",
-  "CoHostRemoved",
-  "SteppedDown",
-  "SpeakerMuted",
-  "SpeakerUnmuted",
-  "AllSpeakersMuted",
-  "ParticipantRemoved",
-  "PostPublished",
-  "PostPinned",
-  "PostUnpinned",
-  "CaptionAppended"
-]
-
 export const roomsProjection: Projection = {
   name: ROOMS,
   // 2: the room view carries the recent captions.
   version: 2,
-  handles: new Set(SPACE_EVENTS),
+  // Every Space event changes the room view (`CHANGES` says which others).
+  handles: spaceEventsWhere(CHANGES, () => true),
   step: (tx, event, emit) => {
     // Space events only (see `handles`): of the user events, only `SpaceEntered` names a Space.
     if ("spaceId" in event && event._tag !== "SpaceEntered") step(tx, event, emit)
   }
 }
-
-export { speaking as isSpeaking }

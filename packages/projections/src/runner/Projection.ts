@@ -3,7 +3,9 @@ import {
   type MalformedEvent,
   type RecordedEvent,
   SpaceEvent,
-  UserEvent
+  UserEvent,
+  isSpaceStream,
+  isUserStream
 } from "@spaces/domain"
 import type { Either } from "effect"
 import type { ViewChange } from "../ReadModels.js"
@@ -34,8 +36,8 @@ const decodeUser = decodeRecorded(UserEvent)
 export const decodeDomainEvent = (
   recorded: RecordedEvent
 ): Either.Either<DomainEvent, MalformedEvent> | undefined =>
-  recorded.streamId.startsWith("space-")
+  isSpaceStream(recorded.streamId)
     ? decodeSpace(recorded)
-    : recorded.streamId.startsWith("user-")
+    : isUserStream(recorded.streamId)
       ? decodeUser(recorded)
       : undefined

@@ -19,7 +19,8 @@ import {
   type TopicSlug,
   UserEvent,
   type UserId,
-  type UserState
+  type UserState,
+  isUserStream
 } from "@spaces/domain"
 import { Either, HashMap, HashSet, Option } from "effect"
 import { byFeedRank } from "../feed/feedQuery.js"
@@ -62,7 +63,7 @@ export const referenceOf = (
   const users = new Map<UserId, UserState>()
   let seq = 0
   for (const recorded of log) {
-    if (recorded.streamId.startsWith("user-")) {
+    if (isUserStream(recorded.streamId)) {
       const event = Either.getOrThrow(decodeUser(recorded))
       users.set(event.user, evolveUser(users.get(event.user) ?? initialUserState, event))
       continue

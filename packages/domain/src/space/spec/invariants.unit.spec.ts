@@ -24,7 +24,7 @@ import { T0 } from "../../testing/SpaceSpecification.js"
 import { decide } from "../decide.js"
 import { evolve, fold } from "../evolve.js"
 import { SpaceCommand } from "../SpaceCommand.js"
-import { spaceStream } from "../SpaceDecider.js"
+import { spaceStream } from "../../streams.js"
 import { SpaceEvent } from "../SpaceEvent.js"
 import {
   initialSpaceState,
