@@ -1,4 +1,5 @@
 export * from "./Decider.js"
+export * from "./Specification.js"
 export * from "./eventstore/index.js"
 export * from "./handler/AggregateRepository.js"
 export * from "./handler/commandDigest.js"

@@ -1,4 +1,5 @@
 import { Effect, Either, ParseResult, type Schema } from "effect"
+import type { Decider } from "../Decider.js"
 import type { EventMetadata, EventStoreShape, RecordedEvent, ReadError } from "../eventstore/EventStore.js"
 import {
   type EventStoreUnavailable,
@@ -32,8 +33,8 @@ export interface Loaded<State, Event> {
 
 interface Options<Event extends { readonly _tag: string }, Encoded, State> {
   readonly schema: Schema.Schema<Event, Encoded>
-  readonly evolve: (state: State, event: Event) => State
-  readonly initialState: State
+  /** The aggregate whose streams these are: its `evolve` folds them, from its `initialState`. */
+  readonly decider: Pick<Decider<unknown, Event, State, unknown, unknown>, "evolve" | "initialState">
   /** Streams whose folded state is kept between commands (least recently used go first). */
   readonly cacheSize?: number
   /** Keyed outcomes kept in memory per stream; a key older than these is found by reading the stream. */
@@ -71,7 +72,8 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
   store: EventStoreShape,
   options: Options<Event, Encoded, State>
 ) => {
-  const { schema, evolve, initialState } = options
+  const { schema } = options
+  const { evolve, initialState } = options.decider
   const cacheSize = options.cacheSize ?? 10_000
   const maxOutcomes = Math.max(1, options.maxOutcomesPerStream ?? 1_000)
   const cache = new Map<string, Loaded<State, Event>>()

@@ -1,20 +1,20 @@
 import { Clock, Context, Effect, HashSet, Layer } from "effect"
+import type { Decider } from "../Decider.js"
 import { EventStore, type EventMetadata, type ReadError } from "../eventstore/EventStore.js"
 import { type EventStoreUnavailable, WrongExpectedVersion } from "../eventstore/EventStoreError.js"
 import type { SpaceId, UserId } from "../ids.js"
 import { Rules } from "../rules/RoomRules.js"
-import { decide, type SpaceContext } from "../space/decide.js"
-import { evolve } from "../space/evolve.js"
+import type { SpaceContext } from "../space/decide.js"
 import { actorOf, type SpaceCommand } from "../space/SpaceCommand.js"
-import { spaceStream, userStream } from "../streams.js"
+import { SpaceDecider } from "../space/SpaceDecider.js"
 import type { SpaceError } from "../space/SpaceError.js"
 import { SpaceEvent } from "../space/SpaceEvent.js"
-import { initialSpaceState, type SpaceState } from "../space/SpaceState.js"
+import type { SpaceState } from "../space/SpaceState.js"
+import { spaceStream, userStream } from "../streams.js"
 import {
-  decideUser,
-  evolveUser,
-  initialUserState,
   type UserCommand,
+  type UserContext,
+  UserDecider,
   type UserError,
   UserEvent,
   type UserState
@@ -31,7 +31,7 @@ import { ConcurrencyConflict } from "./ConcurrencyConflict.js"
 import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
 import { IdempotencyKeyReused } from "./IdempotencyKeyReused.js"
 import { IdGenerator } from "./IdGenerator.js"
-import { makeKeyedLock } from "./KeyedLock.js"
+import { makePresence } from "./presence.js"
 
 export interface CommandOptions {
   /**
@@ -75,20 +75,35 @@ export class Spaces extends Context.Tag("@spaces/domain/Spaces")<Spaces, SpacesS
 /** How many times a decision is retried against a newer state before giving up. */
 const MAX_ATTEMPTS = 25
 
-/** Commands through which a user enters a Space (and so must leave any other one first). */
-const ENTERING = new Set<SpaceCommand["_tag"]>([
-  "CreateSpace",
-  "StartSpace",
-  "JoinSpace",
-  "AcceptSpeakerInvite",
-  "AcceptCoHostInvite"
-])
+/** The handler's own errors, besides the aggregate's rules: a lost race, a reused key, the store's. */
+export type HandlerError = ConcurrencyConflict | IdempotencyKeyReused | EventStoreUnavailable | ReadError
 
-const enters = (events: ReadonlyArray<SpaceEvent>, user: UserId) =>
-  events.some(
-    (e) =>
-      (e._tag === "SpaceStarted" && e.host === user) ||
-      ((e._tag === "ListenerJoined" || e._tag === "HostReturned") && e.user === user)
+/**
+ * The first attempt of a command, prepared by the caller: the state it loaded, and the decision it
+ * already made on that state (a join's). They stand for the first attempt while the state is still
+ * the cached one: the append at its revision proves it current, and a conflict decides again.
+ */
+export interface FirstAttempt<State, Event> {
+  readonly loaded: Loaded<State, Event>
+  readonly decided?: { readonly events: ReadonlyArray<Event>; readonly now: number }
+}
+
+/** An aggregate as the handler runs it: its decider, its repository, and what a decision may look at. */
+interface Aggregate<Command, Event, State, Ctx, E, CtxError> {
+  readonly decider: Decider<Command, Event, State, Ctx, E>
+  readonly repo: AggregateRepository<Event, State>
+  readonly contextOf: (command: Command, state: State, now: number) => Effect.Effect<Ctx, CtxError>
+}
+
+/** The aggregate's decision on `state` at `now`, in the context it needs. */
+const decideWith = <Command, Event, State, Ctx, E, CtxError>(
+  aggregate: Aggregate<Command, Event, State, Ctx, E, CtxError>,
+  command: Command,
+  state: State,
+  now: number
+): Effect.Effect<ReadonlyArray<Event>, E | CtxError> =>
+  Effect.flatMap(aggregate.contextOf(command, state, now), (ctx) =>
+    aggregate.decider.decide(command, state, ctx)
   )
 
 export interface SpacesOptions {
@@ -110,19 +125,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         ? {}
         : { maxOutcomesPerStream: options.maxOutcomesPerStream })
     }
-    const spaces = makeAggregateRepository(store, {
-      schema: SpaceEvent,
-      evolve,
-      initialState: initialSpaceState,
-      ...cache
-    })
-    const users = makeAggregateRepository(store, {
-      schema: UserEvent,
-      evolve: evolveUser,
-      initialState: initialUserState,
-      ...cache
-    })
-    const userLock = makeKeyedLock()
+    const spaces = makeAggregateRepository(store, { schema: SpaceEvent, decider: SpaceDecider, ...cache })
+    const users = makeAggregateRepository(store, { schema: UserEvent, decider: UserDecider, ...cache })
 
     const metadata = (
       actor: string | undefined,
@@ -157,34 +161,32 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
             replayed: true
           })
 
-    type HandlerError = ConcurrencyConflict | IdempotencyKeyReused | EventStoreUnavailable | ReadError
-
     /**
      * Load, decide, append at the loaded revision; on a concurrent write, decide again on the newer
-     * state (never re-append a stale decision). `preloaded`, loaded earlier by the same command,
-     * stands for the first attempt while it is still the cached state: the append at its revision
-     * is what proves it current, and a conflict reloads.
+     * state (never re-append a stale decision). `first`, prepared by the same command, stands for
+     * the first attempt while its state is still the cached one (see `FirstAttempt`).
      */
-    const decideAndAppend = <Event, State, E>(
-      repo: AggregateRepository<Event, State>,
+    const decideAndAppend = <Command, Event, State, Ctx, E, CtxError>(
+      aggregate: Aggregate<Command, Event, State, Ctx, E, CtxError>,
       stream: string,
-      decision: (loaded: Loaded<State, Event>, now: number) => Effect.Effect<ReadonlyArray<Event>, E>,
+      command: Command,
       actor: string | undefined,
       options: CommandOptions | undefined,
       digest: string | undefined,
-      preloaded?: Loaded<State, Event>
-    ): Effect.Effect<Executed<Event>, E | HandlerError> => {
-      const attempt = (n: number): Effect.Effect<Executed<Event>, E | HandlerError> =>
+      first?: FirstAttempt<State, Event>
+    ): Effect.Effect<Executed<Event>, E | CtxError | HandlerError> => {
+      const { repo } = aggregate
+      const attempt = (n: number): Effect.Effect<Executed<Event>, E | CtxError | HandlerError> =>
         Effect.gen(function* () {
-          const loaded =
-            n === 0 && preloaded !== undefined && repo.isCurrent(stream, preloaded)
-              ? preloaded
-              : yield* repo.load(stream)
+          const prepared =
+            n === 0 && first !== undefined && repo.isCurrent(stream, first.loaded) ? first : undefined
+          const loaded = prepared?.loaded ?? (yield* repo.load(stream))
           const key = options?.idempotencyKey
           const earlier = key === undefined ? undefined : yield* repo.outcomeOf(stream, loaded, key)
           if (key !== undefined && earlier !== undefined) return yield* replay(key, earlier, digest)
-          const now = yield* Clock.currentTimeMillis
-          const events = yield* decision(loaded, now)
+          const now = prepared?.decided?.now ?? (yield* Clock.currentTimeMillis)
+          const events =
+            prepared?.decided?.events ?? (yield* decideWith(aggregate, command, loaded.state, now))
           if (events.length === 0)
             return { events: [], revision: loaded.revision, position: loaded.position, replayed: false }
           const outcome = yield* repo.append(
@@ -210,145 +212,76 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
     const loadSpace = (spaceId: SpaceId) => Effect.map(spaces.load(spaceStream(spaceId)), (l) => l.state)
     const loadUser = (userId: UserId) => Effect.map(users.load(userStream(userId)), (l) => l.state)
 
-    /** The context a Space decision sees: the clock, the rules, and whom the host follows. */
-    const spaceContext = (command: SpaceCommand, state: SpaceState, now: number) =>
-      Effect.gen(function* () {
-        const needsFollows =
-          command._tag === "RaiseHand" && state.speakPolicy === "followed" && state.host !== null
-        const follows = needsFollows ? (yield* loadUser(state.host!)).follows : HashSet.empty<UserId>()
-        return {
-          now,
-          rules,
-          hostFollows: (user: UserId) => HashSet.has(follows, user)
-        } satisfies SpaceContext
-      })
+    const space: Aggregate<SpaceCommand, SpaceEvent, SpaceState, SpaceContext, SpaceError, ReadError> = {
+      decider: SpaceDecider,
+      repo: spaces,
+      /** The clock, the rules, and whom the host follows (read only when the command needs it). */
+      contextOf: (command, state, now) =>
+        Effect.gen(function* () {
+          const needsFollows =
+            command._tag === "RaiseHand" && state.speakPolicy === "followed" && state.host !== null
+          const follows = needsFollows ? (yield* loadUser(state.host!)).follows : HashSet.empty<UserId>()
+          return { now, rules, hostFollows: (user: UserId) => HashSet.has(follows, user) }
+        })
+    }
+
+    const user: Aggregate<UserCommand, UserEvent, UserState, UserContext, UserError, ReadError> = {
+      decider: UserDecider,
+      repo: users,
+      /** The hosting pointer is trusted only while the Space it names is live. */
+      contextOf: (_command, state, now) =>
+        Effect.gen(function* () {
+          const hosting = state.hosting
+          const hostingLive = hosting === null ? false : (yield* loadSpace(hosting)).status === "live"
+          return { now, isLive: (id: SpaceId) => id === hosting && hostingLive }
+        })
+    }
 
     const runSpace = (
       command: SpaceCommand,
       options: CommandOptions | undefined,
-      preloaded?: Loaded<SpaceState, SpaceEvent>
+      first?: FirstAttempt<SpaceState, SpaceEvent>
     ) =>
-      decideAndAppend<SpaceEvent, SpaceState, SpaceError | ReadError>(
-        spaces,
+      decideAndAppend(
+        space,
         spaceStream(command.spaceId),
-        (loaded, now) =>
-          Effect.flatMap(spaceContext(command, loaded.state, now), (ctx) =>
-            decide(command, loaded.state, ctx)
-          ),
+        command,
         actorOf(command) ?? ("service" in command ? command.service : "system"),
         options,
         digestOf(command, options),
-        preloaded
+        first
       )
 
-    /** A user decision; the hosting pointer is trusted only while the Space it names is live. */
-    const decideForUser = (command: UserCommand, state: UserState, now: number) =>
-      Effect.gen(function* () {
-        const hosting = state.hosting
-        const hostingLive = hosting === null ? false : (yield* loadSpace(hosting)).status === "live"
-        return yield* decideUser(command, state, { now, isLive: (id) => id === hosting && hostingLive })
-      })
-
-    const executeUser = (
+    const runUser = (
       command: UserCommand,
-      options?: CommandOptions,
-      preloaded?: Loaded<UserState, UserEvent>
+      options: CommandOptions | undefined,
+      first?: FirstAttempt<UserState, UserEvent>
     ) => {
-      const user = command._tag === "EnterSpace" ? command.user : command.by
-      return decideAndAppend<UserEvent, UserState, UserError | ReadError>(
-        users,
-        userStream(user),
-        (loaded, now) => decideForUser(command, loaded.state, now),
-        user,
-        options,
-        digestOf(command, options),
-        preloaded
-      )
+      const by = command._tag === "EnterSpace" ? command.user : command.by
+      return decideAndAppend(user, userStream(by), command, by, options, digestOf(command, options), first)
     }
 
-    /**
-     * Presence: a user is in at most one live Space. Before `user` is admitted to `spaceId`, they
-     * leave the Space their stream says they are in, then their stream records the move (appended
-     * at the revision read, so concurrent moves serialize). Admission comes last, so at no point of
-     * the log is the user a participant of two live Spaces; a crash between the steps leaves the
-     * user in no Space, never in two. Within a process a per-user lock orders a user's moves.
-     */
-    /** Admits `user` to `spaceId` after leaving their previous Space; the Space they left, if any. */
-    const enter = (user: UserId, spaceId: SpaceId, hosting: boolean) =>
-      Effect.gen(function* () {
-        const loaded = yield* users.load(userStream(user))
-        const state = loaded.state
-        const previous = state.presence
-        if (previous !== null && previous !== spaceId) {
-          // Check the hosting rule before leaving anything, so a refused start changes nothing.
-          if (hosting)
-            yield* decideForUser(
-              { _tag: "EnterSpace", user, spaceId, hosting: true },
-              state,
-              yield* Clock.currentTimeMillis
-            )
-          yield* runSpace({ _tag: "LeaveSpace", spaceId: previous, by: user }, undefined).pipe(
-            Effect.catchIf(
-              (e): e is SpaceError => "kind" in e && e._tag !== "ConcurrencyConflict",
-              () => Effect.void
-            )
-          )
-        }
-        yield* executeUser({ _tag: "EnterSpace", user, spaceId, hosting }, undefined, loaded)
-        return previous !== null && previous !== spaceId ? previous : null
-      })
-
-    /**
-     * Best effort: the user rejoins the Space they just left (the usual presence step first). A
-     * refusal (ended meanwhile, banned, full) leaves them in no Space, as a crash between the steps would.
-     */
-    const returnTo = (user: UserId, spaceId: SpaceId) =>
-      Effect.gen(function* () {
-        yield* enter(user, spaceId, false)
-        yield* runSpace({ _tag: "JoinSpace", spaceId, by: user }, undefined)
-      }).pipe(Effect.ignore)
+    const presence = makePresence({
+      spaces,
+      users,
+      decideSpace: (command, state, now) => decideWith(space, command, state, now),
+      decideUser: (command, state, now) => decideWith(user, command, state, now),
+      runSpace,
+      runUser
+    })
 
     const execute = (command: SpaceCommand, options?: CommandOptions) =>
       Effect.gen(function* () {
         if (command._tag === "CreateSpace") yield* hostingPolicy.check(command.by)
-        const user = ENTERING.has(command._tag) ? actorOf(command) : undefined
-        if (user === undefined) return yield* runSpace(command, options)
-        return yield* userLock(
-          user,
-          Effect.gen(function* () {
-            const loaded = yield* spaces.load(spaceStream(command.spaceId))
-            const key = options?.idempotencyKey
-            const earlier =
-              key === undefined
-                ? undefined
-                : yield* spaces.outcomeOf(spaceStream(command.spaceId), loaded, key)
-            let left: SpaceId | null = null
-            if (earlier === undefined) {
-              // A dry run tells whether the command admits the user; its rejection is the answer.
-              const now = yield* Clock.currentTimeMillis
-              const ctx = yield* spaceContext(command, loaded.state, now)
-              const events = yield* decide(command, loaded.state, ctx)
-              if (enters(events, user)) {
-                left = yield* enter(
-                  user,
-                  command.spaceId,
-                  events.some((e) => e._tag === "SpaceStarted")
-                )
-              }
-            }
-            // The final decision may still refuse (another command changed the Space since the
-            // dry run, e.g. filled it): the user, who left their previous Space for this one, goes
-            // back to it if it still admits them (as a listener), rather than being in none.
-            return yield* runSpace(command, options, loaded).pipe(
-              Effect.tapError(() => (left === null ? Effect.void : returnTo(user, left)))
-            )
-          })
-        )
+        const entrant = presence.entrant(command)
+        return yield* entrant === undefined
+          ? runSpace(command, options)
+          : presence.admit(command, options, entrant)
       })
 
     return Spaces.of({
       execute,
-      executeUser: (command, options) => executeUser(command, options),
+      executeUser: (command, options) => runUser(command, options),
       space: loadSpace,
       user: loadUser
     })

@@ -4,10 +4,9 @@ import { EventStore } from "../eventstore/EventStore.js"
 import { makeInMemoryEventStore } from "../eventstore/InMemoryEventStore.js"
 import { PostId, SpaceId, UserId } from "../ids.js"
 import { spacesOn } from "../layers.js"
-import { evolve } from "../space/evolve.js"
+import { SpaceDecider } from "../space/SpaceDecider.js"
 import { spaceStream } from "../streams.js"
 import { SpaceEvent } from "../space/SpaceEvent.js"
-import { initialSpaceState } from "../space/SpaceState.js"
 import { makeAggregateRepository } from "./AggregateRepository.js"
 import { Spaces } from "./Spaces.js"
 
@@ -58,8 +57,7 @@ describe("idempotency outcomes kept in memory", () => {
     // What a fresh load keeps: the latest two outcomes only.
     const repo = makeAggregateRepository(store, {
       schema: SpaceEvent,
-      evolve,
-      initialState: initialSpaceState,
+      decider: SpaceDecider,
       maxOutcomesPerStream: 2
     })
     const loaded = await Effect.runPromise(repo.load(spaceStream(space)))
