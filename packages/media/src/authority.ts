@@ -13,7 +13,8 @@ export interface MediaPermission {
 
 /**
  * The port through which the media plane asks the domain who may do what; it never decides
- * itself. Implemented by the composition root from the Space's state (room view).
+ * itself. Implemented by the composition root from the Space's own folded state (`Spaces.space`),
+ * not from a read model that may lag.
  */
 export class SpeakerAuthority extends Context.Tag("@spaces/media/SpeakerAuthority")<
   SpeakerAuthority,

@@ -12,7 +12,7 @@ import { Timestamp } from "../space/SpaceValues.js"
  */
 export const Follow = Schema.TaggedStruct("Follow", { by: UserId, user: UserId })
 export const Unfollow = Schema.TaggedStruct("Unfollow", { by: UserId, user: UserId })
-/** Internal: recorded before the user is admitted to a Space (see `presence.ts`). */
+/** Internal: recorded before the user is admitted to a Space (see `handler/presence.ts`). */
 export const EnterSpace = Schema.TaggedStruct("EnterSpace", {
   user: UserId,
   spaceId: SpaceId,

@@ -1,5 +1,5 @@
 import type { CheckpointStore, EventStore, EventStoreUnavailable } from "@spaces/domain"
-import { Config, ConfigError, Effect, Either, Layer, Option } from "effect"
+import { Config, ConfigError, Either, type Layer, Option } from "effect"
 import { EsdbEventStore } from "../esdb/EsdbEventStore.js"
 import { PostgresEventStore } from "../postgres/PostgresEventStore.js"
 import type { SqliteSynchronous } from "../sqlite/schema.js"
@@ -76,9 +76,3 @@ export const eventStoreLayer = (
     : config.kind === "postgres"
       ? PostgresEventStore.layer({ connectionString: config.connectionString })
       : SqliteEventStore.layer({ path: config.path, synchronous: config.synchronous })
-
-/** The store chosen by the configuration in the environment: the composition root's one call. */
-export const EventStoreFromConfig: Layer.Layer<
-  EventStore | CheckpointStore,
-  EventStoreUnavailable | import("effect").ConfigError.ConfigError
-> = Layer.unwrapEffect(Effect.map(eventStoreConfig, eventStoreLayer))

@@ -24,19 +24,21 @@ import {
   appending,
   appendOutcome,
   checksEndFirst,
+  originalAppend,
+  positionedAt,
+  refusal
+} from "./appending.js"
+import {
   EventStoreAccessDenied,
   fromClientError,
   isRetryable,
   nextPage,
-  originalAppend,
-  positionedAt,
-  refusal,
   resubscribing,
   toActualRevision,
   toExpectedRevision,
   toRecorded,
   toWrongExpectedVersion
-} from "./EsdbEventStore.js"
+} from "./records.js"
 import { isBeyondNumber, knownPosition, MAX_EXACT_POSITION, toNumber, toReadPosition } from "./positions.js"
 
 const wrongVersion = (current: bigint | "no_stream") =>
