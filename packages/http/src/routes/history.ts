@@ -9,9 +9,7 @@ import {
 } from "@spaces/domain"
 import { Effect, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { problems } from "../problems.js"
-import { decodeParam, decodeQuery } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 export const LoggedEvent = Schema.Struct({
@@ -70,10 +68,7 @@ export const mountHistory = (app: App, routes: Routes) => {
       response: { status: 200, schema: Log },
       problems: [404]
     },
-    async (req, res) => {
-      userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { after = 0, limit = MAX_EVENTS_PAGE } = decodeQuery(EventsQuery, req)
+    async ({ params: { spaceId }, query: { after = 0, limit = MAX_EVENTS_PAGE } }, _req, res) => {
       const log = await run(
         Effect.filterOrFail(
           spaceLog(spaceId),
@@ -102,10 +97,7 @@ export const mountHistory = (app: App, routes: Routes) => {
       response: { status: 200, schema: StateAsOf },
       problems: [404]
     },
-    async (req, res) => {
-      userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { position, at } = decodeQuery(StateQuery, req)
+    async ({ params: { spaceId }, query: { position, at } }, _req, res) => {
       if (position !== undefined && at !== undefined)
         throw problems.badRequest("ambiguous-point-in-time", "give either position or at, not both")
       const asOf =

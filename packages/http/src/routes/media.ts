@@ -1,12 +1,9 @@
-import { SpaceId } from "@spaces/domain"
+import { SpaceId, type UserId } from "@spaces/domain"
 import { type Caller, type MediaPlaneService, MediaUnavailable, type SignallingError } from "@spaces/media"
-import type { Request } from "express"
 import { Effect, Schema } from "effect"
 import type { types } from "mediasoup"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { fromMediaError } from "../problems.js"
-import { decodeBody, decodeParam } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 /*
@@ -106,11 +103,12 @@ export const mountMedia = (app: App, routes: Routes) => {
   const run = runWith(app)
   const S = "/v1/spaces/:spaceId/media"
   const withPlane = <A>(
-    req: Request,
+    {
+      who: userId,
+      params: { spaceId }
+    }: { readonly who: UserId; readonly params: { readonly spaceId: SpaceId } },
     use: (plane: MediaPlaneService, caller: Caller) => Effect.Effect<A, SignallingError>
   ): Promise<A> => {
-    const userId = userOf(req)
-    const spaceId = decodeParam(SpaceId, req, "spaceId")
     const media = app.media
     const effect = media.available
       ? use(media.plane, { spaceId, userId })
@@ -147,8 +145,8 @@ export const mountMedia = (app: App, routes: Routes) => {
       summary: "The room router's RTP capabilities",
       response: { status: 200 }
     },
-    async (req, res) => {
-      res.json({ rtpCapabilities: await withPlane(req, (plane, caller) => plane.rtpCapabilities(caller)) })
+    async (input, _req, res) => {
+      res.json({ rtpCapabilities: await withPlane(input, (plane, caller) => plane.rtpCapabilities(caller)) })
     }
   )
   routes.add(
@@ -159,8 +157,8 @@ export const mountMedia = (app: App, routes: Routes) => {
       summary: "The room's current producers (to consume on joining)",
       response: { status: 200 }
     },
-    async (req, res) => {
-      res.json(await withPlane(req, (plane, caller) => plane.producersFor(caller)))
+    async (input, _req, res) => {
+      res.json(await withPlane(input, (plane, caller) => plane.producersFor(caller)))
     }
   )
   routes.add(
@@ -173,11 +171,11 @@ export const mountMedia = (app: App, routes: Routes) => {
       bodyRequired: true,
       response: { status: 201 }
     },
-    async (req, res) => {
-      const { direction } = decodeBody(CreateTransportBody, req)
+    async (input, _req, res) => {
+      const { direction } = input.body
       res
         .status(201)
-        .json(await withPlane(req, (plane, caller) => plane.createWebRtcTransport(caller, direction)))
+        .json(await withPlane(input, (plane, caller) => plane.createWebRtcTransport(caller, direction)))
     }
   )
   routes.add(
@@ -185,15 +183,16 @@ export const mountMedia = (app: App, routes: Routes) => {
       ...spec,
       method: "post",
       path: `${S}/transports/:transportId/connect`,
+      params: { spaceId: SpaceId, transportId: Id },
       summary: "Connect a transport with the client's DTLS parameters",
       body: ConnectTransportBody,
       bodyRequired: true,
       response: { status: 204 }
     },
-    async (req, res) => {
-      const { dtlsParameters } = decodeBody(ConnectTransportBody, req)
-      const transportId = decodeParam(Id, req, "transportId")
-      await withPlane(req, (plane, caller) =>
+    async (input, _req, res) => {
+      const { dtlsParameters } = input.body
+      const { transportId } = input.params
+      await withPlane(input, (plane, caller) =>
         plane
           .connectTransport(caller, transportId, {
             dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
@@ -217,15 +216,15 @@ export const mountMedia = (app: App, routes: Routes) => {
       bodyRequired: true,
       response: { status: 201 }
     },
-    async (req, res) => {
+    async (input, _req, res) => {
       const {
         transportId,
         rtpParameters: { msid: _unusedBy312, ...rtpParameters }
-      } = decodeBody(ProduceBody, req)
+      } = input.body
       res
         .status(201)
         .json(
-          await withPlane(req, (plane, caller) =>
+          await withPlane(input, (plane, caller) =>
             plane.produce(caller, transportId, asMediasoup<types.RtpParameters>(rtpParameters))
           )
         )
@@ -241,12 +240,12 @@ export const mountMedia = (app: App, routes: Routes) => {
       bodyRequired: true,
       response: { status: 201 }
     },
-    async (req, res) => {
-      const { transportId, producerId, rtpCapabilities } = decodeBody(ConsumeBody, req)
+    async (input, _req, res) => {
+      const { transportId, producerId, rtpCapabilities } = input.body
       res
         .status(201)
         .json(
-          await withPlane(req, (plane, caller) =>
+          await withPlane(input, (plane, caller) =>
             plane.consume(
               caller,
               transportId,
@@ -262,12 +261,13 @@ export const mountMedia = (app: App, routes: Routes) => {
       ...spec,
       method: "post",
       path: `${S}/consumers/:consumerId/resume`,
+      params: { spaceId: SpaceId, consumerId: Id },
       summary: "Resume a consumer: the client is ready for RTP",
       response: { status: 204 }
     },
-    async (req, res) => {
-      const consumerId = decodeParam(Id, req, "consumerId")
-      await withPlane(req, (plane, caller) => plane.resumeConsumer(caller, consumerId))
+    async (input, _req, res) => {
+      const { consumerId } = input.params
+      await withPlane(input, (plane, caller) => plane.resumeConsumer(caller, consumerId))
       res.status(204).end()
     }
   )
@@ -276,12 +276,13 @@ export const mountMedia = (app: App, routes: Routes) => {
       ...spec,
       method: "delete",
       path: `${S}/transports/:transportId`,
+      params: { spaceId: SpaceId, transportId: Id },
       summary: "Close one of your transports",
       response: { status: 204 }
     },
-    async (req, res) => {
-      const transportId = decodeParam(Id, req, "transportId")
-      await withPlane(req, (plane, caller) =>
+    async (input, _req, res) => {
+      const { transportId } = input.params
+      await withPlane(input, (plane, caller) =>
         Effect.zipRight(plane.closeTransport(caller, transportId), app.presence.transportClosed(transportId))
       )
       res.status(204).end()
