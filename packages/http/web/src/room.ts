@@ -320,7 +320,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
         announce("You joined the Space")
       })
       .catch((e: unknown) => {
-        const banned = e instanceof api.ApiError && /ban|removed/i.test(`${e.kind} ${e.message}`)
+        // The problem's stable type (the domain's BannedFromSpace), never its wording.
+        const banned = e instanceof api.ApiError && e.kind === "banned-from-space"
         announce(banned ? "You can't join: you were removed from this Space." : errorText(e), "error")
         if (banned) {
           // The server's word: show the removal notice instead of a Join button that can't work.
