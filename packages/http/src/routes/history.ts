@@ -49,6 +49,14 @@ const EventsQuery = Schema.Struct({
 })
 
 const encodeLog = Schema.encodeSync(Log)
+
+/** The Space's whole log, or `SpaceNotFound` when it has none (the history and the transcript read it). */
+export const existingSpaceLog = (spaceId: SpaceId) =>
+  Effect.filterOrFail(
+    spaceLog(spaceId),
+    (entries) => entries.length > 0,
+    () => new SpaceNotFound({ spaceId })
+  )
 const encodeState = Schema.encodeSync(StateAsOf)
 
 export const mountHistory = (app: App, routes: Routes) => {
@@ -69,13 +77,7 @@ export const mountHistory = (app: App, routes: Routes) => {
       problems: [404]
     },
     async ({ params: { spaceId }, query: { after = 0, limit = MAX_EVENTS_PAGE } }, _req, res) => {
-      const log = await run(
-        Effect.filterOrFail(
-          spaceLog(spaceId),
-          (entries) => entries.length > 0,
-          () => new SpaceNotFound({ spaceId })
-        )
-      )
+      const log = await run(existingSpaceLog(spaceId))
       const rest = log.filter((entry) => entry.position > after)
       const page = rest.slice(0, limit)
       if (rest.length > limit) {

@@ -1,8 +1,9 @@
-import { SpaceId, SpaceNotFound, spaceLog } from "@spaces/domain"
-import { Effect, Schema } from "effect"
+import { SpaceId } from "@spaces/domain"
+import { Schema } from "effect"
 import type { Response } from "express"
 import { type App, runWith } from "../app/context.js"
 import { Transcript, transcriptOf, webVtt } from "../captions/transcript.js"
+import { existingSpaceLog } from "./history.js"
 import type { Routes } from "./registry.js"
 
 const encodeTranscript = Schema.encodeSync(Transcript)
@@ -11,13 +12,7 @@ const encodeTranscript = Schema.encodeSync(Transcript)
 export const mountTranscript = (app: App, routes: Routes) => {
   const run = runWith(app)
   const load = async (spaceId: SpaceId) => {
-    const log = await run(
-      Effect.filterOrFail(
-        spaceLog(spaceId),
-        (entries) => entries.length > 0,
-        () => new SpaceNotFound({ spaceId })
-      )
-    )
+    const log = await run(existingSpaceLog(spaceId))
     return transcriptOf(spaceId, log)
   }
   const sendVtt = (res: Response, transcript: Transcript) => {
