@@ -1,5 +1,16 @@
+import { commandRoutes, OPERATOR_SCOPE, routeKey } from "@spaces/http"
+import { ServiceId } from "@spaces/domain"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Client, client, request, serviceToken, startTestServer, type TestServer } from "./harness.js"
+import {
+  type Client,
+  client,
+  request,
+  serviceToken,
+  startTestServer,
+  type TestServer,
+  tokens,
+  userToken
+} from "./harness.js"
 
 /**
  * Every command route × every standing in a live Space → the status SPEC implies: 2xx when the
@@ -12,8 +23,8 @@ type Role = (typeof roles)[number]
 type Row = readonly [number, number, number, number, number, number]
 
 interface Cell {
-  readonly method: string
-  readonly path: (f: Fixture) => string
+  /** The `:user` of the route's path, when it has one. */
+  readonly user?: (f: Fixture) => string
   readonly body?: (f: Fixture) => unknown
   readonly expect: Row
 }
@@ -27,8 +38,6 @@ const S = (f: Fixture) => `/v1/spaces/${f.space}`
 
 const live: Record<string, Cell> = {
   CreateSpace: {
-    method: "POST",
-    path: () => "/v1/spaces",
     body: () => ({
       title: "Another",
       topics: [],
@@ -40,151 +49,186 @@ const live: Record<string, Cell> = {
     expect: [409, 201, 201, 201, 201, 201]
   },
   EditSpace: {
-    method: "PATCH",
-    path: S,
     body: () => ({ title: "Renamed" }),
     expect: [200, 200, 403, 403, 403, 403]
   },
   ChangeSpeakPolicy: {
-    method: "PUT",
-    path: (f) => `${S(f)}/speak-policy`,
     body: () => ({ speakPolicy: "invited" }),
     expect: [200, 200, 403, 403, 403, 403]
   },
   SetRecording: {
-    method: "PUT",
-    path: (f) => `${S(f)}/recording`,
     body: () => ({ recording: true }),
     expect: [200, 403, 403, 403, 403, 403]
   },
   SetCaptions: {
-    method: "PUT",
-    path: (f) => `${S(f)}/captions`,
     body: () => ({ captions: false }),
     expect: [200, 200, 403, 403, 403, 403]
   },
-  JoinSpace: { method: "POST", path: (f) => `${S(f)}/join`, expect: [200, 200, 200, 200, 200, 403] },
-  LeaveSpace: { method: "POST", path: (f) => `${S(f)}/leave`, expect: [200, 200, 200, 200, 409, 409] },
-  EndSpace: { method: "POST", path: (f) => `${S(f)}/end`, expect: [200, 403, 403, 403, 403, 403] },
-  RaiseHand: { method: "POST", path: (f) => `${S(f)}/hand`, expect: [409, 409, 409, 200, 409, 403] },
-  LowerHand: { method: "DELETE", path: (f) => `${S(f)}/hand`, expect: [409, 409, 409, 409, 409, 409] },
+  JoinSpace: { expect: [200, 200, 200, 200, 200, 403] },
+  LeaveSpace: { expect: [200, 200, 200, 200, 409, 409] },
+  EndSpace: { expect: [200, 403, 403, 403, 403, 403] },
+  RaiseHand: { expect: [409, 409, 409, 200, 409, 403] },
+  LowerHand: { expect: [409, 409, 409, 409, 409, 409] },
   ApproveSpeakRequest: {
-    method: "POST",
-    path: (f) => `${S(f)}/requests/${f.users.hand.user}/approve`,
+    user: (f) => f.users.hand.user,
     expect: [200, 200, 403, 403, 403, 403]
   },
   DeclineSpeakRequest: {
-    method: "POST",
-    path: (f) => `${S(f)}/requests/${f.users.hand.user}/decline`,
+    user: (f) => f.users.hand.user,
     expect: [200, 200, 403, 403, 403, 403]
   },
   InviteSpeaker: {
-    method: "POST",
-    path: (f) => `${S(f)}/speaker-invitations`,
     body: (f) => ({ user: f.users.guest.user }),
     expect: [200, 200, 403, 403, 403, 403]
   },
   AcceptSpeakerInvite: {
-    method: "POST",
-    path: (f) => `${S(f)}/speaker-invitations/accept`,
     expect: [409, 409, 409, 409, 409, 403]
   },
   DeclineSpeakerInvite: {
-    method: "POST",
-    path: (f) => `${S(f)}/speaker-invitations/decline`,
     expect: [409, 409, 409, 409, 409, 409]
   },
   InviteCoHost: {
-    method: "POST",
-    path: (f) => `${S(f)}/cohost-invitations`,
     body: (f) => ({ user: f.users.speaker.user }),
     expect: [200, 403, 403, 403, 403, 403]
   },
   AcceptCoHostInvite: {
-    method: "POST",
-    path: (f) => `${S(f)}/cohost-invitations/accept`,
     expect: [409, 409, 409, 409, 409, 403]
   },
   DeclineCoHostInvite: {
-    method: "POST",
-    path: (f) => `${S(f)}/cohost-invitations/decline`,
     expect: [409, 409, 409, 409, 409, 409]
   },
   RemoveCoHost: {
-    method: "DELETE",
-    path: (f) => `${S(f)}/cohosts/${f.users.cohost.user}`,
+    user: (f) => f.users.cohost.user,
     expect: [200, 403, 403, 403, 403, 403]
   },
-  StepDown: { method: "POST", path: (f) => `${S(f)}/step-down`, expect: [403, 200, 200, 409, 409, 409] },
+  StepDown: { expect: [403, 200, 200, 409, 409, 409] },
   MuteSpeaker: {
-    method: "POST",
-    path: (f) => `${S(f)}/speakers/${f.users.speaker.user}/mute`,
+    user: (f) => f.users.speaker.user,
     expect: [200, 200, 200, 403, 403, 403]
   },
   UnmuteSpeaker: {
-    method: "POST",
-    path: (f) => `${S(f)}/speakers/${f.users.speaker.user}/unmute`,
+    user: (f) => f.users.speaker.user,
     expect: [403, 403, 200, 403, 403, 403]
   },
-  MuteAll: { method: "POST", path: (f) => `${S(f)}/mute-all`, expect: [200, 200, 403, 403, 403, 403] },
+  MuteAll: { expect: [200, 200, 403, 403, 403, 403] },
   RemoveParticipant: {
-    method: "DELETE",
-    path: (f) => `${S(f)}/participants/${f.users.hand.user}`,
+    user: (f) => f.users.hand.user,
     expect: [200, 200, 403, 403, 403, 403]
   },
   PublishPost: {
-    method: "POST",
-    path: (f) => `${S(f)}/posts`,
     body: () => ({ text: "about this Space" }),
     expect: [201, 201, 201, 201, 201, 403]
   },
   PinPost: {
-    method: "PUT",
-    path: (f) => `${S(f)}/pinned-post`,
     body: () => ({ postId: "post-1" }),
     expect: [200, 200, 403, 403, 403, 403]
   },
-  UnpinPost: { method: "DELETE", path: (f) => `${S(f)}/pinned-post`, expect: [200, 200, 403, 403, 403, 403] },
+  UnpinPost: { expect: [200, 200, 403, 403, 403, 403] },
   AppendCaption: {
-    method: "POST",
-    path: (f) => `${S(f)}/captions/segments`,
     body: (f) => ({ segment: { speaker: f.users.speaker.user, text: "hi", startMs: 0, endMs: 10 } }),
     // A user is never the transcription service, whatever their role.
     expect: [403, 403, 403, 403, 403, 403]
   },
   Follow: {
-    method: "PUT",
-    path: (f) => `/v1/me/following/${f.users.host.user}`,
+    user: (f) => f.users.host.user,
     expect: [422, 200, 200, 200, 200, 200]
   },
   Unfollow: {
-    method: "DELETE",
-    path: (f) => `/v1/me/following/${f.users.host.user}`,
+    user: (f) => f.users.host.user,
     expect: [200, 200, 200, 200, 200, 200]
   },
   Reaction: {
-    method: "POST",
-    path: (f) => `${S(f)}/reactions`,
     body: () => ({ emoji: "🔥" }),
     expect: [202, 202, 202, 202, 403, 403]
   }
 }
 
 /** Commands on a scheduled Space: host or anyone else. */
-const scheduled: Record<
-  string,
-  { method: string; path: (s: string) => string; body?: () => unknown; expect: readonly [number, number] }
-> = {
+const scheduled: Record<string, { body?: () => unknown; expect: readonly [number, number] }> = {
   RescheduleSpace: {
-    method: "POST",
-    path: (s) => `/v1/spaces/${s}/reschedule`,
     body: () => ({ scheduledFor: Date.now() + 20 * 60_000 }),
     expect: [200, 403]
   },
-  CancelSpace: { method: "POST", path: (s) => `/v1/spaces/${s}/cancel`, expect: [200, 403] },
-  StartSpace: { method: "POST", path: (s) => `/v1/spaces/${s}/start`, expect: [200, 403] },
-  SetReminder: { method: "PUT", path: (s) => `/v1/spaces/${s}/reminder`, expect: [200, 200] },
-  RemoveReminder: { method: "DELETE", path: (s) => `/v1/spaces/${s}/reminder`, expect: [200, 200] }
+  CancelSpace: { expect: [200, 403] },
+  StartSpace: { expect: [200, 403] },
+  SetReminder: { expect: [200, 200] },
+  RemoveReminder: { expect: [200, 200] }
+}
+
+/** Routes that are not commands, by the name the matrix gives them. */
+const otherRoutes: Record<string, string> = { Reaction: "POST /v1/spaces/:spaceId/reactions" }
+
+/** The registry's route a matrix row is about. */
+const routeOf = (name: string) => {
+  const command = commandRoutes.find((route) => route.tag === name)
+  return command === undefined ? otherRoutes[name] : routeKey(command)
+}
+
+/** The method and path a row calls: the registry's route with the Space (and `:user`) filled in. */
+const target = (name: string, space: string, user?: string) => {
+  const key = routeOf(name)
+  if (key === undefined) throw new Error(`${name} is no route of the registry`)
+  const [method, path] = key.split(" ") as [string, string]
+  return { method, path: path.replace(":spaceId", space).replace(":user", user ?? "") }
+}
+
+/**
+ * Routes outside the role matrix, and where who may call them is checked instead. Every route of the
+ * registry is in the matrix or here: a new route fails the suite until its permissions are placed.
+ */
+const SIGNED_IN = "any signed-in user reads it (the check below: 401 without a token, 403 for a service)"
+const OWN =
+  "the caller's own data, by the token's user (the check below; test/http/notifications.e2e.spec.ts, webPush.e2e.spec.ts)"
+const MEDIA =
+  "a participant of the live Space, as the media plane decides (test/http/media.e2e.spec.ts, mediaLimits.e2e.spec.ts)"
+const elsewhere: Record<string, string> = {
+  "GET /healthz": "public: operations probe",
+  "GET /readyz": "public: operations probe",
+  "GET /metrics": "its own token or loopback: test/http/hardening.e2e.spec.ts",
+  "GET /openapi.json": "public: the API description",
+  "POST /v1/dev/token": "public when development sign-in is on: test/http/devAuth.e2e.spec.ts",
+  "GET /v1/auth/config": "public: how to sign in",
+  "GET /s/:spaceId": "public: share links unfurl anonymously (test/http/share.e2e.spec.ts)",
+  "POST /v1/operator/spaces/:spaceId/end":
+    "operator scope only (the check below; test/http/operator.e2e.spec.ts)",
+  "GET /v1/captions/spaces":
+    "captions scope only (the check below; test/http/externalTranscriber.e2e.spec.ts)",
+  "POST /v1/spaces/:spaceId/media/taps":
+    "media-tap scope only (the check below; test/http/externalTranscriber.e2e.spec.ts)",
+  "DELETE /v1/spaces/:spaceId/media/taps/:tapId":
+    "media-tap scope only (the check below; test/http/externalTranscriber.e2e.spec.ts)",
+  "POST /v1/spaces/:spaceId/captions/partials":
+    "captions scope only (the check below; test/http/externalTranscriber.e2e.spec.ts)",
+  "GET /v1/spaces/:spaceId": SIGNED_IN,
+  "GET /v1/feed": SIGNED_IN,
+  "GET /v1/topics": SIGNED_IN,
+  "GET /v1/topics/:topic": SIGNED_IN,
+  "GET /v1/search": SIGNED_IN,
+  "GET /v1/creators/:user": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/events": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/state": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/transcript": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/transcript.vtt": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/live": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/recording": SIGNED_IN,
+  "GET /v1/me/reminders": OWN,
+  "GET /v1/feed/live": OWN,
+  "GET /v1/me/notifications": OWN,
+  "POST /v1/me/notifications/read": OWN,
+  "GET /v1/me/notifications/live": OWN,
+  "GET /v1/push/key": OWN,
+  "POST /v1/me/push-subscriptions": OWN,
+  "DELETE /v1/me/push-subscriptions": OWN,
+  "GET /v1/spaces/:spaceId/media/capabilities": MEDIA,
+  "GET /v1/spaces/:spaceId/media/producers": MEDIA,
+  "POST /v1/spaces/:spaceId/media/transports": MEDIA,
+  "POST /v1/spaces/:spaceId/media/transports/:transportId/connect": MEDIA,
+  "POST /v1/spaces/:spaceId/media/produce": MEDIA,
+  "POST /v1/spaces/:spaceId/media/consume": MEDIA,
+  "POST /v1/spaces/:spaceId/media/consumers/:consumerId/resume": MEDIA,
+  "DELETE /v1/spaces/:spaceId/media/transports/:transportId": MEDIA,
+  "GET /v1/spaces/:spaceId/recording/tracks/:file":
+    "a signed-in user or the manifest's signed URL: test/http/recordings.e2e.spec.ts"
 }
 
 describe("permission matrix over HTTP", () => {
@@ -233,7 +277,8 @@ describe("permission matrix over HTTP", () => {
       const got: Array<number> = []
       for (const [i, role] of roles.entries()) {
         const f = await liveFixture()
-        const answer = await f.users[role].call(cell.method, cell.path(f), cell.body?.(f))
+        const { method, path } = target(name, f.space, cell.user?.(f))
+        const answer = await f.users[role].call(method, path, cell.body?.(f))
         got.push(answer.status)
         if (answer.status >= 400) {
           expect(answer.headers.get("content-type")).toContain("application/problem+json")
@@ -263,11 +308,52 @@ describe("permission matrix over HTTP", () => {
             scheduledFor: Date.now() + 10 * 60_000
           })
         )
-        const answer = await caller.call(cell.method, cell.path(space), cell.body?.())
+        const { method, path } = target(name, space)
+        const answer = await caller.call(method, path, cell.body?.())
         expect(answer.status, `${who}: ${JSON.stringify(answer.body)}`).toBe(cell.expect[i])
       }
     })
   }
+
+  it("places every route of the registry: in the matrix, or named where its permissions are checked", () => {
+    const inMatrix = new Set([...Object.keys(live), ...Object.keys(scheduled)].map(routeOf))
+    const unplaced = t.server.routes
+      .map(routeKey)
+      .filter((key) => !inMatrix.has(key) && elsewhere[key] === undefined)
+    expect(unplaced, "routes with no permission check").toEqual([])
+    const registered = new Set(t.server.routes.map(routeKey))
+    for (const key of [...inMatrix, ...Object.keys(elsewhere)]) expect(registered).toContain(key)
+  })
+
+  it("refuses every non-public route without a token, and the wrong kind of principal, before anything else", async () => {
+    const user = await userToken("perm-principal")
+    const captions = await serviceToken("perm-transcriber")
+    const operator = await tokens.issue({
+      kind: "service",
+      serviceId: ServiceId.make("perm-operator"),
+      scopes: [OPERATOR_SCOPE]
+    })
+    for (const route of t.server.routes) {
+      if (route.auth === "public") continue
+      const method = route.method.toUpperCase()
+      const path = route.path.replace(/:(\w+)/g, (_, name: string) =>
+        name === "file" ? "001-p1.opus" : "p1"
+      )
+      const wrong =
+        route.auth === "user" || route.auth === "user-or-signed-url"
+          ? [captions, operator]
+          : route.auth === "operator"
+            ? [user, captions]
+            : [user, operator]
+      const answers = [
+        (await request(t.url, method, path)).status,
+        ...(await Promise.all(wrong.map((token) => request(t.url, method, path, { token })))).map(
+          (a) => a.status
+        )
+      ]
+      expect(answers, `${routeKey(route)} (${JSON.stringify(route.auth)})`).toEqual([401, 403, 403])
+    }
+  })
 
   it("AppendCaption with a service identity: 200; without the scope: 403", async () => {
     const f = await liveFixture()

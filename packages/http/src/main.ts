@@ -6,6 +6,7 @@ import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
 import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Runtime, Scope } from "effect"
 import type { App, AppServices, Media } from "./app/context.js"
 import { createExpressApp, createOpsApp } from "./app/server.js"
+import type { RouteSpec } from "./routes/registry.js"
 import { makeTokens } from "./auth/tokens.js"
 import type { ServerConfig } from "./config.js"
 import { type Logger as JsonLogger, makeLogger } from "./log.js"
@@ -30,6 +31,8 @@ export interface RunningServer {
   readonly opsUrl: string | undefined
   readonly media: Media
   readonly app: App
+  /** Every route this server serves on its main port, as the route registry holds them. */
+  readonly routes: ReadonlyArray<RouteSpec>
   /** Graceful shutdown: stop accepting, close live streams, drain requests, stop runners, close the store. */
   readonly close: () => Promise<void>
 }
@@ -192,7 +195,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
         Effect.provide(followLogIntoCaptions(captionedSpaces, scan, captionsLog), context)
       )
 
-    const { server: express } = createExpressApp(app)
+    const { server: express, routes } = createExpressApp(app)
     const listen = (handler: typeof express, port: number, host: string) =>
       Effect.acquireRelease(
         Effect.async<Server, Error>((resume) => {
@@ -219,7 +222,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const server = yield* listen(express, config.port, config.host)
     server.keepAliveTimeout = 65_000
     const { url, port } = urlOf(server, config.port, config.host)
-    return { url, port, opsUrl, media, app }
+    return { url, port, opsUrl, media, app, routes: routes.specs }
   })
 
 /**

@@ -76,7 +76,7 @@ export const openApiDocument = (specs: ReadonlyArray<RouteSpec>, serverUrl?: str
           "with 422 idempotency-key-reused",
         schema: { type: "string", maxLength: 200 }
       })
-    if (spec.auth === "sse") {
+    if (spec.live) {
       parameters.push(
         {
           name: "access_token",
@@ -112,7 +112,7 @@ export const openApiDocument = (specs: ReadonlyArray<RouteSpec>, serverUrl?: str
       429,
       503,
       ...spec.problems,
-      ...(spec.auth === "none" ? [] : [401])
+      ...(spec.auth === "public" ? [] : [401])
     ])
     for (const status of [...statuses].sort())
       responses[String(status)] = {
@@ -125,7 +125,7 @@ export const openApiDocument = (specs: ReadonlyArray<RouteSpec>, serverUrl?: str
       operationId: `${spec.method}${path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
       parameters,
       responses,
-      security: spec.auth === "none" ? [] : [{ bearer: [] }]
+      security: spec.auth === "public" ? [] : [{ bearer: [] }]
     }
     if (spec.body !== undefined)
       operation.requestBody = {

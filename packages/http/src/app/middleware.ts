@@ -72,27 +72,31 @@ export const requestContext = (logger: Logger, metrics: Metrics, connectTo: Read
   }
 }
 
-/** The live (SSE) routes: the only ones that take the token as `?access_token=` (EventSource can't set headers). */
-const isLiveRoute = (req: Request) =>
-  req.method === "GET" &&
-  /^\/v1\/(?:spaces\/[^/]+\/live|feed\/live|me\/notifications\/live)\/?$/.test(req.path)
-
 /** The client's address: the socket's, or with `trust proxy` the one the trusted proxies report. */
 export const clientAddress = (req: Request) => req.ip ?? req.socket.remoteAddress ?? "unknown"
 
-/** Routes whose bearer token is not a user's or service's (the metrics token), so never verified as one. */
-const OWN_TOKEN = new Set(["/metrics"])
+/** What a route's spec says about its token and rate limit (a request no route matched says nothing). */
+export interface Gate {
+  /** The token may also come as `?access_token=` (a live stream: EventSource can't set headers). */
+  readonly live?: true
+  /** The bearer token is the route's own (the metrics token): never verified as a user's or service's. */
+  readonly ownToken?: true
+  /** Exempt from the per-caller rate limit. */
+  readonly unlimited?: true
+}
 
 /**
- * Verifies the bearer token when there is one; routes decide whether they need one. Failed
+ * Verifies the bearer token when there is one; the route's spec decides whether it needs one. Failed
  * authentications are counted per client address: an address over its budget is answered 429
  * before its token is even looked at (guessing tokens costs the guesser, not the server).
  */
 export const authenticate =
-  (tokens: Tokens, failures: RateLimiter) => async (req: Request, _res: Response, next: NextFunction) => {
-    if (OWN_TOKEN.has(req.path)) return next()
+  (tokens: Tokens, failures: RateLimiter) =>
+  (gate: Gate) =>
+  async (req: Request, _res: Response, next: NextFunction) => {
+    if (gate.ownToken) return next()
     const header = req.get("authorization")
-    const live = isLiveRoute(req) && req.query.access_token !== undefined
+    const live = gate.live === true && req.query.access_token !== undefined
     if (header === undefined && !live) return next()
     const address = clientAddress(req)
     const wait = failures.peek(address)
@@ -116,22 +120,21 @@ export const authenticate =
     next()
   }
 
-const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"])
-
 /** Token-bucket rate limiting per user (per address before authentication). */
-export const rateLimit = (limiter: RateLimiter) => (req: Request, _res: Response, next: NextFunction) => {
-  if (UNLIMITED.has(req.path)) return next()
-  const principal = infoOf(req).principal
-  const key =
-    principal === undefined
-      ? `ip:${clientAddress(req)}`
-      : principal.kind === "user"
-        ? `user:${principal.userId}`
-        : `svc:${principal.serviceId}`
-  const wait = limiter.take(key)
-  if (wait > 0) throw problems.rateLimited(wait)
-  next()
-}
+export const rateLimit =
+  (limiter: RateLimiter) => (gate: Gate) => (req: Request, _res: Response, next: NextFunction) => {
+    if (gate.unlimited) return next()
+    const principal = infoOf(req).principal
+    const key =
+      principal === undefined
+        ? `ip:${clientAddress(req)}`
+        : principal.kind === "user"
+          ? `user:${principal.userId}`
+          : `svc:${principal.serviceId}`
+    const wait = limiter.take(key)
+    if (wait > 0) throw problems.rateLimited(wait)
+    next()
+  }
 
 /** A body must be JSON: anything else is 415 before the parser sees it. */
 export const requireJson = (req: Request, _res: Response, next: NextFunction) => {

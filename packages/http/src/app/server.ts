@@ -16,9 +16,12 @@ import { Routes } from "../routes/registry.js"
 import { mountSignIn } from "../routes/signIn.js"
 import { mountShare } from "../routes/share.js"
 import { webClient } from "../routes/webClient.js"
+import type { Tokens } from "../auth/tokens.js"
+import type { ServerConfig } from "../config.js"
 import type { App } from "./context.js"
 import {
   authenticate,
+  type Gate,
   notFound,
   problemHandler,
   rateLimit,
@@ -26,6 +29,29 @@ import {
   requireJson
 } from "./middleware.js"
 import { makeRateLimiter } from "./rateLimit.js"
+
+/**
+ * What runs before a route's handler, as its spec says: token verification (`live`: also from
+ * `?access_token=`; `ownToken`: not at all), the per-caller rate limit (`unlimited`: none), and the
+ * JSON body. A request no route takes gets the defaults.
+ */
+export const gates = (
+  tokens: Tokens,
+  config: Pick<ServerConfig, "authFailuresPerMinute" | "rateLimit" | "maxBodyBytes">
+) => {
+  const perMinute = config.authFailuresPerMinute
+  const verify = authenticate(tokens, makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute }))
+  const limit = rateLimit(makeRateLimiter(config.rateLimit))
+  const json = [
+    requireJson,
+    express.json({
+      limit: config.maxBodyBytes,
+      type: ["application/json", "application/*+json"],
+      strict: true
+    })
+  ]
+  return (gate: Gate) => [verify(gate), limit(gate), ...json]
+}
 
 /** The Express application: middleware, every route, and the problem handler. */
 export const createExpressApp = (app: App) => {
@@ -37,19 +63,9 @@ export const createExpressApp = (app: App) => {
   // The web client talks to the OpenID provider too (discovery, token, revocation).
   const connectTo = app.config.auth.oidc === undefined ? [] : [new URL(app.config.auth.oidc.issuer).origin]
   server.use(requestContext(app.logger, app.metrics, connectTo))
-  const perMinute = app.config.authFailuresPerMinute
-  server.use(authenticate(app.tokens, makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute })))
-  server.use(rateLimit(makeRateLimiter(app.config.rateLimit)))
-  server.use(requireJson)
-  server.use(
-    express.json({
-      limit: app.config.maxBodyBytes,
-      type: ["application/json", "application/*+json"],
-      strict: true
-    })
-  )
+  const pipeline = gates(app.tokens, app.config)
   const router = express.Router()
-  const routes = new Routes(router)
+  const routes = new Routes(router, pipeline)
   mountOps(app, routes)
   mountDev(app, routes)
   mountSignIn(app, routes)
@@ -67,6 +83,7 @@ export const createExpressApp = (app: App) => {
   // What the media plane recorded, for the replay: read from disk, with or without a media plane.
   mountRecordings(app, routes)
   server.use(router)
+  server.use(pipeline({}))
   // The web client (another package's pages, built on first use): off in tests and API-only deployments.
   if (app.config.webClient) server.use(webClient())
   server.use(notFound)

@@ -3,10 +3,8 @@ import { MediaUnavailable, type MediaPlaneService } from "@spaces/media"
 import { Effect, Schema } from "effect"
 import { isIP } from "node:net"
 import { type App, runWith } from "../app/context.js"
-import { serviceOf } from "../app/request.js"
 import { CAPTIONS_SCOPE, MEDIA_TAP_SCOPE } from "../auth/tokens.js"
 import { fromMediaError, HttpProblem } from "../problems.js"
-import { decodeBody, decodeParam } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 /*
@@ -89,12 +87,11 @@ export const mountCaptionsService = (app: App, routes: Routes) => {
       path: "/v1/captions/spaces",
       summary: `The live Spaces with captions on and their speakers' producers (a service token with the ${CAPTIONS_SCOPE} scope)`,
       tag: "Captions",
-      auth: "service",
+      auth: { service: CAPTIONS_SCOPE },
       response: { status: 200, schema: CaptionedSpacesList },
       problems: [403]
     },
-    async (req, res) => {
-      serviceOf(req, CAPTIONS_SCOPE)
+    async (_input, _req, res) => {
       const media = app.media
       const spaces = await Promise.all(
         app.captionedSpaces.list().map(async ({ spaceId, startedAt }) => ({
@@ -115,17 +112,14 @@ export const mountCaptionsService = (app: App, routes: Routes) => {
       path: "/v1/spaces/:spaceId/media/taps",
       summary: `Receive one speaker's audio as plain RTP (Opus) at ip:port (a service token with the ${MEDIA_TAP_SCOPE} scope)`,
       tag: "Captions",
-      auth: "service",
+      auth: { service: MEDIA_TAP_SCOPE },
       params: { spaceId: SpaceId },
       body: MediaTapBody,
       bodyRequired: true,
       response: { status: 201, schema: MediaTap },
       problems: [403, 404, 409, 422]
     },
-    async (req, res) => {
-      const service = serviceOf(req, MEDIA_TAP_SCOPE)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { producerId, ip, port } = decodeBody(MediaTapBody, req)
+    async ({ who: service, params: { spaceId }, body: { producerId, ip, port } }, _req, res) => {
       const tap = await withPlane((plane) => plane.tapAudioTo(spaceId, producerId, { ip, port }))
       const key = tapKey(service, spaceId, producerId)
       const replaced = tapsOf.get(key)
@@ -147,15 +141,12 @@ export const mountCaptionsService = (app: App, routes: Routes) => {
       path: "/v1/spaces/:spaceId/media/taps/:tapId",
       summary: `Stop a media tap (a service token with the ${MEDIA_TAP_SCOPE} scope)`,
       tag: "Captions",
-      auth: "service",
+      auth: { service: MEDIA_TAP_SCOPE },
       params: { spaceId: SpaceId, tapId: Id },
       response: { status: 204 },
       problems: [403, 404]
     },
-    async (req, res) => {
-      const service = serviceOf(req, MEDIA_TAP_SCOPE)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const tapId = decodeParam(Id, req, "tapId")
+    async ({ who: service, params: { spaceId, tapId } }, _req, res) => {
       const known = keyOf.get(tapId)
       if (known !== undefined && known.service === service && known.spaceId === spaceId) {
         keyOf.delete(tapId)
@@ -172,17 +163,14 @@ export const mountCaptionsService = (app: App, routes: Routes) => {
       path: "/v1/spaces/:spaceId/captions/partials",
       summary: `Put a partial caption on the room's live stream, never stored (a service token with the ${CAPTIONS_SCOPE} scope)`,
       tag: "Captions",
-      auth: "service",
+      auth: { service: CAPTIONS_SCOPE },
       params: { spaceId: SpaceId },
       body: PartialCaptionBody,
       bodyRequired: true,
       response: { status: 202 },
       problems: [403, 409]
     },
-    async (req, res) => {
-      serviceOf(req, CAPTIONS_SCOPE)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { speaker, text, startMs } = decodeBody(PartialCaptionBody, req)
+    async ({ params: { spaceId }, body: { speaker, text, startMs } }, _req, res) => {
       if (!app.captionedSpaces.has(spaceId)) throw captionsOff(spaceId)
       await Effect.runPromise(app.captionPartials.publish({ spaceId, speaker, text, startMs }))
       res.status(202).end()

@@ -3,7 +3,6 @@ import { Schema } from "effect"
 import type { App } from "../app/context.js"
 import { CAPTIONS_SCOPE } from "../auth/tokens.js"
 import { problems } from "../problems.js"
-import { decodeBody } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 const DevTokenRequest = Schema.Union(
@@ -31,14 +30,13 @@ export const mountDev = (app: App, routes: Routes) => {
       path: "/v1/dev/token",
       summary: "Development only: a signed token for a user ({user}) or a service ({service})",
       tag: "Development",
-      auth: "none",
+      auth: "public",
       body: DevTokenRequest,
       bodyRequired: true,
       response: { status: 200, schema: DevToken },
       problems: [403]
     },
-    async (req, res) => {
-      const request = decodeBody(DevTokenRequest, req)
+    async ({ body: request }, _req, res) => {
       if ("service" in request && !app.config.auth.devServiceTokens)
         throw problems.forbidden(
           "dev-service-tokens-off",

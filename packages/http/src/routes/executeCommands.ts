@@ -2,22 +2,24 @@ import { createHash, randomUUID } from "node:crypto"
 import {
   type CommandError,
   type CommandOptions,
+  type Executed,
   IdempotencyKeyReused,
+  type Outcome,
   SpaceCommand,
   SpaceEvent,
   Spaces,
+  type SpacesShape,
   UserCommand,
   UserEvent
 } from "@spaces/domain"
 import type { Request } from "express"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either, type ParseResult, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { makeRateLimiter } from "../app/rateLimit.js"
-import { infoOf, serviceOf, userOf } from "../app/request.js"
+import { infoOf } from "../app/request.js"
 import { CAPTIONS_SCOPE } from "../auth/tokens.js"
-import { fromError, malformed, problems } from "../problems.js"
+import { fromError, type HttpProblem, malformed, problems } from "../problems.js"
 import { bodySchema, type CommandRoute, commandRoutes } from "./commands.js"
-import { decodeBody } from "./decode.js"
 import { pathParams, type Routes } from "./registry.js"
 
 /** What every command answers: the events it caused and where they are in the log. */
@@ -27,21 +29,43 @@ export const CommandResult = Schema.Struct({
   position: Schema.Int
 }).annotations({ identifier: "CommandResult" })
 
-const decodeSpaceCommand = Schema.decodeUnknownEither(SpaceCommand, { errors: "all" })
-const decodeUserCommand = Schema.decodeUnknownEither(UserCommand, { errors: "all" })
-const encodeSpaceEvents = Schema.encodeSync(Schema.Array(SpaceEvent))
-const encodeUserEvents = Schema.encodeSync(Schema.Array(UserEvent))
+/** How a command of one aggregate is decoded, executed and answered: the one place they differ. */
+interface Aggregate<C, E> {
+  readonly decode: (raw: unknown) => Either.Either<C, ParseResult.ParseError>
+  readonly execute: (
+    spaces: SpacesShape,
+    command: C,
+    options: CommandOptions
+  ) => Effect.Effect<Executed<E>, CommandError>
+  readonly encode: (events: ReadonlyArray<E>) => ReadonlyArray<unknown>
+}
+
+const aggregate = <C, CI, E, EI>(
+  command: Schema.Schema<C, CI>,
+  event: Schema.Schema<E, EI>,
+  execute: Aggregate<C, E>["execute"]
+): Aggregate<C, E> => ({
+  decode: Schema.decodeUnknownEither(command, { errors: "all" }),
+  execute,
+  encode: Schema.encodeSync(Schema.Array(event))
+})
+
+const aggregates = {
+  space: aggregate(SpaceCommand, SpaceEvent, (spaces, command, options) => spaces.execute(command, options)),
+  user: aggregate(UserCommand, UserEvent, (spaces, command, options) => spaces.executeUser(command, options))
+}
+
+/** A command's outcome as the `CommandResult` body every command route answers. */
+const resultOf =
+  <E>(encode: Aggregate<unknown, E>["encode"]) =>
+  (out: Outcome<E>): typeof CommandResult.Encoded => ({
+    events: encode(out.events),
+    revision: out.revision,
+    position: out.position
+  })
 
 /** A Space command's outcome as the `CommandResult` body every command route answers. */
-export const spaceCommandResult = (out: {
-  readonly events: ReadonlyArray<SpaceEvent>
-  readonly revision: number
-  readonly position: number
-}): typeof CommandResult.Encoded => ({
-  events: encodeSpaceEvents(out.events),
-  revision: out.revision,
-  position: out.position
-})
+export const spaceCommandResult = resultOf(aggregates.space.encode)
 
 const KEY = /^[\x21-\x7e]{1,200}$/
 
@@ -78,6 +102,23 @@ const newId = (prefix: string, route: CommandRoute, key: string | undefined) =>
     ? `${prefix}_${randomUUID()}`
     : `${prefix}_${createHash("sha256").update(`${route.tag}\0${key}`).digest("base64url").slice(0, 24)}`
 
+/** Runs one command of `kind`'s aggregate: the raw command decoded, executed, answered. */
+const executeOne = <C, E>(
+  run: ReturnType<typeof runWith>,
+  { decode, execute, encode }: Aggregate<C, E>,
+  raw: unknown,
+  options: CommandOptions,
+  toProblem: (error: CommandError) => HttpProblem
+) => {
+  const command = Either.getOrThrowWith(decode(raw), (e) => {
+    throw malformed(e, "request")
+  })
+  return run(
+    Effect.flatMap(Spaces, (spaces) => execute(spaces, command, options)),
+    toProblem
+  ).then((out) => ({ replayed: out.replayed, body: resultOf(encode)(out) }))
+}
+
 export const mountCommands = (app: App, routes: Routes) => {
   const run = runWith(app)
   // Anyone may post in a live Space, and every post lengthens its log (which every reader reads).
@@ -86,85 +127,56 @@ export const mountCommands = (app: App, routes: Routes) => {
   for (const route of commandRoutes) {
     const params = pathParams(route.path)
     const body = bodySchema(route, params)
+    const status = route.created ? 201 : 200
     routes.add(
       {
         method: route.method,
         path: route.path,
         summary: route.summary,
         tag: route.group,
-        auth: route.actor,
+        auth: route.actor === "service" ? { service: CAPTIONS_SCOPE } : "user",
         body: body.schema,
         bodyRequired: body.members.length > 0,
-        response: { status: route.created ? 201 : 200, schema: CommandResult },
+        response: { status, schema: CommandResult },
         problems: [403, 404, 409, 422],
         idempotent: true
       },
-      async (req, res) => {
-        const actor =
-          route.actor === "service" ? { service: serviceOf(req, CAPTIONS_SCOPE) } : { by: userOf(req) }
-        const fields = decodeBody(body.schema, req)
-        const key = idempotencyKey(req, "service" in actor ? `service/${actor.service}` : `user/${actor.by}`)
+      async ({ who, body: fields }, req, res) => {
+        // The actor is the checked principal: `by` a user, or the transcription `service`.
+        const actor = route.actor === "service" ? "service" : "by"
+        const key = idempotencyKey(req, `${route.actor}/${who}`)
         const generated =
           route.generated === undefined || fields[route.generated] !== undefined
             ? {}
             : { [route.generated]: newId(route.generated === "spaceId" ? "s" : "p", route, key) }
         const fromPath = Object.fromEntries(params.map((name) => [name, req.params[name]]))
-        if (route.tag === "PublishPost" && "by" in actor) {
+        if (route.tag === "PublishPost") {
           // User ids never contain "/": the key is unambiguous.
-          const wait = posts.take(`${actor.by}/${String(fromPath.spaceId)}`)
+          const wait = posts.take(`${who}/${String(fromPath.spaceId)}`)
           if (wait > 0) throw problems.postsRateLimited(wait, perMinute)
         }
-        const raw = { ...fields, ...generated, ...fromPath, ...actor, _tag: route.tag }
-        const toProblem = commandProblem(req.get("idempotency-key"))
+        const raw = { ...fields, ...generated, ...fromPath, [actor]: who, _tag: route.tag }
         const options: CommandOptions = {
           correlationId: infoOf(req).correlationId,
           ...(key === undefined ? {} : { idempotencyKey: key })
         }
-
-        const result =
-          route.aggregate === "space"
-            ? await (async () => {
-                const command = Either.getOrThrowWith(decodeSpaceCommand(raw), (e) => {
-                  throw malformed(e, "request")
-                })
-                const out = await run(
-                  Effect.flatMap(Spaces, (spaces) => spaces.execute(command, options)),
-                  toProblem
-                )
-                return {
-                  replayed: out.replayed,
-                  spaceId: command.spaceId,
-                  body: spaceCommandResult(out)
-                }
-              })()
-            : await (async () => {
-                const command = Either.getOrThrowWith(decodeUserCommand(raw), (e) => {
-                  throw malformed(e, "request")
-                })
-                const out = await run(
-                  Effect.flatMap(Spaces, (spaces) => spaces.executeUser(command, options)),
-                  toProblem
-                )
-                return {
-                  replayed: out.replayed,
-                  spaceId: undefined,
-                  body: {
-                    events: encodeUserEvents(out.events),
-                    revision: out.revision,
-                    position: out.position
-                  }
-                }
-              })()
-
+        const result = await executeOne(
+          run,
+          aggregates[route.aggregate] as Aggregate<unknown, unknown>,
+          raw,
+          options,
+          commandProblem(req.get("idempotency-key"))
+        )
         if (result.replayed) res.setHeader("idempotent-replayed", "true")
-        if (route.created && result.spaceId !== undefined) {
+        if (route.created) {
+          const spaceId = String(raw.spaceId)
           const location =
             route.tag === "CreateSpace"
-              ? `/v1/spaces/${result.spaceId}`
-              : `/v1/spaces/${result.spaceId}/posts/${String(fields.postId ?? generated.postId ?? "")}`
+              ? `/v1/spaces/${spaceId}`
+              : `/v1/spaces/${spaceId}/posts/${String(fields.postId ?? generated.postId ?? "")}`
           res.setHeader("location", location)
         }
-        res.status(route.created ? 201 : 200).json(result.body)
+        res.status(status).json(result.body)
       }
     )
   }

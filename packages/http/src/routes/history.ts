@@ -9,9 +9,7 @@ import {
 } from "@spaces/domain"
 import { Effect, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { problems } from "../problems.js"
-import { decodeParam, decodeQuery } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 export const LoggedEvent = Schema.Struct({
@@ -51,6 +49,14 @@ const EventsQuery = Schema.Struct({
 })
 
 const encodeLog = Schema.encodeSync(Log)
+
+/** The Space's whole log, or `SpaceNotFound` when it has none (the history and the transcript read it). */
+export const existingSpaceLog = (spaceId: SpaceId) =>
+  Effect.filterOrFail(
+    spaceLog(spaceId),
+    (entries) => entries.length > 0,
+    () => new SpaceNotFound({ spaceId })
+  )
 const encodeState = Schema.encodeSync(StateAsOf)
 
 export const mountHistory = (app: App, routes: Routes) => {
@@ -70,17 +76,8 @@ export const mountHistory = (app: App, routes: Routes) => {
       response: { status: 200, schema: Log },
       problems: [404]
     },
-    async (req, res) => {
-      userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { after = 0, limit = MAX_EVENTS_PAGE } = decodeQuery(EventsQuery, req)
-      const log = await run(
-        Effect.filterOrFail(
-          spaceLog(spaceId),
-          (entries) => entries.length > 0,
-          () => new SpaceNotFound({ spaceId })
-        )
-      )
+    async ({ params: { spaceId }, query: { after = 0, limit = MAX_EVENTS_PAGE } }, _req, res) => {
+      const log = await run(existingSpaceLog(spaceId))
       const rest = log.filter((entry) => entry.position > after)
       const page = rest.slice(0, limit)
       if (rest.length > limit) {
@@ -102,10 +99,7 @@ export const mountHistory = (app: App, routes: Routes) => {
       response: { status: 200, schema: StateAsOf },
       problems: [404]
     },
-    async (req, res) => {
-      userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { position, at } = decodeQuery(StateQuery, req)
+    async ({ params: { spaceId }, query: { position, at } }, _req, res) => {
       if (position !== undefined && at !== undefined)
         throw problems.badRequest("ambiguous-point-in-time", "give either position or at, not both")
       const asOf =

@@ -12,9 +12,8 @@ import type { MediaPlaneService } from "@spaces/media"
 import { DEFAULT_FEED_LIMIT, feedChanged, ReadModels } from "@spaces/projections"
 import { Chunk, Effect, Queue, Schedule, Schema, Stream } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
-import { lastEventId, openSse, type SseWriter } from "../sse/sse.js"
-import { decodeParam, decodeQuery } from "./decode.js"
+import { lastEventId, type SseWriter } from "../sse/sse.js"
+import { addLiveRoute, pushOnChange } from "./liveRoute.js"
 import type { Routes } from "./registry.js"
 
 const toWire = (r: RecordedEvent) => ({
@@ -75,9 +74,11 @@ const mediaSignals = (plane: MediaPlaneService, spaceId: SpaceId, me: UserId, w:
 
 export const mountLive = (app: App, routes: Routes) => {
   const run = runWith(app)
-  routes.add(
+  addLiveRoute(
+    app,
+    routes,
+    "room",
     {
-      method: "get",
       path: "/v1/spaces/:spaceId/live",
       summary:
         "Server-Sent Events: the room's events from the log (id = global position), reactions, partial " +
@@ -87,22 +88,16 @@ export const mountLive = (app: App, routes: Routes) => {
         "both are given; EventSource sends it itself when it reconnects). At most SPACES_LIVE_REPLAY_MAX past events per " +
         "connection: after them a `more` event ({ after }) ends the stream, and reconnecting from there " +
         "(Last-Event-ID) sends the next page",
-      tag: "Live",
-      auth: "sse",
       query: LiveQuery,
       params: { spaceId: SpaceId },
-      response: { status: 200, contentType: "text/event-stream" },
       problems: [404]
     },
-    async (req, res) => {
-      const me = userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { after } = decodeQuery(LiveQuery, req)
+    async ({ who: me, params: { spaceId }, query: { after } }, req) => {
       const state = await run(Effect.flatMap(Spaces, (s) => s.space(spaceId)))
       if (state.status === "none") throw new SpaceNotFound({ spaceId })
       const from = lastEventId(req) ?? after ?? 0
       const stream = spaceStream(spaceId)
-      openSse(app, req, res, "room", me, (w) =>
+      return (w) =>
         Effect.scoped(
           Effect.gen(function* () {
             // Holding the room's stream is being connected (presence), until the client goes away.
@@ -130,41 +125,38 @@ export const mountLive = (app: App, routes: Routes) => {
                 return w.send("space", toWire(r), r.position)
               })
             )
-            const reactionPart = Queue.take(reactions).pipe(
-              Effect.flatMap((r) => (r.spaceId === spaceId ? w.send("reaction", r) : Effect.void)),
-              Effect.forever
-            )
-            const partialPart = Queue.take(partials).pipe(
-              Effect.flatMap((p) => (p.spaceId === spaceId ? w.send("caption", p) : Effect.void)),
-              Effect.forever
-            )
+            const ofThisRoom = <T extends { readonly spaceId: SpaceId }>(
+              queue: Queue.Dequeue<T>,
+              event: string
+            ) =>
+              Queue.take(queue).pipe(
+                Effect.flatMap((item) => (item.spaceId === spaceId ? w.send(event, item) : Effect.void)),
+                Effect.forever
+              )
             const mediaPart = app.media.available
               ? mediaSignals(app.media.plane, spaceId, me, w)
               : Effect.void
-            yield* Effect.all([logPart, reactionPart, partialPart, mediaPart], {
-              concurrency: "unbounded",
-              discard: true
-            })
+            yield* Effect.all(
+              [logPart, ofThisRoom(reactions, "reaction"), ofThisRoom(partials, "caption"), mediaPart],
+              { concurrency: "unbounded", discard: true }
+            )
           })
-        ).pipe(Effect.catchAllCause((cause) => Effect.logDebug("room stream ended", cause)))
-      )
+        )
     }
   )
 
-  routes.add(
+  addLiveRoute(
+    app,
+    routes,
+    "feed",
     {
-      method: "get",
       path: "/v1/feed/live",
       summary:
         "Server-Sent Events: your live bar, re-sent whenever it changes (id = the views' log position)",
-      tag: "Live",
-      auth: "sse",
-      response: { status: 200, contentType: "text/event-stream" },
       problems: []
     },
-    async (req, res) => {
-      const user = userOf(req)
-      openSse(app, req, res, "feed", user, (w) =>
+    ({ who: user }) =>
+      (w) =>
         Effect.gen(function* () {
           const models = yield* ReadModels
           let sent = ""
@@ -180,17 +172,7 @@ export const mountLive = (app: App, routes: Routes) => {
             sent = json
             yield* w.send("feed", feed, position)
           })
-          const touched = models.changes.pipe(
-            Stream.filter((change) => feedChanged(change, user, listed)),
-            Stream.groupedWithin(1024, "20 millis"),
-            Stream.runForEach(() => push)
-          )
-          // A periodic reconcile covers a change that lands between the first read and the subscription.
-          const reconcile = push.pipe(Effect.repeat(Schedule.spaced("2 seconds")))
-          yield* push
-          yield* Effect.all([touched, reconcile], { concurrency: "unbounded", discard: true })
-        }).pipe(Effect.catchAllCause((cause) => Effect.logDebug("feed stream ended", cause)))
-      )
-    }
+          yield* pushOnChange(push, (change) => Effect.succeed(feedChanged(change, user, listed)))
+        })
   )
 }

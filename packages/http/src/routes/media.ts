@@ -1,13 +1,10 @@
-import { SpaceId } from "@spaces/domain"
+import { SpaceId, type UserId } from "@spaces/domain"
 import { type Caller, type MediaPlaneService, MediaUnavailable, type SignallingError } from "@spaces/media"
-import type { Request } from "express"
 import { Effect, Schema } from "effect"
 import type { types } from "mediasoup"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { fromMediaError } from "../problems.js"
-import { decodeBody, decodeParam } from "./decode.js"
-import type { Routes } from "./registry.js"
+import type { Input, ParamSchemas, RouteSpec, Routes } from "./registry.js"
 
 /*
  * Signalling for mediasoup-client. The schemas check the shape of what the browser sends; mediasoup
@@ -102,15 +99,21 @@ export const ConsumeBody = Schema.Struct({
  */
 const asMediasoup = <T>(value: object): T => value as T
 
+/** What varies between signalling routes: all act for a participant of the Space in the path. */
+type SignalSpec = Omit<RouteSpec<"user">, "tag" | "auth" | "problems" | "params"> & {
+  readonly params: { readonly spaceId: typeof SpaceId } & ParamSchemas
+}
+
 export const mountMedia = (app: App, routes: Routes) => {
   const run = runWith(app)
   const S = "/v1/spaces/:spaceId/media"
   const withPlane = <A>(
-    req: Request,
+    {
+      who: userId,
+      params: { spaceId }
+    }: { readonly who: UserId; readonly params: { readonly spaceId: SpaceId } },
     use: (plane: MediaPlaneService, caller: Caller) => Effect.Effect<A, SignallingError>
   ): Promise<A> => {
-    const userId = userOf(req)
-    const spaceId = decodeParam(SpaceId, req, "spaceId")
     const media = app.media
     const effect = media.available
       ? use(media.plane, { spaceId, userId })
@@ -132,159 +135,130 @@ export const mountMedia = (app: App, routes: Routes) => {
       fromMediaError
     )
   }
-  const spec = {
-    tag: "Media",
-    auth: "user" as const,
-    params: { spaceId: SpaceId },
-    problems: [403, 404, 409, 422]
-  }
+  /**
+   * A signalling route: a participant's call on the room's media plane. The answer is the plane's
+   * (204 with none); `use` gets the caller and the decoded request.
+   */
+  const signal = <const S extends SignalSpec>(
+    spec: S,
+    use: (
+      plane: MediaPlaneService,
+      caller: Caller,
+      input: Input<S & { readonly auth: "user" }>
+    ) => Effect.Effect<unknown, SignallingError>
+  ) =>
+    routes.add(
+      { ...spec, tag: "Media", auth: "user", problems: [403, 404, 409, 422] },
+      async (input, _req, res) => {
+        const typed = input as unknown as Input<S & { readonly auth: "user" }>
+        const answer = await withPlane(typed, (plane, caller) => use(plane, caller, typed))
+        const status = spec.response.status
+        if (status === 204) res.status(204).end()
+        else res.status(status).json(answer)
+      }
+    )
+  const InSpace = { spaceId: SpaceId }
 
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "get",
       path: `${S}/capabilities`,
+      params: InSpace,
       summary: "The room router's RTP capabilities",
       response: { status: 200 }
     },
-    async (req, res) => {
-      res.json({ rtpCapabilities: await withPlane(req, (plane, caller) => plane.rtpCapabilities(caller)) })
-    }
+    (plane, caller) => Effect.map(plane.rtpCapabilities(caller), (rtpCapabilities) => ({ rtpCapabilities }))
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "get",
       path: `${S}/producers`,
+      params: InSpace,
       summary: "The room's current producers (to consume on joining)",
       response: { status: 200 }
     },
-    async (req, res) => {
-      res.json(await withPlane(req, (plane, caller) => plane.producersFor(caller)))
-    }
+    (plane, caller) => plane.producersFor(caller)
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "post",
       path: `${S}/transports`,
+      params: InSpace,
       summary: "Create a WebRTC transport: send (speakers) or recv (participants)",
       body: CreateTransportBody,
       bodyRequired: true,
       response: { status: 201 }
     },
-    async (req, res) => {
-      const { direction } = decodeBody(CreateTransportBody, req)
-      res
-        .status(201)
-        .json(await withPlane(req, (plane, caller) => plane.createWebRtcTransport(caller, direction)))
-    }
+    (plane, caller, { body: { direction } }) => plane.createWebRtcTransport(caller, direction)
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "post",
       path: `${S}/transports/:transportId/connect`,
+      params: { ...InSpace, transportId: Id },
       summary: "Connect a transport with the client's DTLS parameters",
       body: ConnectTransportBody,
       bodyRequired: true,
       response: { status: 204 }
     },
-    async (req, res) => {
-      const { dtlsParameters } = decodeBody(ConnectTransportBody, req)
-      const transportId = decodeParam(Id, req, "transportId")
-      await withPlane(req, (plane, caller) =>
-        plane
-          .connectTransport(caller, transportId, {
-            dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
-          })
-          .pipe(
-            // A connected transport is a connection to the Space until it closes (presence); one
-            // created and never connected carries nothing, so a tab that dies with it is not held.
-            Effect.zipRight(app.presence.transportOpened(caller.spaceId, caller.userId, transportId))
-          )
-      )
-      res.status(204).end()
-    }
+    (plane, caller, { params: { transportId }, body: { dtlsParameters } }) =>
+      plane
+        .connectTransport(caller, transportId, {
+          dtlsParameters: asMediasoup<types.DtlsParameters>(dtlsParameters)
+        })
+        .pipe(
+          // A connected transport is a connection to the Space until it closes (presence); one
+          // created and never connected carries nothing, so a tab that dies with it is not held.
+          Effect.zipRight(app.presence.transportOpened(caller.spaceId, caller.userId, transportId))
+        )
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "post",
       path: `${S}/produce`,
+      params: InSpace,
       summary: "Publish your audio track (speakers only; paused while muted)",
       body: ProduceBody,
       bodyRequired: true,
       response: { status: 201 }
     },
-    async (req, res) => {
-      const {
-        transportId,
-        rtpParameters: { msid: _unusedBy312, ...rtpParameters }
-      } = decodeBody(ProduceBody, req)
-      res
-        .status(201)
-        .json(
-          await withPlane(req, (plane, caller) =>
-            plane.produce(caller, transportId, asMediasoup<types.RtpParameters>(rtpParameters))
-          )
-        )
+    (plane, caller, { body: { transportId, rtpParameters } }) => {
+      const { msid: _unusedBy312, ...known } = rtpParameters
+      return plane.produce(caller, transportId, asMediasoup<types.RtpParameters>(known))
     }
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "post",
       path: `${S}/consume`,
+      params: InSpace,
       summary: "Consume a producer on your receive transport (created paused)",
       body: ConsumeBody,
       bodyRequired: true,
       response: { status: 201 }
     },
-    async (req, res) => {
-      const { transportId, producerId, rtpCapabilities } = decodeBody(ConsumeBody, req)
-      res
-        .status(201)
-        .json(
-          await withPlane(req, (plane, caller) =>
-            plane.consume(
-              caller,
-              transportId,
-              producerId,
-              asMediasoup<types.RtpCapabilities>(rtpCapabilities)
-            )
-          )
-        )
-    }
+    (plane, caller, { body: { transportId, producerId, rtpCapabilities } }) =>
+      plane.consume(caller, transportId, producerId, asMediasoup<types.RtpCapabilities>(rtpCapabilities))
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "post",
       path: `${S}/consumers/:consumerId/resume`,
+      params: { ...InSpace, consumerId: Id },
       summary: "Resume a consumer: the client is ready for RTP",
       response: { status: 204 }
     },
-    async (req, res) => {
-      const consumerId = decodeParam(Id, req, "consumerId")
-      await withPlane(req, (plane, caller) => plane.resumeConsumer(caller, consumerId))
-      res.status(204).end()
-    }
+    (plane, caller, { params: { consumerId } }) => plane.resumeConsumer(caller, consumerId)
   )
-  routes.add(
+  signal(
     {
-      ...spec,
       method: "delete",
       path: `${S}/transports/:transportId`,
+      params: { ...InSpace, transportId: Id },
       summary: "Close one of your transports",
       response: { status: 204 }
     },
-    async (req, res) => {
-      const transportId = decodeParam(Id, req, "transportId")
-      await withPlane(req, (plane, caller) =>
-        Effect.zipRight(plane.closeTransport(caller, transportId), app.presence.transportClosed(transportId))
-      )
-      res.status(204).end()
-    }
+    (plane, caller, { params: { transportId } }) =>
+      Effect.zipRight(plane.closeTransport(caller, transportId), app.presence.transportClosed(transportId))
   )
 }

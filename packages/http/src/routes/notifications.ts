@@ -5,12 +5,11 @@ import {
   NotificationsPage,
   ReadModels
 } from "@spaces/projections"
-import { Effect, Schedule, Schema, Stream } from "effect"
+import { Effect, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { HttpProblem, problems } from "../problems.js"
-import { lastEventId, openSse } from "../sse/sse.js"
-import { decodeBody, decodeQuery } from "./decode.js"
+import { lastEventId } from "../sse/sse.js"
+import { addLiveRoute, pushOnChange } from "./liveRoute.js"
 import { caughtUp } from "./queries.js"
 import type { Routes } from "./registry.js"
 
@@ -85,9 +84,7 @@ export const mountNotifications = (app: App, routes: Routes) => {
       response: { status: 200, schema: NotificationsPage },
       problems: []
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const { minPosition, before, limit } = decodeQuery(ListQuery, req)
+    async ({ who: user, query: { minPosition, before, limit } }, _req, res) => {
       const page = await run(
         Effect.zipRight(
           caughtUp("notifications", minPosition),
@@ -116,9 +113,7 @@ export const mountNotifications = (app: App, routes: Routes) => {
       response: { status: 200, schema: ReadState },
       problems: [422]
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const { upTo } = decodeBody(MarkRead, req)
+    async ({ who: user, body: { upTo } }, _req, res) => {
       const answer = await run(
         Effect.gen(function* () {
           const models = yield* ReadModels
@@ -135,22 +130,20 @@ export const mountNotifications = (app: App, routes: Routes) => {
     }
   )
 
-  routes.add(
+  addLiveRoute(
+    app,
+    routes,
+    "notifications",
     {
-      method: "get",
       path: "/v1/me/notifications/live",
       summary:
         "Server-Sent Events: `unread` ({unread, readUpTo}) on open and on every change, and each new " +
         "`notification` (id = its id). With Last-Event-ID (or `?lastEventId=`), the notifications after it are sent first",
-      tag: "Live",
-      auth: "sse",
-      response: { status: 200, contentType: "text/event-stream" },
       problems: []
     },
-    async (req, res) => {
-      const user = userOf(req)
+    ({ who: user }, req) => {
       const resumeFrom = lastEventId(req)
-      openSse(app, req, res, "notifications", user, (w) =>
+      return (w) =>
         Effect.gen(function* () {
           const models = yield* ReadModels
           let last =
@@ -168,21 +161,12 @@ export const mountNotifications = (app: App, routes: Routes) => {
             sentUnread = json
             yield* w.send("unread", state)
           })
-          const touched = models.changes.pipe(
-            Stream.filterEffect((change) =>
-              change._tag === "Notified"
-                ? models.notifications.reaches(change, user)
-                : Effect.succeed(change._tag === "NotificationsRead" && change.user === user)
-            ),
-            Stream.groupedWithin(1024, "20 millis"),
-            Stream.runForEach(() => push)
+          yield* pushOnChange(push, (change) =>
+            change._tag === "Notified"
+              ? models.notifications.reaches(change, user)
+              : Effect.succeed(change._tag === "NotificationsRead" && change.user === user)
           )
-          // A periodic reconcile covers a change that lands between the first read and the subscription.
-          const reconcile = push.pipe(Effect.repeat(Schedule.spaced("2 seconds")))
-          yield* push
-          yield* Effect.all([touched, reconcile], { concurrency: "unbounded", discard: true })
-        }).pipe(Effect.catchAllCause((cause) => Effect.logDebug("notifications stream ended", cause)))
-      )
+        })
     }
   )
 
@@ -196,8 +180,7 @@ export const mountNotifications = (app: App, routes: Routes) => {
       response: { status: 200, schema: VapidKey },
       problems: []
     },
-    (req, res) => {
-      userOf(req)
+    (_input, _req, res) => {
       if (push.vapid === undefined) throw pushNotConfigured()
       res.json({ publicKey: push.vapid.publicKey })
     }
@@ -221,9 +204,7 @@ export const mountNotifications = (app: App, routes: Routes) => {
       response: { status: 201, schema: Subscribed },
       problems: []
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const { endpoint, keys } = decodeBody(Subscribe, req)
+    async ({ who: user, body: { endpoint, keys } }, _req, res) => {
       if (push.vapid === undefined) throw pushNotConfigured()
       checkEndpoint(endpoint)
       const out = await run(
@@ -246,9 +227,7 @@ export const mountNotifications = (app: App, routes: Routes) => {
       response: { status: 204 },
       problems: []
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const { endpoint } = decodeQuery(Unsubscribe, req)
+    async ({ who: user, query: { endpoint } }, _req, res) => {
       await run(Effect.flatMap(Spaces, (s) => s.executeUser({ _tag: "UnsubscribePush", by: user, endpoint })))
       res.status(204).end()
     }

@@ -1,9 +1,8 @@
 import { SpaceId, Spaces } from "@spaces/domain"
 import { Effect, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { infoOf, serviceOf } from "../app/request.js"
+import { infoOf } from "../app/request.js"
 import { OPERATOR_SCOPE } from "../auth/tokens.js"
-import { decodeBody, decodeParam } from "./decode.js"
 import { CommandResult, spaceCommandResult } from "./executeCommands.js"
 import type { Routes } from "./registry.js"
 
@@ -25,17 +24,14 @@ export const mountOperator = (app: App, routes: Routes) => {
       path: "/v1/operator/spaces/:spaceId/end",
       summary: `End any scheduled or live Space with a reason (a service token with the ${OPERATOR_SCOPE} scope)`,
       tag: "Operator",
-      auth: "service",
+      auth: "operator",
       params: { spaceId: SpaceId },
       body: OperatorEndBody,
       bodyRequired: true,
       response: { status: 200, schema: CommandResult },
       problems: [403, 404, 409, 422]
     },
-    async (req, res) => {
-      const operator = serviceOf(req, OPERATOR_SCOPE)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { reason } = decodeBody(OperatorEndBody, req)
+    async ({ who: operator, params: { spaceId }, body: { reason } }, req, res) => {
       const out = await run(
         Effect.flatMap(Spaces, (spaces) =>
           spaces.execute(

@@ -56,11 +56,12 @@ export const mountOps = (app: App, routes: Routes, where: "main" | "ops" = "main
       path: "/healthz",
       summary: "Liveness: the process serves requests",
       tag: "Operations",
-      auth: "none",
+      auth: "public",
+      unlimited: true,
       response: { status: 200 },
       problems: []
     },
-    (_req, res) => {
+    (_input, _req, res) => {
       res.json({ status: "ok" })
     }
   )
@@ -70,11 +71,12 @@ export const mountOps = (app: App, routes: Routes, where: "main" | "ops" = "main
       path: "/readyz",
       summary: "Readiness: the store answers and the projection runners are caught up enough",
       tag: "Operations",
-      auth: "none",
+      auth: "public",
+      unlimited: true,
       response: { status: 200 },
       problems: []
     },
-    async (_req, res) => {
+    async (_input, _req, res) => {
       const report = await run(
         Effect.gen(function* () {
           const store = yield* EventStore
@@ -110,11 +112,13 @@ export const mountOps = (app: App, routes: Routes, where: "main" | "ops" = "main
       path: "/metrics",
       summary: "Prometheus metrics",
       tag: "Operations",
-      auth: "none",
+      auth: "public",
+      ownToken: true,
+      unlimited: true,
       response: { status: 200, contentType: "text/plain" },
       problems: [401, 403, 404]
     },
-    async (req, res) => {
+    async (_input, req, res) => {
       checkMetricsAccess(app, req, where)
       res.setHeader("content-type", "text/plain; version=0.0.4; charset=utf-8")
       res.send(await app.metrics.render())
@@ -128,11 +132,11 @@ export const mountOps = (app: App, routes: Routes, where: "main" | "ops" = "main
       path: "/openapi.json",
       summary: "This API, as OpenAPI 3.1",
       tag: "Operations",
-      auth: "none",
+      auth: "public",
       response: { status: 200 },
       problems: []
     },
-    (_req, res) => {
+    (_input, _req, res) => {
       document ??= openApiDocument(routes.specs)
       res.json(document)
     }

@@ -12,24 +12,19 @@ import {
 } from "@spaces/projections"
 import { Duration, Effect, Option, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
-import { decodeParam, decodeQuery } from "./decode.js"
-import type { Routes } from "./registry.js"
+import type { ParamSchemas, ParamsOf, Routes } from "./registry.js"
 
 const Position = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
 
 /** Every query takes `minPosition`: wait (bounded) until the views include that log position. */
 const ReadYourWrites = { minPosition: Schema.optional(Position) }
-const Plain = Schema.Struct(ReadYourWrites)
-const FeedQuery = Schema.Struct({
-  ...ReadYourWrites,
+const FeedQuery = {
   limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200)))
-})
-const SearchQuery = Schema.Struct({
-  ...ReadYourWrites,
+}
+const SearchQuery = {
   q: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
   topic: Schema.optional(TopicSlug)
-})
+}
 
 const WAIT = Duration.seconds(2)
 
@@ -51,67 +46,81 @@ const afterPosition = <A, E>(
   read: (models: ReadModelsShape) => Effect.Effect<A, E>
 ) => Effect.zipRight(caughtUp(view, minPosition), Effect.flatMap(ReadModels, read))
 
+/** A view route: what varies between the queries that read the projections' views. */
+interface ViewSpec<P extends ParamSchemas, Q extends Schema.Struct.Fields> {
+  readonly path: string
+  readonly summary: string
+  readonly params?: P
+  /** Query members besides `minPosition`, which every view takes. */
+  readonly query?: Q
+  readonly schema: Schema.Schema.Any
+  readonly problems?: ReadonlyArray<number>
+}
+interface ViewInput<P extends ParamSchemas, Q extends Schema.Struct.Fields> {
+  readonly who: UserId
+  readonly params: ParamsOf<P>
+  readonly query: Schema.Struct.Type<Q & typeof ReadYourWrites>
+}
+
 export const mountQueries = (app: App, routes: Routes) => {
   const run = runWith(app)
-  routes.add(
+  /** One skeleton for every view: the registry decodes, `read` picks from the read models. */
+  const addView = <const P extends ParamSchemas = {}, const Q extends Schema.Struct.Fields = {}>(
+    { schema, problems = [], query, ...spec }: ViewSpec<P, Q>,
+    view: ViewName,
+    read: (models: ReadModelsShape, input: ViewInput<P, Q>) => Effect.Effect<unknown, unknown>
+  ) =>
+    routes.add(
+      {
+        ...spec,
+        method: "get",
+        tag: "Queries",
+        auth: "user",
+        query: Schema.Struct({ ...ReadYourWrites, ...query }),
+        problems,
+        response: { status: 200, schema }
+      },
+      async (input, _req, res) => {
+        const typed = input as unknown as ViewInput<P, Q>
+        // Every view's query has `minPosition` (built in above); TypeScript can't see it through Q.
+        const { minPosition } = typed.query as { readonly minPosition?: number }
+        res.json(await run(afterPosition(view, minPosition, (m) => read(m, typed))))
+      }
+    )
+
+  addView(
     {
-      method: "get",
       path: "/v1/spaces/:spaceId",
       summary:
         "The room view: participants, roles, mute state, hands, invitations, counts, pinned post; " +
         "`position` is the log position it reflects: open the live stream with `?after=<position>`",
-      tag: "Queries",
-      auth: "user",
-      query: Plain,
       params: { spaceId: SpaceId },
-      response: { status: 200, schema: RoomViewAt },
+      schema: RoomViewAt,
       problems: [404]
     },
-    async (req, res) => {
-      userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { minPosition } = decodeQuery(Plain, req)
-      const view = await run(
-        afterPosition("room", minPosition, (m) =>
-          // The position is read before the view: the view then includes at least that much, so a
-          // stream opened after it may repeat an event or two the view already shows, never miss one.
-          Effect.flatMap(m.positionOf("room"), (position) =>
-            Effect.map(
-              m.room(spaceId),
-              Option.map((room): RoomViewAt => ({ ...room, position }))
-            )
-          )
-        ).pipe(
-          Effect.flatMap(
-            Option.match({
-              onNone: () => Effect.fail(new SpaceNotFound({ spaceId })),
-              onSome: Effect.succeed
-            })
-          )
+    "room",
+    (m, { params: { spaceId } }) =>
+      // The position is read before the view: the view then includes at least that much, so a
+      // stream opened after it may repeat an event or two the view already shows, never miss one.
+      Effect.flatMap(m.positionOf("room"), (position) =>
+        Effect.flatMap(
+          m.room(spaceId),
+          Option.match({
+            onNone: () => Effect.fail(new SpaceNotFound({ spaceId })),
+            onSome: (room): Effect.Effect<RoomViewAt> => Effect.succeed({ ...room, position })
+          })
         )
       )
-      res.json(view)
-    }
   )
-  routes.add(
+  addView(
     {
-      method: "get",
       path: "/v1/feed",
       summary: "Your live bar: live Spaces with people you follow, ranked",
-      tag: "Queries",
-      auth: "user",
       query: FeedQuery,
-      response: { status: 200, schema: Schema.Array(FeedEntry) },
-      problems: []
+      schema: Schema.Array(FeedEntry)
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const { minPosition, limit } = decodeQuery(FeedQuery, req)
-      const feed = await run(
-        afterPosition("feed", minPosition, (m) => m.feed(user, limit === undefined ? {} : { limit }))
-      )
-      res.json(feed)
-    }
+    "feed",
+    (m, { who, query: { limit } }) => m.feed(who, limit === undefined ? {} : { limit })
   )
   routes.add(
     {
@@ -123,82 +132,48 @@ export const mountQueries = (app: App, routes: Routes) => {
       response: { status: 200, schema: Schema.Array(TopicSlug) },
       problems: []
     },
-    async (req, res) => {
-      userOf(req)
+    async (_input, _req, res) => {
       res.json(await run(Effect.map(Rules, (rules) => rules.topics)))
     }
   )
-  routes.add(
+  addView(
     {
-      method: "get",
       path: "/v1/topics/:topic",
       summary: "A topic's live Spaces (by listeners) and upcoming ones (by start time)",
-      tag: "Queries",
-      auth: "user",
-      query: Plain,
       params: { topic: TopicSlug },
-      response: { status: 200, schema: TopicView },
-      problems: []
+      schema: TopicView
     },
-    async (req, res) => {
-      userOf(req)
-      const topic = decodeParam(TopicSlug, req, "topic")
-      const { minPosition } = decodeQuery(Plain, req)
-      res.json(await run(afterPosition("topic", minPosition, (m) => m.topic(topic))))
-    }
+    "topic",
+    (m, { params: { topic } }) => m.topic(topic)
   )
-  routes.add(
+  addView(
     {
-      method: "get",
       path: "/v1/search",
       summary: "Search live and upcoming Spaces by words of the title and by topic",
-      tag: "Queries",
-      auth: "user",
       query: SearchQuery,
-      response: { status: 200, schema: SearchResults },
-      problems: []
+      schema: SearchResults
     },
-    async (req, res) => {
-      userOf(req)
-      const { minPosition, q, topic } = decodeQuery(SearchQuery, req)
-      const query = { ...(q === undefined ? {} : { text: q }), ...(topic === undefined ? {} : { topic }) }
-      res.json(await run(afterPosition("search", minPosition, (m) => m.search(query))))
-    }
+    "search",
+    (m, { query: { q, topic } }) =>
+      m.search({ ...(q === undefined ? {} : { text: q }), ...(topic === undefined ? {} : { topic }) })
   )
-  routes.add(
+  addView(
     {
-      method: "get",
       path: "/v1/creators/:user",
       summary: "A user's hosted Spaces: live, scheduled, ended (with recording)",
-      tag: "Queries",
-      auth: "user",
-      query: Plain,
       params: { user: UserId },
-      response: { status: 200, schema: CreatorView },
-      problems: []
+      schema: CreatorView
     },
-    async (req, res) => {
-      userOf(req)
-      const user = decodeParam(UserId, req, "user")
-      const { minPosition } = decodeQuery(Plain, req)
-      res.json(await run(afterPosition("creator", minPosition, (m) => m.creator(user))))
-    }
+    "creator",
+    (m, { params: { user } }) => m.creator(user)
   )
-  routes.add(
+  addView(
     {
-      method: "get",
       path: "/v1/me/reminders",
       summary: "Scheduled Spaces you set a reminder on, soonest first",
-      tag: "Queries",
-      auth: "user",
-      query: Plain,
-      response: { status: 200, schema: Schema.Array(ScheduledSpaceSummary) },
-      problems: []
+      schema: Schema.Array(ScheduledSpaceSummary)
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const { minPosition } = decodeQuery(Plain, req)
-      res.json(await run(afterPosition("reminders", minPosition, (m) => m.reminders(user))))
-    }
+    "reminders",
+    (m, { who }) => m.reminders(who)
   )
 }

@@ -1,9 +1,7 @@
 import { SpaceId, SpaceNotFound, Spaces, participantOf } from "@spaces/domain"
 import { Clock, Effect, HashSet, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { HttpProblem } from "../problems.js"
-import { decodeBody, decodeParam } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 export const ReactionBody = Schema.Struct({
@@ -26,10 +24,7 @@ export const mountReactions = (app: App, routes: Routes) => {
       response: { status: 202, description: "broadcast" },
       problems: [403, 404, 409]
     },
-    async (req, res) => {
-      const user = userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const { emoji } = decodeBody(ReactionBody, req)
+    async ({ who: user, params: { spaceId }, body: { emoji } }, _req, res) => {
       await run(
         Effect.gen(function* () {
           const state = yield* Effect.flatMap(Spaces, (spaces) => spaces.space(spaceId))

@@ -21,11 +21,9 @@ import {
   TrackFileName
 } from "@spaces/media"
 import { Effect, Option, Schema } from "effect"
-import type { Request, Response } from "express"
+import type { Response } from "express"
 import { type App, runWith } from "../app/context.js"
-import { infoOf, userOf } from "../app/request.js"
 import { HttpProblem, problems } from "../problems.js"
-import { decodeParam, decodeQuery } from "./decode.js"
 import type { Routes } from "./registry.js"
 
 /** How long a track URL from the manifest works: a long replay session, not a permanent link. */
@@ -145,13 +143,11 @@ export const mountRecordings = (app: App, routes: Routes) => {
       (error) => (error instanceof HttpProblem ? error : unreadable(error))
     )
 
-  /** A signed-in user, or a still-valid signed URL from the manifest. */
-  const authorise = (req: Request, spaceId: SpaceId, file: string) => {
-    const { expires, signature } = decodeQuery(TrackQuery, req)
-    if (signature === undefined || expires === undefined || infoOf(req).principal !== undefined) {
-      userOf(req)
-      return
-    }
+  /** Without a user's token (the registry checked one that was sent), a still-valid signed URL. */
+  const authorise = (spaceId: SpaceId, file: string, query: typeof TrackQuery.Type) => {
+    const { expires, signature } = query
+    if (signature === undefined || expires === undefined)
+      throw problems.unauthorized("a bearer token is required")
     if (!urls.verify(spaceId, file, expires, signature))
       throw problems.forbidden(
         "recording-url-invalid",
@@ -172,9 +168,7 @@ export const mountRecordings = (app: App, routes: Routes) => {
       response: { status: 200, schema: RecordingView },
       problems: [404]
     },
-    async (req, res) => {
-      userOf(req)
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
+    async ({ params: { spaceId } }, _req, res) => {
       const manifest = await manifestOf(spaceId)
       const expires = Math.floor(Date.now() / 1000) + SIGNED_URL_TTL_SECONDS
       const base = `/v1/spaces/${encodeURIComponent(spaceId)}/recording/tracks/`
@@ -199,7 +193,7 @@ export const mountRecordings = (app: App, routes: Routes) => {
       summary:
         "One track of the recording as Ogg Opus (Range requests answered 206): with a bearer token, or by the signed URL the manifest gives",
       tag: "History",
-      auth: "user",
+      auth: "user-or-signed-url",
       params: { spaceId: SpaceId, file: TrackFileName },
       query: TrackQuery,
       response: {
@@ -209,10 +203,8 @@ export const mountRecordings = (app: App, routes: Routes) => {
       },
       problems: [403, 404, 416]
     },
-    async (req, res) => {
-      const spaceId = decodeParam(SpaceId, req, "spaceId")
-      const file = decodeParam(TrackFileName, req, "file")
-      authorise(req, spaceId, file)
+    async ({ who, params: { spaceId, file }, query }, _req, res) => {
+      if (who === undefined) authorise(spaceId, file, query)
       const manifest = await manifestOf(spaceId)
       // Only files the manifest lists are served: a name is never a path.
       if (!manifest.tracks.some((track) => track.file === file))

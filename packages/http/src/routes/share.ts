@@ -144,13 +144,14 @@ export const mountShare = (app: App, routes: Routes) => {
         "Share link: an HTML page with Open Graph / Twitter card tags (title, host, topics, live with listeners, " +
         "scheduled with time, ended with recording) that opens the Space in the web client; 404 as a page",
       tag: "Sharing",
-      auth: "none",
-      params: { spaceId: SpaceId },
+      auth: "public",
+      // Any text: an id that is not a Space's gets the not-found page, not a problem document.
+      params: { spaceId: Schema.String },
       response: { status: 200, contentType: "text/html" },
       problems: [404]
     },
-    async (req, res) => {
-      const id = decodeSpaceId(req.params.spaceId)
+    async ({ params }, req, res) => {
+      const id = decodeSpaceId(params.spaceId)
       if (Either.isLeft(id)) return send(res, 404, notFoundPage())
       const spaceId = id.right
       const found = await run(

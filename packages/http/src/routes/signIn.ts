@@ -39,11 +39,11 @@ export const mountSignIn = (app: App, routes: Routes) => {
       summary:
         "How to sign in: development sign-in on or off, and the OpenID Connect client (issuer, client id, scopes)",
       tag: "Sign-in",
-      auth: "none",
+      auth: "public",
       response: { status: 200, schema: SignInConfig },
       problems: []
     },
-    (_req, res) => {
+    (_input, _req, res) => {
       res.json(body)
     }
   )

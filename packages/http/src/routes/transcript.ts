@@ -1,10 +1,9 @@
-import { SpaceId, SpaceNotFound, spaceLog } from "@spaces/domain"
-import { Effect, Schema } from "effect"
-import type { Request, Response } from "express"
+import { SpaceId } from "@spaces/domain"
+import { Schema } from "effect"
+import type { Response } from "express"
 import { type App, runWith } from "../app/context.js"
-import { userOf } from "../app/request.js"
 import { Transcript, transcriptOf, webVtt } from "../captions/transcript.js"
-import { decodeParam } from "./decode.js"
+import { existingSpaceLog } from "./history.js"
 import type { Routes } from "./registry.js"
 
 const encodeTranscript = Schema.encodeSync(Transcript)
@@ -12,16 +11,8 @@ const encodeTranscript = Schema.encodeSync(Transcript)
 /** Any Space's transcript (its CaptionAppended segments), as JSON or WebVTT; like the history, for any signed-in user. */
 export const mountTranscript = (app: App, routes: Routes) => {
   const run = runWith(app)
-  const load = async (req: Request) => {
-    userOf(req)
-    const spaceId = decodeParam(SpaceId, req, "spaceId")
-    const log = await run(
-      Effect.filterOrFail(
-        spaceLog(spaceId),
-        (entries) => entries.length > 0,
-        () => new SpaceNotFound({ spaceId })
-      )
-    )
+  const load = async (spaceId: SpaceId) => {
+    const log = await run(existingSpaceLog(spaceId))
     return transcriptOf(spaceId, log)
   }
   const sendVtt = (res: Response, transcript: Transcript) => {
@@ -41,8 +32,8 @@ export const mountTranscript = (app: App, routes: Routes) => {
       response: { status: 200, schema: Transcript },
       problems: [404]
     },
-    async (req, res) => {
-      const transcript = await load(req)
+    async ({ params: { spaceId } }, req, res) => {
+      const transcript = await load(spaceId)
       if (req.accepts(["application/json", "text/vtt"]) === "text/vtt") sendVtt(res, transcript)
       else res.json(encodeTranscript(transcript))
     }
@@ -58,8 +49,8 @@ export const mountTranscript = (app: App, routes: Routes) => {
       response: { status: 200, contentType: "text/vtt" },
       problems: [404]
     },
-    async (req, res) => {
-      sendVtt(res, await load(req))
+    async ({ params: { spaceId } }, _req, res) => {
+      sendVtt(res, await load(spaceId))
     }
   )
 }

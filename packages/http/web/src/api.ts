@@ -1,10 +1,13 @@
 /**
- * Every call the page makes to the server, in one place: a route change touches this file only.
+ * Every call the page makes to the server, in one place. Each names its route as the server's
+ * registry does (`routes.gen.ts`, generated from it): a route that moves or goes away fails this
+ * file's typecheck, and a call can't use another method than the route's.
  * Commands carry an Idempotency-Key so that a retried click is answered, not applied twice.
  */
 import type { types as ms } from "mediasoup-client"
 import { refreshSession } from "./oidc.js"
 import { currentSession } from "./session.js"
+import type { RouteKey } from "./routes.gen.js"
 import { openEventStream, type ServerEvent } from "./sse.js"
 import type {
   CreatorView,
@@ -27,7 +30,7 @@ export class ApiError extends Error {
   ) {
     super(problem.detail ?? problem.title ?? `The server answered ${status}`)
   }
-  /** The problem's type name (the last segment of its type URI), e.g. "UserBanned". */
+  /** The problem's stable type (the last segment of its type URI), e.g. "banned-from-space". */
   get kind(): string {
     return (this.problem.type ?? "").split(/[/#]/).pop() ?? ""
   }
@@ -77,39 +80,75 @@ export interface CommandResult {
   readonly position: number
 }
 
-const get = <T>(path: string) => request<T>("GET", path)
-const post = <T = CommandResult>(path: string, body?: unknown) => request<T>("POST", path, body ?? {})
-const put = (path: string, body?: unknown) => request<CommandResult>("PUT", path, body ?? {})
-const del = (path: string) => request<CommandResult>("DELETE", path)
+type MethodOf<K extends RouteKey> = K extends `${infer M} ${string}` ? M : never
+type PathOf<K extends RouteKey> = K extends `${string} ${infer P}` ? P : never
+type NamesIn<P extends string> = P extends `${string}:${infer N}/${infer Rest}`
+  ? N | NamesIn<Rest>
+  : P extends `${string}:${infer N}`
+    ? N
+    : never
+/** A route's path parameters, by the names its path gives them. */
+type Params<K extends RouteKey> = { readonly [N in NamesIn<PathOf<K>>]: string }
+
+/** A call's method and URL, from the route table. */
+interface Target<M extends string> {
+  readonly method: M
+  readonly url: string
+}
+
+/** The route `key` with its parameters filled in (encoded), and an optional query. */
+const at = <K extends RouteKey>(
+  key: K,
+  params: Params<K>,
+  query?: Readonly<Record<string, string | number | undefined>>
+): Target<MethodOf<K>> => {
+  const space = key.indexOf(" ")
+  const path = key
+    .slice(space + 1)
+    .replace(/:(\w+)/g, (_, name: string) =>
+      encodeURIComponent((params as Record<string, string>)[name] ?? "")
+    )
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(query ?? {}))
+    if (value !== undefined && value !== "") search.set(name, String(value))
+  const text = search.toString()
+  return { method: key.slice(0, space) as MethodOf<K>, url: text === "" ? path : `${path}?${text}` }
+}
+
+const get = <T>(t: Target<"GET">) => request<T>("GET", t.url)
+const post = <T = CommandResult>(t: Target<"POST">, body?: unknown) => request<T>("POST", t.url, body ?? {})
+const put = (t: Target<"PUT">, body?: unknown) => request<CommandResult>("PUT", t.url, body ?? {})
+const patch = (t: Target<"PATCH">, body: unknown) => request<CommandResult>("PATCH", t.url, body)
+const del = <T = CommandResult>(t: Target<"DELETE">) => request<T>("DELETE", t.url)
 /**
  * `minPosition=N`: the server answers once its views include that position, at least this tab's
  * own latest write, so a view read after a command shows the command's effect.
  */
-const view = (path: string, minPosition = 0) => {
-  const at = Math.max(minPosition, written)
-  return at === 0 ? path : `${path}${path.includes("?") ? "&" : "?"}minPosition=${at}`
+const view = <K extends RouteKey>(
+  key: K,
+  params: Params<K>,
+  query: Readonly<Record<string, string | number | undefined>> = {},
+  minPosition = 0
+) => {
+  const after = Math.max(minPosition, written)
+  return at(key, params, { ...query, minPosition: after === 0 ? undefined : after })
 }
-const space = (spaceId: string) => `/v1/spaces/${encodeURIComponent(spaceId)}`
 
 // Sign-in (development) and people
-export const devToken = (userId: string) => post<{ token: string }>("/v1/dev/token", { user: userId })
-export const follow = (userId: string) => put(`/v1/me/following/${encodeURIComponent(userId)}`)
-export const unfollow = (userId: string) => del(`/v1/me/following/${encodeURIComponent(userId)}`)
+export const devToken = (userId: string) =>
+  post<{ token: string }>(at("POST /v1/dev/token", {}), { user: userId })
+export const follow = (user: string) => put(at("PUT /v1/me/following/:user", { user }))
+export const unfollow = (user: string) => del(at("DELETE /v1/me/following/:user", { user }))
 
 // What people see
-export const feed = () => get<ReadonlyArray<FeedEntry>>(view("/v1/feed"))
-export const topics = () => get<ReadonlyArray<string>>("/v1/topics")
-export const topic = (slug: string) => get<TopicView>(view(`/v1/topics/${encodeURIComponent(slug)}`))
-export const search = (query: { readonly text?: string; readonly topic?: string }) => {
-  const params = new URLSearchParams()
-  if (query.text) params.set("q", query.text)
-  if (query.topic) params.set("topic", query.topic)
-  return get<SearchResults>(view(`/v1/search?${params}`))
-}
-export const creator = (userId: string) =>
-  get<CreatorView>(view(`/v1/creators/${encodeURIComponent(userId)}`))
+export const feed = () => get<ReadonlyArray<FeedEntry>>(view("GET /v1/feed", {}))
+export const topics = () => get<ReadonlyArray<string>>(at("GET /v1/topics", {}))
+export const topic = (slug: string) => get<TopicView>(view("GET /v1/topics/:topic", { topic: slug }))
+export const search = (query: { readonly text?: string; readonly topic?: string }) =>
+  get<SearchResults>(view("GET /v1/search", {}, { q: query.text, topic: query.topic }))
+export const creator = (user: string) => get<CreatorView>(view("GET /v1/creators/:user", { user }))
 export const room = (spaceId: string, minPosition?: number) =>
-  get<RoomView>(view(space(spaceId), minPosition))
+  get<RoomView>(view("GET /v1/spaces/:spaceId", { spaceId }, {}, minPosition))
 /** The whole log, page by page (a page shorter than the limit is the last). */
 export const events = async (spaceId: string): Promise<ReadonlyArray<LoggedEvent>> => {
   const limit = 1000
@@ -117,7 +156,7 @@ export const events = async (spaceId: string): Promise<ReadonlyArray<LoggedEvent
   for (;;) {
     const after = all.length === 0 ? 0 : all[all.length - 1]!.position
     const page = await get<ReadonlyArray<LoggedEvent>>(
-      `${space(spaceId)}/events?after=${after}&limit=${limit}`
+      at("GET /v1/spaces/:spaceId/events", { spaceId }, { after, limit })
     )
     all.push(...page)
     if (page.length < limit) return all
@@ -125,7 +164,7 @@ export const events = async (spaceId: string): Promise<ReadonlyArray<LoggedEvent
 }
 export const stateAt = (spaceId: string, position: number) =>
   get<{ readonly revision: number; readonly state: Record<string, unknown> }>(
-    `${space(spaceId)}/state?position=${position}`
+    at("GET /v1/spaces/:spaceId/state", { spaceId }, { position })
   )
 export interface TranscriptSegment {
   readonly speaker: string
@@ -137,11 +176,11 @@ export interface TranscriptSegment {
 /** The Space's caption segments, times on its timeline (ms since it went live). */
 export const transcript = (spaceId: string) =>
   get<{ readonly startedAt: number | null; readonly segments: ReadonlyArray<TranscriptSegment> }>(
-    `${space(spaceId)}/transcript`
+    at("GET /v1/spaces/:spaceId/transcript", { spaceId })
   )
 /** The Space's recording for the replay, or null when it was not recorded. */
 export const recording = (spaceId: string): Promise<Recording | null> =>
-  get<Recording>(`${space(spaceId)}/recording`).catch((e: unknown) => {
+  get<Recording>(at("GET /v1/spaces/:spaceId/recording", { spaceId })).catch((e: unknown) => {
     if (e instanceof ApiError && e.status === 404) return null
     throw e
   })
@@ -159,79 +198,107 @@ export interface NewSpace {
 /** The page names the new Space itself, so the answer needs no parsing to know where to go. */
 export const createSpace = (input: NewSpace) => {
   const spaceId = `s_${crypto.randomUUID()}`
-  return post("/v1/spaces", { ...input, spaceId }).then((result) => ({ ...result, spaceId }))
+  return post(at("POST /v1/spaces", {}), { ...input, spaceId }).then((result) => ({ ...result, spaceId }))
 }
-export const startSpace = (spaceId: string) => post(`${space(spaceId)}/start`)
-export const cancelSpace = (spaceId: string) => post(`${space(spaceId)}/cancel`)
-export const endSpace = (spaceId: string) => post(`${space(spaceId)}/end`)
-export const setReminder = (spaceId: string) => put(`${space(spaceId)}/reminder`)
+export const startSpace = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/start", { spaceId }))
+export const cancelSpace = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/cancel", { spaceId }))
+export const endSpace = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/end", { spaceId }))
+export const setReminder = (spaceId: string) => put(at("PUT /v1/spaces/:spaceId/reminder", { spaceId }))
 export const editSpace = (
   spaceId: string,
   change: { readonly title?: string; readonly topics?: ReadonlyArray<string> }
-) => request<CommandResult>("PATCH", space(spaceId), change)
+) => patch(at("PATCH /v1/spaces/:spaceId", { spaceId }), change)
 export const setSpeakPolicy = (spaceId: string, speakPolicy: SpeakPolicy) =>
-  put(`${space(spaceId)}/speak-policy`, { speakPolicy })
+  put(at("PUT /v1/spaces/:spaceId/speak-policy", { spaceId }), { speakPolicy })
 export const setRecording = (spaceId: string, recording: boolean) =>
-  put(`${space(spaceId)}/recording`, { recording })
+  put(at("PUT /v1/spaces/:spaceId/recording", { spaceId }), { recording })
 export const setCaptions = (spaceId: string, captions: boolean) =>
-  put(`${space(spaceId)}/captions`, { captions })
+  put(at("PUT /v1/spaces/:spaceId/captions", { spaceId }), { captions })
 
 // Being in the room
-export const join = (spaceId: string) => post(`${space(spaceId)}/join`)
-export const leave = (spaceId: string) => post(`${space(spaceId)}/leave`)
-export const raiseHand = (spaceId: string) => post(`${space(spaceId)}/hand`)
-export const lowerHand = (spaceId: string) => del(`${space(spaceId)}/hand`)
-export const approve = (spaceId: string, userId: string) =>
-  post(`${space(spaceId)}/requests/${userId}/approve`)
-export const decline = (spaceId: string, userId: string) =>
-  post(`${space(spaceId)}/requests/${userId}/decline`)
-export const inviteSpeaker = (spaceId: string, userId: string) =>
-  post(`${space(spaceId)}/speaker-invitations`, { user: userId })
+export const join = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/join", { spaceId }))
+export const leave = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/leave", { spaceId }))
+export const raiseHand = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/hand", { spaceId }))
+export const lowerHand = (spaceId: string) => del(at("DELETE /v1/spaces/:spaceId/hand", { spaceId }))
+export const approve = (spaceId: string, user: string) =>
+  post(at("POST /v1/spaces/:spaceId/requests/:user/approve", { spaceId, user }))
+export const decline = (spaceId: string, user: string) =>
+  post(at("POST /v1/spaces/:spaceId/requests/:user/decline", { spaceId, user }))
+export const inviteSpeaker = (spaceId: string, user: string) =>
+  post(at("POST /v1/spaces/:spaceId/speaker-invitations", { spaceId }), { user })
 export const answerSpeakerInvite = (spaceId: string, accept: boolean) =>
-  post(`${space(spaceId)}/speaker-invitations/${accept ? "accept" : "decline"}`)
-export const inviteCoHost = (spaceId: string, userId: string) =>
-  post(`${space(spaceId)}/cohost-invitations`, { user: userId })
+  post(
+    accept
+      ? at("POST /v1/spaces/:spaceId/speaker-invitations/accept", { spaceId })
+      : at("POST /v1/spaces/:spaceId/speaker-invitations/decline", { spaceId })
+  )
+export const inviteCoHost = (spaceId: string, user: string) =>
+  post(at("POST /v1/spaces/:spaceId/cohost-invitations", { spaceId }), { user })
 export const answerCoHostInvite = (spaceId: string, accept: boolean) =>
-  post(`${space(spaceId)}/cohost-invitations/${accept ? "accept" : "decline"}`)
-export const removeCoHost = (spaceId: string, userId: string) => del(`${space(spaceId)}/cohosts/${userId}`)
-export const stepDown = (spaceId: string) => post(`${space(spaceId)}/step-down`)
-export const mute = (spaceId: string, userId: string) => post(`${space(spaceId)}/speakers/${userId}/mute`)
-export const unmute = (spaceId: string, userId: string) => post(`${space(spaceId)}/speakers/${userId}/unmute`)
-export const muteAll = (spaceId: string) => post(`${space(spaceId)}/mute-all`)
-export const remove = (spaceId: string, userId: string) => del(`${space(spaceId)}/participants/${userId}`)
+  post(
+    accept
+      ? at("POST /v1/spaces/:spaceId/cohost-invitations/accept", { spaceId })
+      : at("POST /v1/spaces/:spaceId/cohost-invitations/decline", { spaceId })
+  )
+export const removeCoHost = (spaceId: string, user: string) =>
+  del(at("DELETE /v1/spaces/:spaceId/cohosts/:user", { spaceId, user }))
+export const stepDown = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/step-down", { spaceId }))
+export const mute = (spaceId: string, user: string) =>
+  post(at("POST /v1/spaces/:spaceId/speakers/:user/mute", { spaceId, user }))
+export const unmute = (spaceId: string, user: string) =>
+  post(at("POST /v1/spaces/:spaceId/speakers/:user/unmute", { spaceId, user }))
+export const muteAll = (spaceId: string) => post(at("POST /v1/spaces/:spaceId/mute-all", { spaceId }))
+export const remove = (spaceId: string, user: string) =>
+  del(at("DELETE /v1/spaces/:spaceId/participants/:user", { spaceId, user }))
 export const react = (spaceId: string, emoji: string) =>
-  post<undefined>(`${space(spaceId)}/reactions`, { emoji })
-export const publishPost = (spaceId: string, text: string) => post(`${space(spaceId)}/posts`, { text })
-export const pinPost = (spaceId: string, postId: string) => put(`${space(spaceId)}/pinned-post`, { postId })
-export const unpinPost = (spaceId: string) => del(`${space(spaceId)}/pinned-post`)
+  post<undefined>(at("POST /v1/spaces/:spaceId/reactions", { spaceId }), { emoji })
+export const publishPost = (spaceId: string, text: string) =>
+  post(at("POST /v1/spaces/:spaceId/posts", { spaceId }), { text })
+export const pinPost = (spaceId: string, postId: string) =>
+  put(at("PUT /v1/spaces/:spaceId/pinned-post", { spaceId }), { postId })
+export const unpinPost = (spaceId: string) => del(at("DELETE /v1/spaces/:spaceId/pinned-post", { spaceId }))
 
 // Media signalling (mediasoup-client's side of packages/media)
-const media = (spaceId: string) => `${space(spaceId)}/media`
 export const rtpCapabilities = (spaceId: string) =>
-  get<{ rtpCapabilities: ms.RtpCapabilities }>(`${media(spaceId)}/capabilities`).then(
-    (r) => r.rtpCapabilities
-  )
+  get<{ rtpCapabilities: ms.RtpCapabilities }>(
+    at("GET /v1/spaces/:spaceId/media/capabilities", { spaceId })
+  ).then((r) => r.rtpCapabilities)
 export const createTransport = (spaceId: string, direction: "send" | "recv") =>
-  post<WebRtcTransportInfo>(`${media(spaceId)}/transports`, { direction })
+  post<WebRtcTransportInfo>(at("POST /v1/spaces/:spaceId/media/transports", { spaceId }), { direction })
 export const connectTransport = (spaceId: string, transportId: string, dtlsParameters: ms.DtlsParameters) =>
-  post<undefined>(`${media(spaceId)}/transports/${transportId}/connect`, { dtlsParameters })
+  post<undefined>(
+    at("POST /v1/spaces/:spaceId/media/transports/:transportId/connect", { spaceId, transportId }),
+    {
+      dtlsParameters
+    }
+  )
 /** mediasoup-client 3.18 adds `msid`, which the 3.12 server neither knows nor accepts: left out. */
 export const produce = (spaceId: string, transportId: string, rtpParameters: ms.RtpParameters) => {
   const { msid: _unknownToServer, ...known } = rtpParameters
-  return post<{ producerId: string }>(`${media(spaceId)}/produce`, { transportId, rtpParameters: known })
+  return post<{ producerId: string }>(at("POST /v1/spaces/:spaceId/media/produce", { spaceId }), {
+    transportId,
+    rtpParameters: known
+  })
 }
 export const consume = (
   spaceId: string,
   transportId: string,
   producerId: string,
   rtpCapabilities: ms.RtpCapabilities
-) => post<ConsumerInfo>(`${media(spaceId)}/consume`, { transportId, producerId, rtpCapabilities })
+) =>
+  post<ConsumerInfo>(at("POST /v1/spaces/:spaceId/media/consume", { spaceId }), {
+    transportId,
+    producerId,
+    rtpCapabilities
+  })
 export const resumeConsumer = (spaceId: string, consumerId: string) =>
-  post<undefined>(`${media(spaceId)}/consumers/${consumerId}/resume`)
+  post<undefined>(at("POST /v1/spaces/:spaceId/media/consumers/:consumerId/resume", { spaceId, consumerId }))
 export const closeTransport = (spaceId: string, transportId: string) =>
-  request<undefined>("DELETE", `${media(spaceId)}/transports/${transportId}`)
+  del<undefined>(at("DELETE /v1/spaces/:spaceId/media/transports/:transportId", { spaceId, transportId }))
 export const producers = (spaceId: string) =>
-  get<ReadonlyArray<{ producerId: string; userId: string; paused: boolean }>>(`${media(spaceId)}/producers`)
+  get<ReadonlyArray<{ producerId: string; userId: string; paused: boolean }>>(
+    at("GET /v1/spaces/:spaceId/media/producers", { spaceId })
+  )
 
 export interface WebRtcTransportInfo {
   readonly transportId: string
@@ -251,23 +318,24 @@ export interface ConsumerInfo {
 export type LiveHandlers = Pick<Parameters<typeof openEventStream>[1], "signal" | "onState" | "onFatal"> & {
   readonly onEvent: (event: ServerEvent) => void
 }
-export const liveFeed = (handlers: LiveHandlers) =>
-  openEventStream("/v1/feed/live", { ...handlers, headers: authHeaders })
+const live = (t: Target<"GET">, handlers: LiveHandlers) =>
+  openEventStream(t.url, { ...handlers, headers: authHeaders })
+export const liveFeed = (handlers: LiveHandlers) => live(at("GET /v1/feed/live", {}), handlers)
 /** Starts after `after` (the rendered room view's position) rather than with the Space's whole past. */
 export const liveRoom = (spaceId: string, after: number, handlers: LiveHandlers) =>
-  openEventStream(`${space(spaceId)}/live?after=${after}`, { ...handlers, headers: authHeaders })
+  live(at("GET /v1/spaces/:spaceId/live", { spaceId }, { after }), handlers)
 
 // Notifications
 export const notifications = (before?: number) =>
-  get<NotificationsPage>(
-    view(`/v1/me/notifications?limit=20${before === undefined ? "" : `&before=${before}`}`)
-  )
+  get<NotificationsPage>(view("GET /v1/me/notifications", {}, { limit: 20, before }))
 export const markNotificationsRead = (upTo: number) =>
-  post<{ readUpTo: number; unread: number; position: number }>("/v1/me/notifications/read", { upTo })
+  post<{ readUpTo: number; unread: number; position: number }>(at("POST /v1/me/notifications/read", {}), {
+    upTo
+  })
 /** `unread` ({unread, readUpTo}) on open and on change, and each new `notification`. */
 export const liveNotifications = (handlers: LiveHandlers) =>
-  openEventStream("/v1/me/notifications/live", { ...handlers, headers: authHeaders })
+  live(at("GET /v1/me/notifications/live", {}), handlers)
 /** The server's VAPID public key (503 `push-not-configured` when it has none). */
-export const pushKey = () => get<{ publicKey: string }>("/v1/push/key")
+export const pushKey = () => get<{ publicKey: string }>(at("GET /v1/push/key", {}))
 export const subscribePush = (subscription: PushSubscriptionJSON) =>
-  post<{ endpoint: string; position: number }>("/v1/me/push-subscriptions", subscription)
+  post<{ endpoint: string; position: number }>(at("POST /v1/me/push-subscriptions", {}), subscription)

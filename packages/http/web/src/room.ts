@@ -320,7 +320,8 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
         announce("You joined the Space")
       })
       .catch((e: unknown) => {
-        const banned = e instanceof api.ApiError && /ban|removed/i.test(`${e.kind} ${e.message}`)
+        // The problem's stable type (the domain's BannedFromSpace), never its wording.
+        const banned = e instanceof api.ApiError && e.kind === "banned-from-space"
         announce(banned ? "You can't join: you were removed from this Space." : errorText(e), "error")
         if (banned) {
           // The server's word: show the removal notice instead of a Join button that can't work.
@@ -422,32 +423,36 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
           `The host stepped away; the Space ends at ${formatTime(room.hostAway.graceEndsAt)} unless they return.`
         )
       )
+    /** An invitation waiting for my answer: accept or decline, both through `answer`. */
+    const invitation = (
+      text: string,
+      labels: readonly [string, string],
+      answer: (spaceId: string, accept: boolean) => Promise<unknown>,
+      accepted: string
+    ) =>
+      h(
+        "div",
+        { class: "notice invite", role: "alert" },
+        text,
+        button(labels[0], () => void act(answer(spaceId, true), accepted), "primary"),
+        button(labels[1], () => void act(answer(spaceId, false)))
+      )
     if (role !== null && room.invitations.speakers.includes(me))
       items.push(
-        h(
-          "div",
-          { class: "notice invite", role: "alert" },
+        invitation(
           "You're invited to speak. ",
-          button(
-            "Accept",
-            () => void act(api.answerSpeakerInvite(spaceId, true), "You're a speaker"),
-            "primary"
-          ),
-          button("Decline", () => void act(api.answerSpeakerInvite(spaceId, false)))
+          ["Accept", "Decline"],
+          api.answerSpeakerInvite,
+          "You're a speaker"
         )
       )
     if (role !== null && room.invitations.cohosts.includes(me))
       items.push(
-        h(
-          "div",
-          { class: "notice invite", role: "alert" },
+        invitation(
           "You're invited to co-host. ",
-          button(
-            "Accept co-host",
-            () => void act(api.answerCoHostInvite(spaceId, true), "You're a co-host"),
-            "primary"
-          ),
-          button("Decline co-host", () => void act(api.answerCoHostInvite(spaceId, false)))
+          ["Accept co-host", "Decline co-host"],
+          api.answerCoHostInvite,
+          "You're a co-host"
         )
       )
     replaceChildren(notice, ...items)

@@ -3,7 +3,7 @@
  * effect reaches the bundle). A change of a view's schema shows up here as a type error.
  */
 import type { Schema } from "effect"
-import type * as Views from "../../../projections/src/views.js"
+import type * as Views from "@spaces/projections"
 
 type Wire<S extends Schema.Schema.Any> = Schema.Schema.Encoded<S>
 
@@ -57,6 +57,6 @@ export interface Recording {
   readonly tracks: ReadonlyArray<RecordingTrack>
 }
 
-import type * as Notifications from "../../../projections/src/notifications/Notification.js"
+import type * as Notifications from "@spaces/projections"
 export type Notification = Wire<typeof Notifications.Notification>
 export type NotificationsPage = Wire<typeof Notifications.NotificationsPage>
