@@ -7,7 +7,7 @@ import {
   Spaces,
   type UserId
 } from "@spaces/domain"
-import { Duration, Effect, Either, FiberMap, HashMap, type Queue, type Scope, Stream } from "effect"
+import { Duration, Effect, Either, FiberMap, HashMap, type Scope, Stream } from "effect"
 import { ConnectionTracker } from "./ConnectionTracker.js"
 
 /** What the presence edge does for the routes: connections in, system leaves out. */
@@ -31,12 +31,19 @@ export type TransportEvent =
 export interface PresenceOptions {
   /** How long all of a participant's connections must be gone before the system leaves them. */
   readonly graceMs: number
-  /** The Spaces live when the server started: their participants get the grace from now. */
-  readonly liveAtStart: Iterable<SpaceId>
-  /** The log from the startup scan on (the server's log hub): joins arm the grace. */
-  readonly log: Queue.Dequeue<RecordedEvent>
+  /**
+   * Where presence starts, awaited in the background (the read models may still be catching up):
+   * the Spaces live then, whose participants get the grace from now, and the log after that
+   * point (the process's log follower), whose joins arm the grace.
+   */
+  readonly startup: Effect.Effect<PresenceStart>
   /** A room's media events, when this server has media (transports closed under a user). */
   readonly mediaEvents?: (spaceId: SpaceId) => Stream.Stream<TransportEvent, unknown>
+}
+
+export interface PresenceStart {
+  readonly liveAtStart: Iterable<SpaceId>
+  readonly log: Stream.Stream<RecordedEvent>
 }
 
 const decode = decodeRecorded(SpaceEvent)
@@ -104,28 +111,34 @@ export const makePresence = (options: PresenceOptions) =>
       Effect.forkScoped
     )
 
-    // Someone entering a room without a connection (an API client that never opens the stream).
-    yield* Stream.fromQueue(options.log).pipe(
-      Stream.filter((r) => r.streamId.startsWith("space-") && ENTERING.has(r.type)),
-      Stream.runForEach((r) => {
-        const decoded = decode(r)
-        if (Either.isLeft(decoded)) return Effect.void
-        const e = decoded.right
-        if (e._tag === "SpaceStarted") return armUnlessConnected(e.spaceId, e.host)
-        if (e._tag === "ListenerJoined" || e._tag === "HostReturned")
-          return armUnlessConnected(e.spaceId, e.user)
-        return Effect.void
-      }),
-      Effect.forkScoped
-    )
+    const enteredWithoutConnection = (log: Stream.Stream<RecordedEvent>) =>
+      log.pipe(
+        Stream.filter((r) => r.streamId.startsWith("space-") && ENTERING.has(r.type)),
+        Stream.runForEach((r) => {
+          const decoded = decode(r)
+          if (Either.isLeft(decoded)) return Effect.void
+          const e = decoded.right
+          if (e._tag === "SpaceStarted") return armUnlessConnected(e.spaceId, e.host)
+          if (e._tag === "ListenerJoined" || e._tag === "HostReturned")
+            return armUnlessConnected(e.spaceId, e.user)
+          return Effect.void
+        })
+      )
 
-    // After a restart nobody is connected yet: everyone recorded in a live room gets the grace
-    // from now (clients reconnect within it), never an instant mass leave.
-    for (const spaceId of options.liveAtStart) {
-      const state = yield* spaces.space(spaceId).pipe(Effect.orElseSucceed(() => undefined))
-      if (state === undefined || state.status !== "live") continue
-      for (const user of HashMap.keys(state.participants)) yield* armUnlessConnected(spaceId, user)
-    }
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        const { liveAtStart, log } = yield* options.startup
+        // After a restart nobody is connected yet: everyone recorded in a live room gets the grace
+        // from now (clients reconnect within it), never an instant mass leave.
+        for (const spaceId of liveAtStart) {
+          const state = yield* spaces.space(spaceId).pipe(Effect.orElseSucceed(() => undefined))
+          if (state === undefined || state.status !== "live") continue
+          for (const user of HashMap.keys(state.participants)) yield* armUnlessConnected(spaceId, user)
+        }
+        // Someone entering a room without a connection (an API client that never opens the stream).
+        yield* enteredWithoutConnection(log)
+      })
+    )
 
     // Media transports: counted from creation until the client closes them or the plane does.
     const transports = new Map<string, SpaceId>()

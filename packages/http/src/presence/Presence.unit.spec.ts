@@ -55,7 +55,13 @@ const presenceWith = (options: {
 }) =>
   Effect.gen(function* () {
     const log = options.log ?? (yield* Queue.unbounded<RecordedEvent>())
-    return yield* makePresence({ graceMs: GRACE, liveAtStart: options.liveAtStart ?? [], log })
+    const presence = yield* makePresence({
+      graceMs: GRACE,
+      startup: Effect.succeed({ liveAtStart: options.liveAtStart ?? [], log: Stream.fromQueue(log) })
+    })
+    // Presence starts in the background: let it read its start.
+    yield* settle
+    return presence
   })
 
 describe("presence from connections", () => {
