@@ -112,7 +112,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const presence = yield* makePresence({
       graceMs: config.presence.disconnectGraceMs,
       startup: Effect.map(liveAtStart, ({ position, live }) => ({
-        liveAtStart: live.map(({ spaceId }) => spaceId),
+        liveAtStart: live,
         log: follower.follow(position)
       })),
       ...(media.available ? { mediaEvents: media.plane.events } : {})

@@ -125,10 +125,8 @@ export const followLogIntoCaptions = (transcriber: CaptionsSwitch, startup: Effe
   Effect.gen(function* () {
     const follower = yield* LogFollower
     const { position, live } = yield* startup
-    for (const { spaceId } of live) {
-      const { on, startedAt } = yield* captionsOf(spaceId)
-      if (on) yield* transcriber.setCaptions(spaceId, true, startedAt)
-    }
+    for (const { spaceId, captions, startedAt } of live)
+      if (captions) yield* transcriber.setCaptions(spaceId, true, startedAt)
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
         if (!r.streamId.startsWith("space-") || !CAPTION_EVENTS.has(r.type)) return

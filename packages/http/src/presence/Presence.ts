@@ -7,7 +7,7 @@ import {
   Spaces,
   type UserId
 } from "@spaces/domain"
-import { Duration, Effect, Either, FiberMap, HashMap, type Scope, Stream } from "effect"
+import { Duration, Effect, Either, FiberMap, type Scope, Stream } from "effect"
 import { ConnectionTracker } from "./ConnectionTracker.js"
 
 /** What the presence edge does for the routes: connections in, system leaves out. */
@@ -42,7 +42,8 @@ export interface PresenceOptions {
 }
 
 export interface PresenceStart {
-  readonly liveAtStart: Iterable<SpaceId>
+  /** The live Spaces and who was in each, as the rooms view had them. */
+  readonly liveAtStart: Iterable<{ readonly spaceId: SpaceId; readonly participants: ReadonlyArray<UserId> }>
   readonly log: Stream.Stream<RecordedEvent>
 }
 
@@ -93,12 +94,25 @@ export const makePresence = (options: PresenceOptions) =>
         )
       )
 
+    /**
+     * Everyone recorded in a live room when the server started, not connected since: they share
+     * one grace, from the start, and one timer (a big audience would otherwise be as many fibers).
+     */
+    const atStart = new Map<string, readonly [SpaceId, UserId]>()
     /** Starts the grace of (space, user) unless it is running already. */
     const arm = (spaceId: SpaceId, user: UserId) =>
-      FiberMap.run(timers, keyOf(spaceId, user), Effect.delay(leave(spaceId, user), grace), {
-        onlyIfMissing: true
-      }).pipe(Effect.asVoid)
-    const disarm = (spaceId: SpaceId, user: UserId) => FiberMap.remove(timers, keyOf(spaceId, user))
+      Effect.suspend(() =>
+        atStart.has(keyOf(spaceId, user))
+          ? Effect.void
+          : FiberMap.run(timers, keyOf(spaceId, user), Effect.delay(leave(spaceId, user), grace), {
+              onlyIfMissing: true
+            }).pipe(Effect.asVoid)
+      )
+    const disarm = (spaceId: SpaceId, user: UserId) =>
+      Effect.suspend(() => {
+        atStart.delete(keyOf(spaceId, user))
+        return FiberMap.remove(timers, keyOf(spaceId, user))
+      })
     const armUnlessConnected = (spaceId: SpaceId, user: UserId) =>
       Effect.flatMap(tracker.isConnected(spaceId, user), (connected) =>
         connected ? Effect.void : arm(spaceId, user)
@@ -130,11 +144,20 @@ export const makePresence = (options: PresenceOptions) =>
         const { liveAtStart, log } = yield* options.startup
         // After a restart nobody is connected yet: everyone recorded in a live room gets the grace
         // from now (clients reconnect within it), never an instant mass leave.
-        for (const spaceId of liveAtStart) {
-          const state = yield* spaces.space(spaceId).pipe(Effect.orElseSucceed(() => undefined))
-          if (state === undefined || state.status !== "live") continue
-          for (const user of HashMap.keys(state.participants)) yield* armUnlessConnected(spaceId, user)
-        }
+        for (const { spaceId, participants } of liveAtStart)
+          for (const user of participants)
+            if (!(yield* tracker.isConnected(spaceId, user))) atStart.set(keyOf(spaceId, user), [spaceId, user])
+        yield* Effect.forkScoped(
+          Effect.sleep(grace).pipe(
+            Effect.zipRight(
+              Effect.suspend(() => {
+                const due = [...atStart.values()]
+                atStart.clear()
+                return Effect.forEach(due, ([spaceId, user]) => leave(spaceId, user), { discard: true })
+              })
+            )
+          )
+        )
         // Someone entering a room without a connection (an API client that never opens the stream).
         yield* enteredWithoutConnection(log)
       })
@@ -187,6 +210,9 @@ export const makePresence = (options: PresenceOptions) =>
             yield* FiberMap.run(watchers, spaceId, watch(spaceId, events), { onlyIfMissing: true })
         }),
       transportClosed,
-      pending: Effect.sync(() => [...timers].map(([k]) => JSON.parse(k) as readonly [SpaceId, UserId]))
+      pending: Effect.sync(() => [
+        ...atStart.values(),
+        ...[...timers].map(([k]) => JSON.parse(k) as readonly [SpaceId, UserId])
+      ])
     } satisfies Presence
   })
