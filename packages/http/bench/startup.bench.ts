@@ -153,7 +153,9 @@ const main = async () => {
     console.log(`  built the views in ${fmt((performance.now() - started) / 1000, 1)} s`)
   }
   const sizes = `${fmt(statSync(log.path).size / 2 ** 20)} MiB log, ${fmt(statSync(views).size / 2 ** 20)} MiB views`
-  console.log(`  ${fmt(EVENTS)}-event log with ${fmt(LIVE_SPACES)} live Spaces (${sizes}), ${ROUNDS} rounds`)
+  console.log(
+    `  ${fmt(log.events)}-event log with ${fmt(LIVE_SPACES)} live Spaces (${sizes}), ${ROUNDS} rounds`
+  )
 
   const ours: Array<{ ready: number; reopened: number; rssReady: number; rssReopened: number }> = []
   const baseline: Array<{ ready: number; rss: number }> = []

@@ -7,7 +7,7 @@
  * regenerates them.
  */
 import { createHash, randomUUID } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { EventData, SpaceEvent, UserEvent } from "@spaces/domain"
@@ -109,13 +109,19 @@ const generate = async (path: string, target: number) => {
       await run(store.append(`user-u${f}`, follows, "any"))
       written += follows.length
     }
-    const perSpace = spaceEvents(0, at, true).length
-    const ended = Math.max(0, Math.ceil((target - written) / perSpace) - LIVE_SPACES)
-    for (let i = 0; i < ended + LIVE_SPACES; i++) {
-      const events = spaceEvents(i, at, i < ended)
+    // Ended Spaces until the live ones to come make the target, then the live ones.
+    const live = spaceEvents(0, at, false).length * LIVE_SPACES
+    let i = 0
+    for (; written + live < target; i++) {
+      const events = spaceEvents(i, at, true)
       await run(store.append(`space-s${i}`, events, "no_stream"))
       written += events.length
       if (i % 100 === 0) at += 60_000
+    }
+    for (const last = i + LIVE_SPACES; i < last; i++) {
+      const events = spaceEvents(i, at, false)
+      await run(store.append(`space-s${i}`, events, "no_stream"))
+      written += events.length
     }
   } finally {
     store.close()
@@ -130,7 +136,8 @@ const generate = async (path: string, target: number) => {
 export const startupLog = async (target: number, log: (line: string) => void) => {
   const dir = cacheDir(target)
   const path = join(dir, "spaces.sqlite")
-  if (existsSync(path)) return { dir, path, generated: false }
+  const count = join(dir, "events.txt")
+  if (existsSync(path)) return { dir, path, events: Number(readFileSync(count, "utf8")), generated: false }
   mkdirSync(join(dir, ".."), { recursive: true })
   const building = `${dir}.building-${process.pid}`
   rmSync(building, { recursive: true, force: true })
@@ -140,6 +147,7 @@ export const startupLog = async (target: number, log: (line: string) => void) =>
   log(
     `generated ${written.toLocaleString("en-US")} events in ${((performance.now() - started) / 1000).toFixed(1)} s`
   )
+  writeFileSync(join(building, "events.txt"), String(written))
   renameSync(building, dir)
-  return { dir, path, generated: true }
+  return { dir, path, events: written, generated: true }
 }
