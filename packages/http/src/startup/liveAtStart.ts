@@ -35,7 +35,9 @@ export const readLiveAtStart: Effect.Effect<LiveAtStart, never, ReadModels | Log
     const head = yield* follower.known
     const reached = yield* models.awaitPosition("search", head.position)
     if (!reached)
-      yield* Effect.logError("start-up: the rooms view stopped short of the log's end; live Spaces as it has them")
+      yield* Effect.logError(
+        "start-up: the rooms view stopped short of the log's end; live Spaces as it has them"
+      )
     // Read before the listing: the listing includes at least this much.
     const position = yield* models.positionOf("search")
     const live: Array<LiveSpaceAtStart> = []
