@@ -10,7 +10,7 @@
  * server over it until it is ready. Each measured run starts on a fresh copy of both files.
  * `SPACES_BENCH_STARTUP_EVENTS` changes the size of the log, `SPACES_BENCH_ROUNDS` the rounds (3).
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -117,6 +117,18 @@ const startTimed = (script: string, env: Record<string, string>) =>
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)))
   })
 
+/** Node + tsx loading the server's modules and exiting: how much of a start is module loading. */
+const importOnlyMs = () => {
+  const t0 = performance.now()
+  const run = spawnSync(
+    process.execPath,
+    ["--conditions=@spaces/source", "--import", "tsx", "-e", 'await import("./packages/http/src/main.ts")'],
+    { cwd: root, stdio: "inherit" }
+  )
+  if (run.status !== 0) throw new Error("importing the server's modules failed")
+  return performance.now() - t0
+}
+
 const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null) return resolve()
@@ -159,6 +171,7 @@ const main = async () => {
 
   const ours: Array<{ ready: number; reopened: number; rssReady: number; rssReopened: number }> = []
   const baseline: Array<{ ready: number; rss: number }> = []
+  const imports: Array<number> = []
   for (let round = 0; round < ROUNDS; round++) {
     const dir = mkdtempSync(join(tmpdir(), "spaces-startup-"))
     try {
@@ -166,6 +179,7 @@ const main = async () => {
       copyFileSync(log.path, dbPath)
       copyFileSync(views, join(dir, "spaces.views.sqlite"))
 
+      imports.push(importOnlyMs())
       const bare = await startTimed("packages/http/bench/startupBaseline.ts", { SPACES_DB_PATH: dbPath })
       baseline.push({ ready: bare.readyMs, rss: bare.rssAtReady })
       await stop(bare.child)

@@ -146,7 +146,8 @@ export const makePresence = (options: PresenceOptions) =>
         // from now (clients reconnect within it), never an instant mass leave.
         for (const { spaceId, participants } of liveAtStart)
           for (const user of participants)
-            if (!(yield* tracker.isConnected(spaceId, user))) atStart.set(keyOf(spaceId, user), [spaceId, user])
+            if (!(yield* tracker.isConnected(spaceId, user)))
+              atStart.set(keyOf(spaceId, user), [spaceId, user])
         yield* Effect.forkScoped(
           Effect.sleep(grace).pipe(
             Effect.zipRight(
