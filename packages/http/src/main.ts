@@ -1,5 +1,5 @@
 import type { Server } from "node:http"
-import { spacesOn } from "@spaces/domain"
+import { LogFollower, LogFollowerLive, spacesOn } from "@spaces/domain"
 import { eventStoreLayer } from "@spaces/eventstore"
 import { MediaPlane, MediaPlaneLive } from "@spaces/media"
 import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
@@ -11,7 +11,7 @@ import { makeTokens } from "./auth/tokens.js"
 import type { ServerConfig } from "./config.js"
 import { type Logger as JsonLogger, makeLogger } from "./log.js"
 import { DomainSpeakerAuthority } from "./media/authority.js"
-import { followLogIntoMedia, scanLog } from "./media/glue.js"
+import { followLogIntoMedia } from "./media/glue.js"
 import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
@@ -20,9 +20,10 @@ import { registerCaptionMetrics } from "./captions/metrics.js"
 import { bothSwitches, makeCaptionedSpaces } from "./captions/captionedSpaces.js"
 import { followLogIntoCaptions, transcriberFor } from "./captions/transcription.js"
 import { makeCaptionPartials } from "./sse/captionPartials.js"
-import { makeLogHub } from "./sse/logHub.js"
+import { logHubOf } from "./sse/logHub.js"
 import { makeReactions } from "./sse/reactions.js"
 import { SseClients } from "./sse/sse.js"
+import { readLiveAtStart } from "./startup/liveAtStart.js"
 
 export interface RunningServer {
   readonly url: string
@@ -78,8 +79,11 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       config.views.kind === "sqlite"
         ? ReadModelsLive.sqlite({ path: config.views.path, notifications })
         : ReadModelsLive.memory({ notifications })
-    const core = Layer.provideMerge(views, domain)
+    // One log follower for the process: the projections' runners, the live streams, the media
+    // glue, presence and captions all read the log through it.
+    const core = Layer.provideMerge(views, Layer.provideMerge(LogFollowerLive, domain))
     const context = yield* Layer.build(core)
+    const follower = Context.get(context, LogFollower)
     const runtime = yield* Effect.provide(Effect.runtime<AppServices>(), context)
 
     const media: Media = yield* config.media.mode === "off"
@@ -103,15 +107,17 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
           )
         )
 
-    const scan = yield* Effect.provide(scanLog, context)
-    const hub = yield* Effect.provide(makeLogHub(scan.head), context)
-    // The captions follower reads the hub from its start, like presence below.
-    const captionsLog = yield* hub.subscribe
+    const hub = logHubOf(follower)
+    // What the edges start from after a restart: the live Spaces as the rooms view knows them once
+    // it has caught up (read once, in the background: the server listens meanwhile).
+    const liveAtStart = yield* Effect.cached(Effect.provide(readLiveAtStart, context))
     const tracker = yield* makeInProcessConnectionTracker
     const presence = yield* makePresence({
       graceMs: config.presence.disconnectGraceMs,
-      liveAtStart: scan.live.keys(),
-      log: yield* hub.subscribe,
+      startup: Effect.map(liveAtStart, ({ position, live }) => ({
+        liveAtStart: live,
+        log: follower.follow(position)
+      })),
       ...(media.available ? { mediaEvents: media.plane.events } : {})
     }).pipe(Effect.provide(context), Effect.provideService(ConnectionTracker, tracker))
     const reactions = yield* makeReactions
@@ -175,7 +181,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       )
     )
     if (media.available)
-      yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, scan, logger), context))
+      yield* Effect.forkScoped(Effect.provide(followLogIntoMedia(media.plane, liveAtStart, logger), context))
 
     // Captions need the media plane (the transcriber taps its producers) and an engine.
     const captions = config.captions
@@ -186,14 +192,12 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       registerCaptionMetrics(metrics, transcriber)
       yield* Effect.forkScoped(
         Effect.provide(
-          followLogIntoCaptions(bothSwitches(transcriber, captionedSpaces), scan, captionsLog),
+          followLogIntoCaptions(bothSwitches(transcriber, captionedSpaces), liveAtStart),
           context
         )
       )
     } else
-      yield* Effect.forkScoped(
-        Effect.provide(followLogIntoCaptions(captionedSpaces, scan, captionsLog), context)
-      )
+      yield* Effect.forkScoped(Effect.provide(followLogIntoCaptions(captionedSpaces, liveAtStart), context))
 
     const { server: express, routes } = createExpressApp(app)
     const listen = (handler: typeof express, port: number, host: string) =>

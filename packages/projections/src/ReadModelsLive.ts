@@ -1,8 +1,8 @@
 import {
   CommitSignal,
   defaultRoomRules,
-  EventStore,
-  type EventStoreShape,
+  type EventStore,
+  logFollowerOrOwn,
   type RoomRules,
   Rules
 } from "@spaces/domain"
@@ -20,8 +20,6 @@ import { ReadModels, type ReadModelsShape, type ViewChange, type ViewName } from
 import { ROOMS } from "./room/RoomDoc.js"
 import { roomView } from "./room/roomQueries.js"
 import { roomsProjection } from "./room/roomsProjection.js"
-import type { Head } from "./runner/Head.js"
-import { followHead } from "./runner/Head.js"
 import type { Projection } from "./runner/Projection.js"
 import { makeRunners, type Runner } from "./runner/Runner.js"
 import { dueOf, remindersOf, SCHEDULE, scheduleProjection } from "./schedule/scheduleProjection.js"
@@ -91,7 +89,8 @@ export const queriesOf = (storage: Storage, rules: Pick<RoomRules, "scheduledExp
  */
 export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}) =>
   Effect.gen(function* () {
-    const store: EventStoreShape = yield* EventStore
+    // The process's one log follower (`LogFollowerLive` in the composition root), else one of our own.
+    const log = yield* logFollowerOrOwn
     const rules =
       options.rules ?? Option.getOrElse(yield* Effect.serviceOption(Rules), () => defaultRoomRules)
     const changes = yield* PubSub.unbounded<ViewChange>()
@@ -99,17 +98,10 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
     // not a SubscriptionRef: its lock would make the runners' loops hog the scheduler.
     const progress = new CommitSignal()
     const progressed = () => progress.notify()
-    const all = projections(options)
-    const head: Head = {
-      position: Math.max(0, ...all.map((p) => storage.projection(p.name).checkpoint()?.position ?? 0)),
-      at: null,
-      known: false
-    }
     const { runners, run } = makeRunners({
-      projections: all,
+      projections: projections(options),
       storage,
-      store,
-      head,
+      log,
       publish: (batch) =>
         batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch)),
       progressed
@@ -123,7 +115,6 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
       if (lowest(of) >= position) return true
       return of.some((r) => r.status().state === "failed") ? false : undefined
     }
-    yield* Effect.forkScoped(followHead(store, head))
     yield* Effect.forkScoped(run)
 
     return ReadModels.of({
@@ -145,8 +136,9 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
   })
 
 /**
- * `ReadModels` layers. Both need an `EventStore` (and use `Rules` if provided); their runners run
- * as fibers of the layer's scope and stop when it closes.
+ * `ReadModels` layers. Both need an `EventStore` (and use `Rules` and the process's `LogFollower`
+ * if provided; without one they follow the log on their own); their runners run as fibers of the
+ * layer's scope and stop when it closes.
  */
 export const ReadModelsLive = {
   /** In memory: for tests and embedding; every build starts empty and replays the log. */

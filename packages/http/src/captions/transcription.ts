@@ -1,5 +1,6 @@
 import {
   decodeRecorded,
+  LogFollower,
   type RecordedEvent,
   ServiceId,
   SpaceEvent,
@@ -18,13 +19,13 @@ import {
   Transcriber,
   WhisperRecogniser
 } from "@spaces/media"
-import { Context, Effect, Either, Layer, type Queue, Stream } from "effect"
+import { Context, Effect, Either, Layer, Stream } from "effect"
 import type { AppServices } from "../app/context.js"
 import type { CaptionsSwitch } from "./captionedSpaces.js"
 import type { EngineConfig } from "../config.js"
 import type { Logger } from "../log.js"
-import type { LogScan } from "../media/glue.js"
 import type { CaptionPartials } from "../sse/captionPartials.js"
+import type { LiveAtStart } from "../startup/liveAtStart.js"
 
 const decode = decodeRecorded(SpaceEvent)
 
@@ -117,20 +118,16 @@ const captionsOf = (spaceId: SpaceId) =>
 
 /**
  * Follows the log into the transcriber: a live Space with captions on is transcribed, from the
- * startup scan's live Spaces on; captions off or the Space ending stops it at once. `log` is a
- * subscription to the server's one log hub, taken when the hub starts at the scan's head (the hub
- * owns resubscribing after a store outage).
+ * Spaces live at start (as the rooms view knows them) on; captions off or the Space ending stops
+ * it at once. The log comes from the process's one log follower, after the rooms view's position
+ * (the follower owns resubscribing after a store outage).
  */
-export const followLogIntoCaptions = (
-  transcriber: CaptionsSwitch,
-  scan: LogScan,
-  log: Queue.Dequeue<RecordedEvent>
-) =>
+export const followLogIntoCaptions = (transcriber: CaptionsSwitch, startup: Effect.Effect<LiveAtStart>) =>
   Effect.gen(function* () {
-    for (const spaceId of scan.live.keys()) {
-      const { on, startedAt } = yield* captionsOf(spaceId)
-      if (on) yield* transcriber.setCaptions(spaceId, true, startedAt)
-    }
+    const follower = yield* LogFollower
+    const { position, live } = yield* startup
+    for (const { spaceId, captions, startedAt } of live)
+      if (captions) yield* transcriber.setCaptions(spaceId, true, startedAt)
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
         if (!isSpaceStream(r.streamId) || !CAPTION_EVENTS.has(r.type)) return
@@ -147,5 +144,5 @@ export const followLogIntoCaptions = (
             return yield* transcriber.setCaptions(event.spaceId, false, 0)
         }
       })
-    yield* Stream.fromQueue(log).pipe(Stream.runForEach(apply))
+    yield* follower.follow(position).pipe(Stream.runForEach(apply))
   })

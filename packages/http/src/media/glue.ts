@@ -1,8 +1,8 @@
 import {
   decodeRecorded,
-  EventStore,
   isSpaceStream,
   isSpeakingRole,
+  LogFollower,
   type ReadError,
   type RecordedEvent,
   SpaceEvent,
@@ -10,98 +10,14 @@ import {
   type SpaceEventTag,
   type SpaceId,
   Spaces,
-  spaceEventsIn,
   spaceEventsWhere
 } from "@spaces/domain"
 import { MediaInstruction, type MediaPlaneService } from "@spaces/media"
-import { Effect, Either, HashMap, Schedule, Stream } from "effect"
+import { Effect, Either, HashMap, Stream } from "effect"
 import type { Logger } from "../log.js"
+import type { LiveAtStart } from "../startup/liveAtStart.js"
 
 const decode = decodeRecorded(SpaceEvent)
-
-/** What the log says at startup: where it ends and which Spaces are live (with their recording flag). */
-export interface LogScan {
-  readonly head: number
-  readonly live: ReadonlyMap<SpaceId, boolean>
-}
-
-/** The events that open, close or flag a room (the start-up scan decodes only these). */
-const ROOM_LIFECYCLE: ReadonlySet<string> = spaceEventsIn({
-  SpaceCreated: true,
-  RecordingChanged: true,
-  SpaceStarted: true,
-  SpaceEnded: true,
-  SpaceCancelled: true,
-  SpaceExpired: true,
-  SpaceRescheduled: false,
-  SpaceEdited: false,
-  SpeakPolicyChanged: false,
-  CaptionsChanged: false,
-  ReminderSet: false,
-  ReminderRemoved: false,
-  ListenerJoined: false,
-  ParticipantLeft: false,
-  HostLeft: false,
-  HostReturned: false,
-  HandRaised: false,
-  HandLowered: false,
-  SpeakRequestApproved: false,
-  SpeakRequestDeclined: false,
-  SpeakerInvited: false,
-  SpeakerInviteAccepted: false,
-  SpeakerInviteDeclined: false,
-  CoHostInvited: false,
-  CoHostInviteAccepted: false,
-  CoHostInviteDeclined: false,
-  CoHostRemoved: false,
-  SteppedDown: false,
-  SpeakerMuted: false,
-  SpeakerUnmuted: false,
-  AllSpeakersMuted: false,
-  ParticipantRemoved: false,
-  PostPublished: false,
-  PostPinned: false,
-  PostUnpinned: false,
-  CaptionAppended: false
-})
-
-/** One pass over the log at startup (the log is the source of truth for which rooms must be open). */
-export const scanLog = Effect.gen(function* () {
-  const store = yield* EventStore
-  const recording = new Map<SpaceId, boolean>()
-  const live = new Map<SpaceId, boolean>()
-  let head = 0
-  yield* store.readAll(0).pipe(
-    Stream.runForEach((r) =>
-      Effect.sync(() => {
-        head = r.position
-        // Only the events that open, close or flag a room are decoded: startup reads the whole log.
-        if (!isSpaceStream(r.streamId) || !ROOM_LIFECYCLE.has(r.type)) return
-        const decoded = decode(r)
-        if (Either.isLeft(decoded)) return
-        const e = decoded.right
-        switch (e._tag) {
-          case "SpaceCreated":
-            recording.set(e.spaceId, e.recording)
-            break
-          case "RecordingChanged":
-            recording.set(e.spaceId, e.recording)
-            if (live.has(e.spaceId)) live.set(e.spaceId, e.recording)
-            break
-          case "SpaceStarted":
-            live.set(e.spaceId, recording.get(e.spaceId) ?? false)
-            break
-          case "SpaceEnded":
-          case "SpaceCancelled":
-          case "SpaceExpired":
-            live.delete(e.spaceId)
-            recording.delete(e.spaceId)
-        }
-      })
-    )
-  )
-  return { head, live } satisfies LogScan
-})
 
 type Orders<T extends SpaceEventTag> = (
   event: SpaceEventOf<T>
@@ -180,31 +96,40 @@ export const instructionsFor = (
   return orders === null ? Effect.succeed([]) : orders(event)
 }
 
+/** Rooms reopened at once after a restart: each is a few calls to a mediasoup worker. */
+const REOPEN_CONCURRENCY = 16
+
 /**
- * Follows the log from the startup scan's head and applies each event's instructions. Rooms of
- * Spaces already live are opened first (after a restart the media plane starts empty).
+ * Reopens the rooms of the Spaces live at start (after a restart the media plane starts empty),
+ * as the rooms view knows them, then follows the log from that view's position through the
+ * process's one log follower and applies each event's instructions.
  */
-export const followLogIntoMedia = (plane: Pick<MediaPlaneService, "apply">, scan: LogScan, logger: Logger) =>
+export const followLogIntoMedia = (
+  plane: Pick<MediaPlaneService, "apply">,
+  startup: Effect.Effect<LiveAtStart>,
+  logger: Logger
+) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
-    for (const [spaceId, recording] of scan.live)
-      yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId, recording }))
-    let from = scan.head
+    const follower = yield* LogFollower
+    const { position, live } = yield* startup
+    const reopening = Date.now()
+    yield* Effect.forEach(
+      live,
+      ({ spaceId, recording }) => plane.apply(MediaInstruction.SpaceStarted({ spaceId, recording })),
+      { concurrency: REOPEN_CONCURRENCY, discard: true }
+    )
+    logger.info("media glue: rooms of the live Spaces reopened", {
+      event: "media.rooms_reopened",
+      rooms: live.length,
+      ms: Date.now() - reopening
+    })
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
-        from = r.position
         if (!isSpaceStream(r.streamId) || !MEDIA_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const instructions = yield* instructionsFor(decoded.right)
         yield* Effect.forEach(instructions, plane.apply, { discard: true })
       })
-    yield* Effect.suspend(() => store.subscribeAll(from).pipe(Stream.runForEach(apply))).pipe(
-      Effect.tapError((error) =>
-        Effect.sync(() =>
-          logger.warn("media glue: log subscription failed; resubscribing", { error: String(error) })
-        )
-      ),
-      Effect.retry(Schedule.spaced("1 second"))
-    )
+    yield* follower.follow(position).pipe(Stream.runForEach(apply))
   })

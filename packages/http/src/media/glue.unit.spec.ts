@@ -1,9 +1,11 @@
-import { InMemorySpaces, SpaceId, Spaces, UserId } from "@spaces/domain"
+import { InMemorySpaces, LogFollowerLive, SpaceId, Spaces, UserId } from "@spaces/domain"
 import { MediaInstruction } from "@spaces/media"
-import { Chunk, Effect, Queue } from "effect"
+import { ReadModelsLive } from "@spaces/projections"
+import { Chunk, Effect, Layer, Queue } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeLogger } from "../log.js"
-import { followLogIntoMedia, scanLog } from "./glue.js"
+import { readLiveAtStart } from "../startup/liveAtStart.js"
+import { followLogIntoMedia } from "./glue.js"
 
 const spaceId = SpaceId.make("glue")
 const hana = UserId.make("hana")
@@ -27,11 +29,16 @@ describe("the media glue", () => {
         })
         yield* spaces.execute({ _tag: "JoinSpace", spaceId, by: lee })
 
-        // The server restarts here: what is live comes from the scan, the rest from the follower.
-        const scan = yield* scanLog
+        // The server restarts here: what is live comes from the rooms view (caught up), the rest
+        // from the log follower after the view's position.
         const received = yield* Queue.unbounded<MediaInstruction>()
+        const views = yield* Layer.build(ReadModelsLive.memory().pipe(Layer.provideMerge(LogFollowerLive)))
         yield* Effect.forkScoped(
-          followLogIntoMedia({ apply: (order) => Queue.offer(received, order) }, scan, makeLogger("silent"))
+          followLogIntoMedia(
+            { apply: (order) => Queue.offer(received, order) },
+            Effect.provide(readLiveAtStart, views),
+            makeLogger("silent")
+          ).pipe(Effect.provide(views))
         )
 
         const next = (n: number) =>

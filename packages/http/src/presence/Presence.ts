@@ -8,7 +8,7 @@ import {
   type UserId,
   isSpaceStream
 } from "@spaces/domain"
-import { Duration, Effect, Either, FiberMap, HashMap, type Queue, type Scope, Stream } from "effect"
+import { Duration, Effect, Either, FiberMap, type Scope, Stream } from "effect"
 import { ConnectionTracker } from "./ConnectionTracker.js"
 
 /** What the presence edge does for the routes: connections in, system leaves out. */
@@ -32,12 +32,20 @@ export type TransportEvent =
 export interface PresenceOptions {
   /** How long all of a participant's connections must be gone before the system leaves them. */
   readonly graceMs: number
-  /** The Spaces live when the server started: their participants get the grace from now. */
-  readonly liveAtStart: Iterable<SpaceId>
-  /** The log from the startup scan on (the server's log hub): joins arm the grace. */
-  readonly log: Queue.Dequeue<RecordedEvent>
+  /**
+   * Where presence starts, awaited in the background (the read models may still be catching up):
+   * the Spaces live then, whose participants get the grace from now, and the log after that
+   * point (the process's log follower), whose joins arm the grace.
+   */
+  readonly startup: Effect.Effect<PresenceStart>
   /** A room's media events, when this server has media (transports closed under a user). */
   readonly mediaEvents?: (spaceId: SpaceId) => Stream.Stream<TransportEvent, unknown>
+}
+
+export interface PresenceStart {
+  /** The live Spaces and who was in each, as the rooms view had them. */
+  readonly liveAtStart: Iterable<{ readonly spaceId: SpaceId; readonly participants: ReadonlyArray<UserId> }>
+  readonly log: Stream.Stream<RecordedEvent>
 }
 
 const decode = decodeRecorded(SpaceEvent)
@@ -87,12 +95,25 @@ export const makePresence = (options: PresenceOptions) =>
         )
       )
 
+    /**
+     * Everyone recorded in a live room when the server started, not connected since: they share
+     * one grace, from the start, and one timer (a big audience would otherwise be as many fibers).
+     */
+    const atStart = new Map<string, readonly [SpaceId, UserId]>()
     /** Starts the grace of (space, user) unless it is running already. */
     const arm = (spaceId: SpaceId, user: UserId) =>
-      FiberMap.run(timers, keyOf(spaceId, user), Effect.delay(leave(spaceId, user), grace), {
-        onlyIfMissing: true
-      }).pipe(Effect.asVoid)
-    const disarm = (spaceId: SpaceId, user: UserId) => FiberMap.remove(timers, keyOf(spaceId, user))
+      Effect.suspend(() =>
+        atStart.has(keyOf(spaceId, user))
+          ? Effect.void
+          : FiberMap.run(timers, keyOf(spaceId, user), Effect.delay(leave(spaceId, user), grace), {
+              onlyIfMissing: true
+            }).pipe(Effect.asVoid)
+      )
+    const disarm = (spaceId: SpaceId, user: UserId) =>
+      Effect.suspend(() => {
+        atStart.delete(keyOf(spaceId, user))
+        return FiberMap.remove(timers, keyOf(spaceId, user))
+      })
     const armUnlessConnected = (spaceId: SpaceId, user: UserId) =>
       Effect.flatMap(tracker.isConnected(spaceId, user), (connected) =>
         connected ? Effect.void : arm(spaceId, user)
@@ -105,28 +126,44 @@ export const makePresence = (options: PresenceOptions) =>
       Effect.forkScoped
     )
 
-    // Someone entering a room without a connection (an API client that never opens the stream).
-    yield* Stream.fromQueue(options.log).pipe(
-      Stream.filter((r) => isSpaceStream(r.streamId) && ENTERING.has(r.type)),
-      Stream.runForEach((r) => {
-        const decoded = decode(r)
-        if (Either.isLeft(decoded)) return Effect.void
-        const e = decoded.right
-        if (e._tag === "SpaceStarted") return armUnlessConnected(e.spaceId, e.host)
-        if (e._tag === "ListenerJoined" || e._tag === "HostReturned")
-          return armUnlessConnected(e.spaceId, e.user)
-        return Effect.void
-      }),
-      Effect.forkScoped
-    )
+    const enteredWithoutConnection = (log: Stream.Stream<RecordedEvent>) =>
+      log.pipe(
+        Stream.filter((r) => isSpaceStream(r.streamId) && ENTERING.has(r.type)),
+        Stream.runForEach((r) => {
+          const decoded = decode(r)
+          if (Either.isLeft(decoded)) return Effect.void
+          const e = decoded.right
+          if (e._tag === "SpaceStarted") return armUnlessConnected(e.spaceId, e.host)
+          if (e._tag === "ListenerJoined" || e._tag === "HostReturned")
+            return armUnlessConnected(e.spaceId, e.user)
+          return Effect.void
+        })
+      )
 
-    // After a restart nobody is connected yet: everyone recorded in a live room gets the grace
-    // from now (clients reconnect within it), never an instant mass leave.
-    for (const spaceId of options.liveAtStart) {
-      const state = yield* spaces.space(spaceId).pipe(Effect.orElseSucceed(() => undefined))
-      if (state === undefined || state.status !== "live") continue
-      for (const user of HashMap.keys(state.participants)) yield* armUnlessConnected(spaceId, user)
-    }
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        const { liveAtStart, log } = yield* options.startup
+        // After a restart nobody is connected yet: everyone recorded in a live room gets the grace
+        // from now (clients reconnect within it), never an instant mass leave.
+        for (const { spaceId, participants } of liveAtStart)
+          for (const user of participants)
+            if (!(yield* tracker.isConnected(spaceId, user)))
+              atStart.set(keyOf(spaceId, user), [spaceId, user])
+        yield* Effect.forkScoped(
+          Effect.sleep(grace).pipe(
+            Effect.zipRight(
+              Effect.suspend(() => {
+                const due = [...atStart.values()]
+                atStart.clear()
+                return Effect.forEach(due, ([spaceId, user]) => leave(spaceId, user), { discard: true })
+              })
+            )
+          )
+        )
+        // Someone entering a room without a connection (an API client that never opens the stream).
+        yield* enteredWithoutConnection(log)
+      })
+    )
 
     // Media transports: counted from creation until the client closes them or the plane does.
     const transports = new Map<string, SpaceId>()
@@ -175,6 +212,9 @@ export const makePresence = (options: PresenceOptions) =>
             yield* FiberMap.run(watchers, spaceId, watch(spaceId, events), { onlyIfMissing: true })
         }),
       transportClosed,
-      pending: Effect.sync(() => [...timers].map(([k]) => JSON.parse(k) as readonly [SpaceId, UserId]))
+      pending: Effect.sync(() => [
+        ...atStart.values(),
+        ...[...timers].map(([k]) => JSON.parse(k) as readonly [SpaceId, UserId])
+      ])
     } satisfies Presence
   })

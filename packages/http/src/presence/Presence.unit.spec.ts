@@ -50,12 +50,18 @@ const settle = Effect.yieldNow().pipe(Effect.repeatN(100))
 const after = (ms: number) => Effect.zipRight(TestClock.adjust(ms), settle)
 
 const presenceWith = (options: {
-  liveAtStart?: ReadonlyArray<SpaceId>
+  liveAtStart?: ReadonlyArray<{ spaceId: SpaceId; participants: ReadonlyArray<UserId> }>
   log?: Queue.Dequeue<RecordedEvent>
 }) =>
   Effect.gen(function* () {
     const log = options.log ?? (yield* Queue.unbounded<RecordedEvent>())
-    return yield* makePresence({ graceMs: GRACE, liveAtStart: options.liveAtStart ?? [], log })
+    const presence = yield* makePresence({
+      graceMs: GRACE,
+      startup: Effect.succeed({ liveAtStart: options.liveAtStart ?? [], log: Stream.fromQueue(log) })
+    })
+    // Presence starts in the background: let it read its start.
+    yield* settle
+    return presence
   })
 
 describe("presence from connections", () => {
@@ -111,7 +117,7 @@ describe("presence from connections", () => {
   it.scoped("after a restart, everyone recorded in a live room gets the grace from the restart", () =>
     Effect.gen(function* () {
       yield* liveRoom
-      const presence = yield* presenceWith({ liveAtStart: [s1] })
+      const presence = yield* presenceWith({ liveAtStart: [{ spaceId: s1, participants: [hana, lee] }] })
       expect((yield* presence.pending).length).toBe(2)
       // lee's client reconnects in time; hana's never does.
       const tab = yield* Scope.make()

@@ -1,10 +1,9 @@
-import type { EventStoreShape, RecordedEvent } from "@spaces/domain"
+import type { LogFollowerShape, LogHead, RecordedEvent } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
 import type { ViewChange } from "../ReadModels.js"
 import type { ProjectionStore, Storage } from "../store/Storage.js"
 import type { RunnerStatus } from "../views.js"
 import { applyBatchToAll, CheckpointMoved, type Cursor, DecodedBatch, mergeChanges } from "./applyBatch.js"
-import type { Head } from "./Head.js"
 import type { Projection } from "./Projection.js"
 
 /** Events between two progress lines while the runners are far behind (a rebuild). */
@@ -32,7 +31,7 @@ interface State {
 }
 
 /**
- * The projections' runners, sharing one subscription to the log: each batch it delivers is read
+ * The projections' runners, sharing one stream of the process's log follower: each batch it delivers is read
  * and decoded once, stepped through every projection from its own checkpoint (one that starts
  * behind the others, after a version change, skips nothing: the subscription starts at the
  * lowest checkpoint and the others skip what they have), and committed for all of them in one
@@ -46,21 +45,35 @@ interface State {
 export const makeRunners = (options: {
   readonly projections: ReadonlyArray<Projection>
   readonly storage: Storage
-  readonly store: EventStoreShape
-  readonly head: Head
+  /** The process's one log follower: the runners read the log through it, from their lowest checkpoint. */
+  readonly log: Pick<LogFollowerShape, "from" | "head">
   readonly publish: (changes: ReadonlyArray<ViewChange>) => Effect.Effect<void>
   /** Called after each batch committed and when a projection stops: wakes read-your-writes waits. */
   readonly progressed: () => void
 }): Runners => {
-  const { storage, store, head, publish, progressed } = options
+  const { storage, log, publish, progressed } = options
   const states: ReadonlyArray<State> = options.projections.map((projection) => ({
     projection,
     storage: storage.projection(projection.name),
     cursor: { position: 0, at: null },
     error: null
   }))
+  /**
+   * The end of the log as far as known: the follower's head, or a runner's checkpoint beyond it
+   * (read directly, or committed before a restart).
+   */
+  const head = (): LogHead => {
+    const followed = log.head()
+    let { position, at } = followed
+    for (const state of states)
+      if (state.cursor.position > position) {
+        position = state.cursor.position
+        at = state.cursor.at
+      }
+    return { position, at, known: followed.known }
+  }
   /** Live: it has applied everything up to the log's end, as far as that is known. */
-  const caughtUp = (state: State) => head.known && state.cursor.position >= head.position
+  const caughtUp = (state: State, end: LogHead = head()) => end.known && state.cursor.position >= end.position
   const running = () => states.filter((state) => state.error === null)
 
   /** Loads the checkpoint, dropping the rows when the projection's version changed. */
@@ -107,9 +120,12 @@ export const makeRunners = (options: {
   }
 
   const progress = (from: number, at: number) =>
-    Effect.logInfo(
-      `projections: catching up, at ${at.toLocaleString("en-US")} of ${head.position.toLocaleString("en-US")} (${Math.floor((at * 100) / Math.max(1, head.position))}%), ${(at - from).toLocaleString("en-US")} events since start`
-    )
+    Effect.suspend(() => {
+      const end = head().position
+      return Effect.logInfo(
+        `projections: catching up, at ${at.toLocaleString("en-US")} of ${end.toLocaleString("en-US")} (${Math.floor((at * 100) / Math.max(1, end))}%), ${(at - from).toLocaleString("en-US")} events since start`
+      )
+    })
 
   const once = Effect.suspend(() => {
     const active = running()
@@ -118,7 +134,7 @@ export const makeRunners = (options: {
     const from = Math.min(...active.map((state) => state.cursor.position))
     let nextProgress = from + PROGRESS_EVERY
     // Chunk by chunk, for as long as a projection is running (when the last stops, the reader does).
-    return store.subscribeAll(from).pipe(
+    return log.from(from).pipe(
       Stream.chunks,
       Stream.runForEachWhile((chunk) =>
         Effect.suspend(() => {
@@ -129,15 +145,10 @@ export const makeRunners = (options: {
           const stops = failures.map(([state, message]) => stop(state, message))
           const after = running()
           const lowest = Math.min(...after.map((state) => state.cursor.position))
-          for (const state of after) {
-            if (state.cursor.position > head.position) {
-              head.position = state.cursor.position
-              head.at = state.cursor.at
-            }
-          }
-          for (const state of after) if (caughtUp(state)) state.storage.settle?.()
+          const end = head()
+          for (const state of after) if (caughtUp(state, end)) state.storage.settle?.()
           progressed()
-          const report = lowest >= nextProgress && !after.every(caughtUp)
+          const report = lowest >= nextProgress && !after.every((state) => caughtUp(state, end))
           if (report) nextProgress = lowest + PROGRESS_EVERY
           return Effect.all(
             [
@@ -162,11 +173,6 @@ export const makeRunners = (options: {
           Effect.logInfo(`projection ${e.projection}: checkpoint moved elsewhere, reloading`),
           run
         ),
-      EventStoreUnavailable: (e) =>
-        Effect.logWarning(`projections: ${e.message}; retrying`).pipe(
-          Effect.zipRight(Effect.sleep("1 second")),
-          Effect.zipRight(run)
-        ),
       // The store cannot parse a stored event: no projection can read past it.
       MalformedEvent: (e) =>
         Effect.suspend(() => {
@@ -184,16 +190,17 @@ export const makeRunners = (options: {
       cursor: state.cursor,
       status: () => {
         const { projection, cursor, error } = state
-        const lagEvents = Math.max(0, head.position - cursor.position)
+        const end = head()
+        const lagEvents = Math.max(0, end.position - cursor.position)
         return {
           name: projection.name,
           version: projection.version,
           checkpoint: cursor.position,
-          head: Math.max(head.position, cursor.position),
+          head: end.position,
           lagEvents,
           lagSeconds:
-            lagEvents === 0 || head.at === null ? 0 : Math.max(0, (head.at - (cursor.at ?? head.at)) / 1000),
-          state: error !== null ? "failed" : caughtUp(state) ? "live" : "catching-up",
+            lagEvents === 0 || end.at === null ? 0 : Math.max(0, (end.at - (cursor.at ?? end.at)) / 1000),
+          state: error !== null ? "failed" : caughtUp(state, end) ? "live" : "catching-up",
           error
         }
       }
