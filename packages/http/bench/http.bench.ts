@@ -24,13 +24,22 @@ const USERS = 2_000
 const FEED_USERS = 200
 const SECRET = "bench-secret-bench-secret-bench-secret-0123"
 
-const spawnServer = (script: string, env: Record<string, string>) =>
+// `BENCH_CPU_PROF=<dir>`: the Spaces server writes a V8 CPU profile there when it exits.
+const CPU_PROF = process.env.BENCH_CPU_PROF
+const ONLY = process.env.BENCH_ONLY
+
+const spawnServer = (script: string, env: Record<string, string>, profile = false) =>
   new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=@spaces/source", "--import", "tsx", script], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
+    const flags = profile && CPU_PROF !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : []
+    const child = spawn(
+      process.execPath,
+      [...flags, "--conditions=@spaces/source", "--import", "tsx", script],
+      {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
     let out = ""
     const onData = (chunk: Buffer) => {
       out += chunk.toString()
@@ -59,7 +68,11 @@ const main = async () => {
     SPACES_RATE_LIMIT_BURST: "1000000"
   }
   // The listening line is logged at info: start at info, requests are logged to /dev/null-ish stdout.
-  const spaces = await spawnServer("packages/http/src/bin/server.ts", { ...env, SPACES_LOG_LEVEL: "info" })
+  const spaces = await spawnServer(
+    "packages/http/src/bin/server.ts",
+    { ...env, SPACES_LOG_LEVEL: "info" },
+    true
+  )
   const bare = await spawnServer("packages/http/bench/bareServer.ts", {})
   const tokens = makeTokens(loadConfig({ SPACES_JWT_SECRET: SECRET }).auth)
   const token = (user: string) => tokens.issue({ kind: "user", userId: UserId.make(user) })
@@ -138,8 +151,9 @@ const main = async () => {
       `${((a.requests.average / b.requests.average) * 100).toFixed(1)}%`
     ])
   }
-  await measure("POST /v1/spaces/:id/join (command)", joinRoute, bareJoin)
-  await measure("GET /v1/feed (query)", feed, bareFeed)
+  // `BENCH_ONLY=join|feed` runs one route (for a profile of it alone).
+  if (ONLY !== "feed") await measure("POST /v1/spaces/:id/join (command)", joinRoute, bareJoin)
+  if (ONLY !== "join") await measure("GET /v1/feed (query)", feed, bareFeed)
 
   const header = ["route", "Spaces req/s", "Spaces p99", "bare Express req/s", "bare p99", "Spaces / bare"]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

@@ -19,7 +19,8 @@ import { Context, Effect, Layer, Stream } from "effect"
 import { watchExternalCommits } from "./externalCommits.js"
 import { decodeRows, EVENT_COLUMNS, type EventRow } from "./rows.js"
 import { prepareDatabase, type SqliteSynchronous } from "./schema.js"
-import { makeWriter, type SqliteWriter } from "./writer.js"
+import { makeCommitQueue } from "../commitQueue.js"
+import { type GroupOutcome, makeWriter, type PendingAppend, type SqliteWriter } from "./writer.js"
 
 export interface SqliteEventStoreOptions {
   /** The database file (created with its directory if absent), or `":memory:"`. */
@@ -115,19 +116,32 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     }
   })
 
+  /**
+   * Group commit: the appends of every request handled in one turn of the event loop wait for the
+   * next turn, then go in one transaction (one commit, one write of the WAL's pages for all), each
+   * acknowledged only once that commit returned. An idle store costs one loop turn per append.
+   */
+  const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
+    run: async (group) => {
+      const outcomes = writer.appendGroup(group)
+      if (group.some((append, i) => append.events.length > 0 && !("_tag" in outcomes[i]!))) signal.notify()
+      return outcomes
+    },
+    size: (append) => append.events.length,
+    schedule: (flush) => setImmediate(flush)
+  })
+
   return {
     append: (stream, events, expected) =>
-      Effect.suspend((): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
-        let outcome: ReturnType<SqliteWriter["append"]>
-        try {
-          outcome = writer.append(stream, events, expected)
-        } catch (error) {
-          return Effect.fail(unavailable(error))
-        }
-        if ("_tag" in outcome) return Effect.fail(outcome)
-        if (events.length > 0) signal.notify()
-        return Effect.succeed(outcome)
-      }),
+      Effect.flatMap(
+        Effect.tryPromise({ try: () => commits.push({ stream, events, expected }), catch: unavailable }),
+        (outcome): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> =>
+          !("_tag" in outcome)
+            ? Effect.succeed(outcome)
+            : outcome._tag === "Failed"
+              ? Effect.fail(unavailable(outcome.error))
+              : Effect.fail(outcome)
+      ),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
     readAll: (from) => readToEnd(from, readPage),
