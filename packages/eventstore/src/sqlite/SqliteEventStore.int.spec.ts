@@ -25,6 +25,30 @@ const corrupt = (sql: string) => {
 }
 
 describe("SQLite event store", () => {
+  it.scopedLive("a page read once is reused only until a commit, ours or another process's", () =>
+    Effect.gen(function* () {
+      const ours = yield* scopedSqliteEventStore({ path })
+      const other = yield* scopedSqliteEventStore({ path })
+      // Read from the end of the log: the page read (empty) is the one a repeated read would reuse.
+      const after = (from: number) =>
+        Effect.map(Stream.runCollect(ours.readAll(from)), (events) =>
+          Chunk.toReadonlyArray(events).map((e) => e.id)
+        )
+      const { position } = yield* ours.append("space-1", [event()], "no_stream")
+      expect(yield* after(position)).toEqual([])
+      expect(yield* after(position)).toEqual([])
+      // Another connection commits: the next read sees it at once, watcher or not.
+      const second = event()
+      yield* other.append("space-1", [second], 0)
+      expect(yield* after(position)).toEqual([second.id])
+      expect(yield* after(position + 1)).toEqual([])
+      // And so for a commit of ours.
+      const third = event()
+      yield* ours.append("space-1", [third], 1)
+      expect(yield* after(position + 1)).toEqual([third.id])
+    })
+  )
+
   it.scopedLive(
     "concurrent appends share one commit, each with its own outcome; one that fails fails alone",
     () =>

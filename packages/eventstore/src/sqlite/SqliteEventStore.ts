@@ -99,14 +99,63 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
         : Effect.fail(events)
     })
 
-  const readPage = (after: number) => decoded(() => pageAfter.all(after, pageSize))
+  /**
+   * Moves on every commit this store hears of (its own, and others' through the watcher), before
+   * subscribers are woken. A page read at one generation is the same page for as long as it lasts.
+   */
+  let generation = 0
+  const committed = () => {
+    generation++
+    signal.notify()
+  }
+  /**
+   * The last page read, decoded. Every subscriber in the process (projections, the log's head, live
+   * streams) wakes on the same commit and reads from the same position: the first one queries and
+   * decodes, the others get the same events (never changed by anyone: see `RecordedEvent`). Valid
+   * while nothing committed since: no commit of ours (`generation`), none by another connection
+   * (`PRAGMA data_version`, which moves only for those; one tiny query instead of a page).
+   */
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
+  let lastPage:
+    | {
+        readonly after: number
+        readonly generation: number
+        readonly version: number
+        readonly events: ReadonlyArray<RecordedEvent>
+      }
+    | undefined
+  const readPage = (after: number) =>
+    Effect.suspend(() => {
+      let version: number
+      try {
+        version = dataVersion.get() as number
+      } catch (error) {
+        return Effect.fail(unavailable(error))
+      }
+      const cached = lastPage
+      if (
+        cached !== undefined &&
+        cached.after === after &&
+        cached.generation === generation &&
+        cached.version === version
+      )
+        return Effect.succeed(cached.events)
+      const at = generation
+      return Effect.tap(
+        decoded(() => pageAfter.all(after, pageSize)),
+        (events) =>
+          Effect.sync(() => {
+            lastPage = { after, generation: at, version, events }
+          })
+      )
+    })
 
   // Other processes' commits are watched only while somebody subscribes (see externalCommits.ts).
   let subscribers = 0
   let stopWatching: (() => void) | undefined
   const retainWatch = Effect.sync(() => {
     if (subscribers++ === 0 && !inMemory && db.open) {
-      stopWatching = watchExternalCommits(db, options.path, () => signal.notify())
+      stopWatching = watchExternalCommits(db, options.path, committed)
     }
   })
   const releaseWatch = Effect.sync(() => {
@@ -124,7 +173,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
   const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
     run: async (group) => {
       const outcomes = writer.appendGroup(group)
-      if (group.some((append, i) => append.events.length > 0 && !("_tag" in outcomes[i]!))) signal.notify()
+      if (group.some((append, i) => append.events.length > 0 && !("_tag" in outcomes[i]!))) committed()
       return outcomes
     },
     size: (append) => append.events.length,
