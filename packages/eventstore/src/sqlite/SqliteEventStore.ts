@@ -166,9 +166,13 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
   })
 
   /**
-   * Group commit: the appends of every request handled in one turn of the event loop wait for the
-   * next turn, then go in one transaction (one commit, one write of the WAL's pages for all), each
-   * acknowledged only once that commit returned. An idle store costs one loop turn per append.
+   * Group commit: the appends made before the current run of microtasks ends wait for it, then go
+   * in one transaction (one commit, one write of the WAL's pages for all), each acknowledged only
+   * once that commit returned. Under load that gathers the requests woken together: one group's
+   * acknowledgements resume its requests in the same run, and their next appends (a join's move
+   * after its leave) share the next commit. A lone writer waits for no loop turn: the next turn
+   * (`setImmediate`) would also gather requests arriving on other sockets, but costs each append of
+   * a sequential writer about half its time again (measured on a busy machine: 0.43× of a bare loop).
    */
   const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
     run: async (group) => {
@@ -177,7 +181,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
       return outcomes
     },
     size: (append) => append.events.length,
-    schedule: (flush) => setImmediate(flush)
+    schedule: (flush) => queueMicrotask(flush)
   })
 
   return {

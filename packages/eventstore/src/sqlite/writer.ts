@@ -108,6 +108,14 @@ export const makeWriter = (db: Database.Database) => {
       })
   )
 
+  const appendAlone = ({ stream, events, expected }: PendingAppend): GroupOutcome => {
+    try {
+      return checkedAppend.immediate(stream, events, expected)
+    } catch (error) {
+      return onConstraint(error, stream, expected)
+    }
+  }
+
   /** A UNIQUE(stream, revision) violation means another writer took the revision: a conflict. */
   const onConstraint = (error: unknown, stream: string, expected: ExpectedRevision): WriteOutcome => {
     if (!isUniqueViolation(error)) throw error
@@ -133,7 +141,8 @@ export const makeWriter = (db: Database.Database) => {
      * outcome; throws only if the transaction as a whole failed (then none of them was written).
      */
     appendGroup: (group: ReadonlyArray<PendingAppend>): ReadonlyArray<GroupOutcome> => {
-      const outcomes = groupAppend.immediate(group)
+      // Alone, an append needs no savepoint: its transaction is its own.
+      const outcomes = group.length === 1 ? [appendAlone(group[0]!)] : groupAppend.immediate(group)
       groupCommits++
       return outcomes
     },
