@@ -170,9 +170,8 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
    * in one transaction (one commit, one write of the WAL's pages for all), each acknowledged only
    * once that commit returned. Under load that gathers the requests woken together: one group's
    * acknowledgements resume its requests in the same run, and their next appends (a join's move
-   * after its leave) share the next commit. A lone writer waits for no loop turn: the next turn
-   * (`setImmediate`) would also gather requests arriving on other sockets, but costs each append of
-   * a sequential writer about half its time again (measured on a busy machine: 0.43× of a bare loop).
+   * after its leave) share the next commit. A lone writer waits for no loop turn (`setImmediate`
+   * would also gather requests arriving on other sockets, at a loop turn per append for everyone).
    */
   const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
     run: async (group) => {
