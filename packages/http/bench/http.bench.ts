@@ -9,8 +9,8 @@
  * media off, rate limit out of the way); autocannon drives them from this process.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import autocannon from "autocannon"
 import { loadConfig, makeTokens } from "../src/index.js"
@@ -24,26 +24,46 @@ const USERS = 2_000
 const FEED_USERS = 200
 const SECRET = "bench-secret-bench-secret-bench-secret-0123"
 
-const spawnServer = (script: string, env: Record<string, string>) =>
+// `BENCH_CPU_PROF=<dir>`: the Spaces server writes a V8 CPU profile there when it exits.
+const CPU_PROF = process.env.BENCH_CPU_PROF
+const ONLY = process.env.BENCH_ONLY
+
+/**
+ * Starts a server whose stdout (the request log) goes to a file, as a deployment's would: a pipe to
+ * this process, busy driving autocannon, would block the server's log writes (stdout to a pipe is
+ * synchronous on Linux) and measure our own reading instead of the server.
+ */
+const spawnServer = (script: string, env: Record<string, string>, log: string, profile = false) =>
   new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=@spaces/source", "--import", "tsx", script], {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let out = ""
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString()
-      const line = out.split("\n").find((l) => l.includes('"msg":"listening"'))
+    const flags = profile && CPU_PROF !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : []
+    const out = openSync(log, "w")
+    const child = spawn(
+      process.execPath,
+      [...flags, "--conditions=@spaces/source", "--import", "tsx", script],
+      { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", out, "inherit"] }
+    )
+    closeSync(out)
+    const poll = setInterval(() => {
+      const line = readFileSync(log, "utf8")
+        .split("\n")
+        .find((l) => l.includes('"msg":"listening"'))
       if (line === undefined) return
-      // From here on the request log lines are drained, not kept.
-      child.stdout!.off("data", onData)
-      child.stdout!.resume()
+      clearInterval(poll)
       resolve({ child, url: (JSON.parse(line) as { url: string }).url })
-    }
-    child.stdout!.on("data", onData)
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)))
+    }, 50)
+    child.once("exit", (code) => {
+      clearInterval(poll)
+      reject(new Error(`${script} exited with ${code}`))
+    })
   })
+
+/** Resident set size of a process, from /proc (Linux), in MiB. */
+const rssMiB = (pid: number) => {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"))
+  return line === undefined ? Number.NaN : Number(line.split(/\s+/)[1]) / 1024
+}
 
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-bench-"))
@@ -58,9 +78,14 @@ const main = async () => {
     SPACES_RATE_LIMIT_PER_SECOND: "1000000",
     SPACES_RATE_LIMIT_BURST: "1000000"
   }
-  // The listening line is logged at info: start at info, requests are logged to /dev/null-ish stdout.
-  const spaces = await spawnServer("packages/http/src/bin/server.ts", { ...env, SPACES_LOG_LEVEL: "info" })
-  const bare = await spawnServer("packages/http/bench/bareServer.ts", {})
+  // At info, as a deployment runs: the listening line, and a line per request.
+  const spaces = await spawnServer(
+    "packages/http/src/bin/server.ts",
+    { ...env, SPACES_LOG_LEVEL: "info" },
+    join(dir, "spaces.log"),
+    true
+  )
+  const bare = await spawnServer("packages/http/bench/bareServer.ts", {}, join(dir, "bare.log"))
   const tokens = makeTokens(loadConfig({ SPACES_JWT_SECRET: SECRET }).auth)
   const token = (user: string) => tokens.issue({ kind: "user", userId: UserId.make(user) })
   const call = async (user: string, method: string, path: string, body?: unknown) => {
@@ -88,6 +113,7 @@ const main = async () => {
   const fanTokens = await Promise.all(Array.from({ length: FEED_USERS }, (_, f) => token(`fan-${f}`)))
   for (let u = 0; u < USERS; u += 4) await call(`user-${u}`, "POST", `/v1/spaces/bench-${u % SPACES}/join`)
 
+  const rssAfterSetup = rssMiB(spaces.child.pid!)
   let n = 0
   const pick = <A>(xs: ReadonlyArray<A>) => xs[Math.floor(Math.random() * xs.length)]!
   const run = (
@@ -124,7 +150,12 @@ const main = async () => {
   const bareFeed = () => ({ method: "GET", path: "/bare/feed", headers: {} })
 
   const rows: Array<Array<string>> = []
-  const measure = async (name: string, spacesRoute: typeof joinRoute, bareRoute: typeof joinRoute) => {
+  const measure = async (
+    name: string,
+    target: string,
+    spacesRoute: typeof joinRoute,
+    bareRoute: typeof joinRoute
+  ) => {
     const a = await run(spaces.url, spacesRoute)
     const b = await run(bare.url, bareRoute)
     const ok = (r: typeof a) =>
@@ -135,13 +166,26 @@ const main = async () => {
       `${a.latency.p99} ms`,
       `${b.requests.average.toFixed(0)}`,
       `${b.latency.p99} ms`,
-      `${((a.requests.average / b.requests.average) * 100).toFixed(1)}%`
+      `${((a.requests.average / b.requests.average) * 100).toFixed(1)}%`,
+      `${(a.latency.p99 / Math.max(1, b.latency.p99)).toFixed(1)}×`,
+      target
     ])
   }
-  await measure("POST /v1/spaces/:id/join (command)", joinRoute, bareJoin)
-  await measure("GET /v1/feed (query)", feed, bareFeed)
+  // `BENCH_ONLY=join|feed` runs one route (for a profile of it alone).
+  if (ONLY !== "feed")
+    await measure("POST /v1/spaces/:id/join (command)", "≥ 50%, p99 < 2×", joinRoute, bareJoin)
+  if (ONLY !== "join") await measure("GET /v1/feed (query)", "≥ 75%", feed, bareFeed)
 
-  const header = ["route", "Spaces req/s", "Spaces p99", "bare Express req/s", "bare p99", "Spaces / bare"]
+  const header = [
+    "route",
+    "Spaces req/s",
+    "Spaces p99",
+    "bare Express req/s",
+    "bare p99",
+    "Spaces / bare",
+    "p99 / bare's",
+    "target"
+  ]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: ReadonlyArray<string>) =>
     `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
@@ -151,6 +195,14 @@ const main = async () => {
   console.log(line(header))
   console.log(line(widths.map((w) => "-".repeat(w))))
   for (const row of rows) console.log(line(row))
+  console.log(
+    `\nSpaces server RSS: ${rssAfterSetup.toFixed(0)} MiB after setup, ${rssMiB(spaces.child.pid!).toFixed(0)} MiB after the runs; bare Express: ${rssMiB(bare.child.pid!).toFixed(0)} MiB`
+  )
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`
+  )
 
   spaces.child.kill("SIGTERM")
   bare.child.kill("SIGTERM")

@@ -48,7 +48,11 @@ const live = (
 const rebuilt = (store: EventStoreShape, threshold: number) =>
   Effect.gen(function* () {
     const storage = makeMemoryStorage()
-    yield* rebuildProjections(store, storage, projections({ fanOutThreshold: threshold }))
+    // Small batches and commits: a rebuild's writes merged over several batches, committed midway.
+    yield* rebuildProjections(store, storage, projections({ fanOutThreshold: threshold }), undefined, {
+      batchEvents: 7,
+      commitRows: 25
+    })
     return queriesOf(storage, defaultRoomRules)
   })
 

@@ -1,5 +1,6 @@
 import type { EventData } from "@spaces/domain"
 import type pg from "pg"
+import { makeCommitQueue } from "../commitQueue.js"
 
 /** What `spaces_append` answers for one append: refused (with the actual revision) or appended. */
 export interface AppendRow {
@@ -31,17 +32,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * commit, see `schema.ts`), so each commit's flush to disk is paid one after the other. Instead of
  * one transaction per append, the appends that arrive while a commit is in flight wait, then go
  * together in the next one (`spaces_append_many`): one lock, one commit, one flush for all of them,
- * each still with its own expected-revision check and outcome. One group is in flight per process.
+ * each still with its own expected-revision check and outcome. One group is in flight per process
+ * (the queue is `commitQueue.ts`'s, shared with the SQLite store).
  */
 export const makeGroupCommit = (options: GroupCommitOptions) => {
-  const maxGroupEvents = options.maxGroupEvents ?? 10_000
-  const queue: Array<{
-    readonly append: PendingAppend
-    readonly resolve: (row: AppendRow) => void
-    readonly reject: (error: unknown) => void
-  }> = []
-  let flushing = false
-
   const run = async (group: ReadonlyArray<PendingAppend>): Promise<ReadonlyArray<AppendRow>> => {
     const events = group.flatMap((a) => a.events)
     const query = {
@@ -59,10 +53,7 @@ export const makeGroupCommit = (options: GroupCommitOptions) => {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await options.pool.query<AppendRow>(query)
-        if (result.rows.length !== group.length)
-          throw new Error(`group commit answered ${result.rows.length} rows for ${group.length} appends`)
-        return result.rows
+        return (await options.pool.query<AppendRow>(query)).rows
       } catch (error) {
         if (attempt >= 2 || !options.shouldRetry(error)) throw error
         await sleep(options.backoffMs * 2 ** attempt)
@@ -70,52 +61,14 @@ export const makeGroupCommit = (options: GroupCommitOptions) => {
     }
   }
 
-  const take = () => {
-    let count = 0
-    let size = 0
-    while (
-      count < queue.length &&
-      (count === 0 || size + queue[count]!.append.events.length <= maxGroupEvents)
-    ) {
-      size += queue[count]!.append.events.length
-      count++
-    }
-    return queue.splice(0, count)
-  }
+  const queue = makeCommitQueue<PendingAppend, AppendRow>({
+    run,
+    size: (append) => append.events.length,
+    ...(options.maxGroupEvents === undefined ? {} : { maxGroupEvents: options.maxGroupEvents }),
+    // One bad append (say, a name PostgreSQL cannot store) must not fail the others: alone, each
+    // gets its own outcome. A lost connection failed them all alike (after its retries).
+    isolate: (error) => !options.shouldRetry(error)
+  })
 
-  const flush = async () => {
-    flushing = true
-    try {
-      while (queue.length > 0) {
-        const group = take()
-        try {
-          const rows = await run(group.map((p) => p.append))
-          for (const [i, p] of group.entries()) p.resolve(rows[i]!)
-        } catch (error) {
-          if (group.length === 1 || options.shouldRetry(error)) {
-            for (const p of group) p.reject(error)
-            continue
-          }
-          // One bad append (say, a name PostgreSQL cannot store) must not fail the others: alone, each
-          // gets its own outcome.
-          for (const p of group) {
-            await run([p.append]).then(
-              (rows) => p.resolve(rows[0]!),
-              (alone: unknown) => p.reject(alone)
-            )
-          }
-        }
-      }
-    } finally {
-      flushing = false
-    }
-  }
-
-  return {
-    append: (append: PendingAppend): Promise<AppendRow> =>
-      new Promise<AppendRow>((resolve, reject) => {
-        queue.push({ append, resolve, reject })
-        if (!flushing) void flush()
-      })
-  }
+  return { append: queue.push }
 }

@@ -25,6 +25,69 @@ const corrupt = (sql: string) => {
 }
 
 describe("SQLite event store", () => {
+  it.scopedLive("a page read once is reused only until a commit, ours or another process's", () =>
+    Effect.gen(function* () {
+      const ours = yield* scopedSqliteEventStore({ path })
+      const other = yield* scopedSqliteEventStore({ path })
+      // Read from the end of the log: the page read (empty) is the one a repeated read would reuse.
+      const after = (from: number) =>
+        Effect.map(Stream.runCollect(ours.readAll(from)), (events) =>
+          Chunk.toReadonlyArray(events).map((e) => e.id)
+        )
+      const { position } = yield* ours.append("space-1", [event()], "no_stream")
+      expect(yield* after(position)).toEqual([])
+      expect(yield* after(position)).toEqual([])
+      // Another connection commits: the next read sees it at once, watcher or not.
+      const second = event()
+      yield* other.append("space-1", [second], 0)
+      expect(yield* after(position)).toEqual([second.id])
+      expect(yield* after(position + 1)).toEqual([])
+      // And so for a commit of ours.
+      const third = event()
+      yield* ours.append("space-1", [third], 1)
+      expect(yield* after(position + 1)).toEqual([third.id])
+    })
+  )
+
+  it.scopedLive(
+    "concurrent appends share one commit, each with its own outcome; one that fails fails alone",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* scopedSqliteEventStore({ path })
+        yield* store.append("shared", [event()], "no_stream")
+        const before = store.writer.groupCommits()
+        // JSON cannot encode a BigInt: this append throws inside the group's transaction.
+        const unencodable = { ...event(), data: { n: 1n } }
+        const outcomes = yield* Effect.all(
+          [
+            ...Array.from({ length: 12 }, (_, i) =>
+              store.append(`own-${i}`, [event(), event()], "no_stream")
+            ),
+            // Same expected revision: exactly one wins, the others see the conflict.
+            ...Array.from({ length: 4 }, () => store.append("shared", [event()], 0)),
+            store.append("bad", [event(), unencodable], "no_stream")
+          ].map((append) => Effect.either(append)),
+          { concurrency: "unbounded" }
+        )
+        const tags = outcomes.map((o) => (o._tag === "Right" ? "ok" : o.left._tag))
+        expect(tags.slice(0, 12)).toEqual(Array(12).fill("ok"))
+        expect(tags.slice(12, 16).sort()).toEqual([
+          "WrongExpectedVersion",
+          "WrongExpectedVersion",
+          "WrongExpectedVersion",
+          "ok"
+        ])
+        expect(tags[16]).toBe("EventStoreUnavailable")
+        // All seventeen went in one transaction; the failed one left nothing behind, not even its first event.
+        expect(store.writer.groupCommits() - before).toBe(1)
+        expect(yield* store.readStream("bad")).toHaveLength(0)
+        expect(yield* store.readStream("shared")).toHaveLength(2)
+        const log = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll(0)))
+        expect(log).toHaveLength(1 + 24 + 1)
+        expect(log.map((e) => e.position)).toEqual(log.map((_, i) => i + 1))
+      })
+  )
+
   it.scopedLive("keeps the log across close and reopen (creating the directory)", () =>
     Effect.gen(function* () {
       const first = makeSqliteEventStore({ path })

@@ -19,7 +19,8 @@ import { Context, Effect, Layer, Stream } from "effect"
 import { watchExternalCommits } from "./externalCommits.js"
 import { decodeRows, EVENT_COLUMNS, type EventRow } from "./rows.js"
 import { prepareDatabase, type SqliteSynchronous } from "./schema.js"
-import { makeWriter, type SqliteWriter } from "./writer.js"
+import { makeCommitQueue } from "../commitQueue.js"
+import { type GroupOutcome, makeWriter, type PendingAppend, type SqliteWriter } from "./writer.js"
 
 export interface SqliteEventStoreOptions {
   /** The database file (created with its directory if absent), or `":memory:"`. */
@@ -98,14 +99,63 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
         : Effect.fail(events)
     })
 
-  const readPage = (after: number) => decoded(() => pageAfter.all(after, pageSize))
+  /**
+   * Moves on every commit this store hears of (its own, and others' through the watcher), before
+   * subscribers are woken. A page read at one generation is the same page for as long as it lasts.
+   */
+  let generation = 0
+  const committed = () => {
+    generation++
+    signal.notify()
+  }
+  /**
+   * The last page read, decoded. Every subscriber in the process (projections, the log's head, live
+   * streams) wakes on the same commit and reads from the same position: the first one queries and
+   * decodes, the others get the same events (never changed by anyone: see `RecordedEvent`). Valid
+   * while nothing committed since: no commit of ours (`generation`), none by another connection
+   * (`PRAGMA data_version`, which moves only for those; one tiny query instead of a page).
+   */
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
+  let lastPage:
+    | {
+        readonly after: number
+        readonly generation: number
+        readonly version: number
+        readonly events: ReadonlyArray<RecordedEvent>
+      }
+    | undefined
+  const readPage = (after: number) =>
+    Effect.suspend(() => {
+      let version: number
+      try {
+        version = dataVersion.get() as number
+      } catch (error) {
+        return Effect.fail(unavailable(error))
+      }
+      const cached = lastPage
+      if (
+        cached !== undefined &&
+        cached.after === after &&
+        cached.generation === generation &&
+        cached.version === version
+      )
+        return Effect.succeed(cached.events)
+      const at = generation
+      return Effect.tap(
+        decoded(() => pageAfter.all(after, pageSize)),
+        (events) =>
+          Effect.sync(() => {
+            lastPage = { after, generation: at, version, events }
+          })
+      )
+    })
 
   // Other processes' commits are watched only while somebody subscribes (see externalCommits.ts).
   let subscribers = 0
   let stopWatching: (() => void) | undefined
   const retainWatch = Effect.sync(() => {
     if (subscribers++ === 0 && !inMemory && db.open) {
-      stopWatching = watchExternalCommits(db, options.path, () => signal.notify())
+      stopWatching = watchExternalCommits(db, options.path, committed)
     }
   })
   const releaseWatch = Effect.sync(() => {
@@ -115,19 +165,35 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     }
   })
 
+  /**
+   * Group commit: the appends made before the current run of microtasks ends wait for it, then go
+   * in one transaction (one commit, one write of the WAL's pages for all), each acknowledged only
+   * once that commit returned. Under load that gathers the requests woken together: one group's
+   * acknowledgements resume its requests in the same run, and their next appends (a join's move
+   * after its leave) share the next commit. A lone writer waits for no loop turn (`setImmediate`
+   * would also gather requests arriving on other sockets, at a loop turn per append for everyone).
+   */
+  const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
+    run: async (group) => {
+      const outcomes = writer.appendGroup(group)
+      if (group.some((append, i) => append.events.length > 0 && !("_tag" in outcomes[i]!))) committed()
+      return outcomes
+    },
+    size: (append) => append.events.length,
+    schedule: (flush) => queueMicrotask(flush)
+  })
+
   return {
     append: (stream, events, expected) =>
-      Effect.suspend((): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
-        let outcome: ReturnType<SqliteWriter["append"]>
-        try {
-          outcome = writer.append(stream, events, expected)
-        } catch (error) {
-          return Effect.fail(unavailable(error))
-        }
-        if ("_tag" in outcome) return Effect.fail(outcome)
-        if (events.length > 0) signal.notify()
-        return Effect.succeed(outcome)
-      }),
+      Effect.flatMap(
+        Effect.tryPromise({ try: () => commits.push({ stream, events, expected }), catch: unavailable }),
+        (outcome): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> =>
+          !("_tag" in outcome)
+            ? Effect.succeed(outcome)
+            : outcome._tag === "Failed"
+              ? Effect.fail(unavailable(outcome.error))
+              : Effect.fail(outcome)
+      ),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
     readAll: (from) => readToEnd(from, readPage),

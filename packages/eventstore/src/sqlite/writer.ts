@@ -13,6 +13,16 @@ type LastEvent = [revision: number, id: string, position: number]
 /** The outcome of a write: the append's result, or the conflict that refused it (nothing written). */
 export type WriteOutcome = AppendResult | WrongExpectedVersion
 
+/** One append of a group commit. */
+export interface PendingAppend {
+  readonly stream: string
+  readonly events: ReadonlyArray<EventData>
+  readonly expected: ExpectedRevision
+}
+
+/** One append's part of a group: its outcome, or the error that rolled back its part alone. */
+export type GroupOutcome = WriteOutcome | { readonly _tag: "Failed"; readonly error: unknown }
+
 /**
  * The single writer of one SQLite file. better-sqlite3 is synchronous, so in one process two appends
  * can never interleave; across processes `BEGIN IMMEDIATE` takes the write lock before the expected
@@ -78,6 +88,34 @@ export const makeWriter = (db: Database.Database) => {
     })
   )
 
+  /**
+   * Several appends in one transaction: each in a savepoint of its own (better-sqlite3 nests
+   * transactions so), so that one refused or failed append leaves the others' writes in place.
+   */
+  let groupCommits = 0
+  const groupAppend = db.transaction(
+    (group: ReadonlyArray<PendingAppend>): Array<GroupOutcome> =>
+      group.map(({ stream, events, expected }): GroupOutcome => {
+        try {
+          return checkedAppend(stream, events, expected)
+        } catch (error) {
+          try {
+            return onConstraint(error, stream, expected)
+          } catch (failure) {
+            return { _tag: "Failed", error: failure }
+          }
+        }
+      })
+  )
+
+  const appendAlone = ({ stream, events, expected }: PendingAppend): GroupOutcome => {
+    try {
+      return checkedAppend.immediate(stream, events, expected)
+    } catch (error) {
+      return onConstraint(error, stream, expected)
+    }
+  }
+
   /** A UNIQUE(stream, revision) violation means another writer took the revision: a conflict. */
   const onConstraint = (error: unknown, stream: string, expected: ExpectedRevision): WriteOutcome => {
     if (!isUniqueViolation(error)) throw error
@@ -98,6 +136,18 @@ export const makeWriter = (db: Database.Database) => {
         return onConstraint(error, stream, expected)
       }
     },
+    /**
+     * Appends a group in one transaction (one commit for all), each append with its own check and
+     * outcome; throws only if the transaction as a whole failed (then none of them was written).
+     */
+    appendGroup: (group: ReadonlyArray<PendingAppend>): ReadonlyArray<GroupOutcome> => {
+      // Alone, an append needs no savepoint: its transaction is its own.
+      const outcomes = group.length === 1 ? [appendAlone(group[0]!)] : groupAppend.immediate(group)
+      groupCommits++
+      return outcomes
+    },
+    /** How many group transactions committed so far (for tests: appends do share commits). */
+    groupCommits: () => groupCommits,
     /**
      * Inserts at a given revision with no expected-revision check: what a racing writer with a stale
      * read would do. Exists to prove the constraint turns such a race into a conflict, not a crash.

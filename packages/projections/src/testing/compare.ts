@@ -24,6 +24,8 @@ export const snapshot = (q: Queries, now: number, options: { readonly sortInvita
     const topics = topicsUsed.map((t) => TopicSlug.make(t))
     return {
       feeds: yield* Effect.forEach(users, (u) => q.feed(u, { limit: 1_000 })),
+      // A short page: the query ranks by its rows first and reads room documents for the top only.
+      feedTops: yield* Effect.forEach(users, (u) => q.feed(u, { limit: 2 })),
       creators: yield* Effect.forEach(users, (u) => q.creator(u)),
       reminders: yield* Effect.forEach(users, (u) => q.reminders(u)),
       rooms: yield* Effect.forEach(spaceIds, (s) => Effect.map(q.room(s), sortRoom)),
@@ -39,7 +41,7 @@ export const snapshot = (q: Queries, now: number, options: { readonly sortInvita
 export const referenceSnapshot = (log: ReadonlyArray<RecordedEvent>, now: number) => {
   const ref = referenceOf(log, defaultRoomRules)
   const queries: Queries = {
-    feed: (u) => Effect.succeed(ref.feed(u)),
+    feed: (u, options) => Effect.succeed(ref.feed(u).slice(0, options?.limit)),
     creator: (u) => Effect.succeed(ref.creator(u)),
     reminders: (u) => Effect.succeed(ref.reminders(u)),
     room: (s) => Effect.succeed(ref.room(s)),

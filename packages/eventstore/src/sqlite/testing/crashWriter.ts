@@ -1,7 +1,7 @@
 /**
  * Child process of the crash test: waits for a line on stdin (so the parent can start it early and
  * let module loading overlap the previous round), then appends batches of varying size to a SQLite file as fast as it
- * can and prints `ack <batch> <size>` on stdout after each append has returned. stdout to a pipe is
+ * can and prints `ack <batch> <size>` on stdout after each append has been acknowledged. stdout to a pipe is
  * synchronous on Linux, so a printed line means the commit happened before it. Runs until killed.
  *
  * Usage: node --conditions=@spaces/source --import tsx crashWriter.ts <file> <normal|full> <first batch>
@@ -29,7 +29,7 @@ for (let batch = Number(first ?? 0); Date.now() < deadline; batch++) {
     data: { batch, index, size, padding: "x".repeat(32) },
     metadata: { recordedAt: Date.now() }
   }))
-  Effect.runSync(store.append(`crash-${batch % 5}`, events, "any"))
+  await Effect.runPromise(store.append(`crash-${batch % 5}`, events, "any"))
   process.stdout.write(`ack ${batch} ${size}\n`)
   // Let the event loop run now and then, so a closed pipe is noticed.
   if (batch % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
