@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import { isIP } from "node:net"
-import { availableParallelism } from "node:os"
+import { availableParallelism, hostname } from "node:os"
 import { defaultRoomRules, RoomRules } from "@spaces/domain"
 import { type EventStoreConfig, eventStoreConfig } from "@spaces/eventstore"
 import type { MediaConfig } from "@spaces/media"
@@ -136,6 +136,16 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number
   /** Presence: how long all of a participant's connections may be gone before the system leaves them. */
   readonly presence: { readonly disconnectGraceMs: number }
+  /** Several nodes: the broker of the ephemeral plane (none: this process alone) and this node's id. */
+  readonly cluster: ClusterConfig
+}
+
+/** See README "Running several nodes". */
+export interface ClusterConfig {
+  /** `redis://` / `rediss://` URL of the broker; undefined: one node, the in-process plane. */
+  readonly redisUrl: string | undefined
+  /** Unique per process start (the default adds the pid and a random suffix to the host name). */
+  readonly nodeId: string
 }
 
 /** Express's `trust proxy` values: a boolean, a hop count, or addresses/subnets (and loopback etc.). */
@@ -245,7 +255,10 @@ const Env = Schema.Struct({
   SPACES_POSTS_PER_MINUTE: Schema.optionalWith(Int(1, 1_000_000), { default: () => 30 }),
   SPACES_OPS_PORT: Schema.optional(Int(0, 65_535)),
   SPACES_OPS_HOST: Schema.optionalWith(Text, { default: () => "127.0.0.1" }),
-  SPACES_METRICS_TOKEN: Schema.optional(Schema.String.pipe(Schema.minLength(16)))
+  SPACES_METRICS_TOKEN: Schema.optional(Schema.String.pipe(Schema.minLength(16))),
+  // Several nodes
+  SPACES_REDIS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^rediss?:\/\/\S+$/))),
+  SPACES_NODE_ID: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)))
 })
 type Env = typeof Env.Type
 
@@ -537,6 +550,14 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     readyMaxLagEvents: env.SPACES_READY_MAX_LAG,
     shutdownGraceMs: env.SPACES_SHUTDOWN_GRACE_MS,
     presence: { disconnectGraceMs: env.SPACES_DISCONNECT_GRACE_MS },
+    cluster: {
+      redisUrl: env.SPACES_REDIS_URL,
+      nodeId:
+        env.SPACES_NODE_ID ??
+        `${hostname()
+          .replace(/[^A-Za-z0-9._-]/g, "-")
+          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString("hex")}`
+    },
     authFailuresPerMinute: env.SPACES_AUTH_FAILURES_PER_MINUTE,
     trustProxy: trustProxyFrom(env.SPACES_TRUST_PROXY),
     sse: {

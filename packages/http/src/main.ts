@@ -13,6 +13,10 @@ import { DomainSpeakerAuthority } from "./media/authority.js"
 import { followLogIntoMedia, scanLog } from "./media/glue.js"
 import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
+import { makeInProcessBus } from "./cluster/EphemeralBus.js"
+import { makeRedisBus } from "./cluster/redisBus.js"
+import { makeRedisConnectionTracker } from "./cluster/redisConnectionTracker.js"
+import { makeRemoteSpeaking, relaySpeaking } from "./cluster/speakingRelay.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
 import { makePresence } from "./presence/Presence.js"
 import { registerCaptionMetrics } from "./captions/metrics.js"
@@ -104,15 +108,23 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const hub = yield* Effect.provide(makeLogHub(scan.head), context)
     // The captions follower reads the hub from its start, like presence below.
     const captionsLog = yield* hub.subscribe
-    const tracker = yield* makeInProcessConnectionTracker
+    // Several nodes share the ephemeral plane through the broker; one node alone keeps it in-process.
+    const { redisUrl, nodeId } = config.cluster
+    const bus = yield* redisUrl === undefined ? makeInProcessBus(nodeId) : makeRedisBus(redisUrl, nodeId)
+    const tracker = yield* redisUrl === undefined
+      ? makeInProcessConnectionTracker
+      : makeRedisConnectionTracker(redisUrl, bus)
     const presence = yield* makePresence({
       graceMs: config.presence.disconnectGraceMs,
       liveAtStart: scan.live.keys(),
       log: yield* hub.subscribe,
       ...(media.available ? { mediaEvents: media.plane.events } : {})
     }).pipe(Effect.provide(context), Effect.provideService(ConnectionTracker, tracker))
-    const reactions = yield* makeReactions
-    const captionPartials = yield* makeCaptionPartials
+    const reactions = yield* makeReactions(bus)
+    const captionPartials = yield* makeCaptionPartials(bus)
+    const remoteSpeaking = yield* makeRemoteSpeaking(bus)
+    if (media.available && redisUrl !== undefined)
+      yield* Effect.forkScoped(relaySpeaking(media.plane, bus, scan.live.keys(), yield* hub.subscribe))
     const captionedSpaces = makeCaptionedSpaces()
     const sse = new SseClients()
     const metrics = new Metrics()
@@ -126,6 +138,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       hub,
       reactions,
       captionPartials,
+      remoteSpeaking,
       captionedSpaces,
       sse,
       presence
@@ -260,6 +273,8 @@ export const start = async (config: ServerConfig, options: { readonly logger?: J
   logger.info("listening", {
     url: running.url,
     store: config.store.kind,
+    node: config.cluster.nodeId,
+    broker: config.cluster.redisUrl === undefined ? "in-process" : "redis",
     media: running.media.available ? "available" : "unavailable"
   })
   return running

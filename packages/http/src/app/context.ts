@@ -12,6 +12,7 @@ import type { LogHub } from "../sse/logHub.js"
 import type { CaptionedSpaces } from "../captions/captionedSpaces.js"
 import type { CaptionPartials } from "../sse/captionPartials.js"
 import type { Reactions } from "../sse/reactions.js"
+import type { RemoteSpeaking } from "../cluster/speakingRelay.js"
 import type { SseClients } from "../sse/sse.js"
 
 /** The services route code runs its effects with. */
@@ -34,6 +35,8 @@ export interface App {
   readonly reactions: Reactions
   /** Partial captions on their way to the rooms' live streams. */
   readonly captionPartials: CaptionPartials
+  /** Speaking indicators measured on other nodes (where the speakers' producers are). */
+  readonly remoteSpeaking: RemoteSpeaking
   /** The live Spaces with captions on (for an external transcriber). */
   readonly captionedSpaces: CaptionedSpaces
   readonly sse: SseClients

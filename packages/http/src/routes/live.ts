@@ -111,6 +111,7 @@ export const mountLive = (app: App, routes: Routes) => {
             const live = yield* app.hub.subscribe
             const reactions = yield* app.reactions.subscribe
             const partials = yield* app.captionPartials.subscribe
+            const remoteSpeaking = yield* app.remoteSpeaking.subscribe
             const store = yield* EventStore
             let last = from
             const past = (yield* pastOf(store, stream, from)).filter((r) => r.position > from)
@@ -138,10 +139,14 @@ export const mountLive = (app: App, routes: Routes) => {
               Effect.flatMap((p) => (p.spaceId === spaceId ? w.send("caption", p) : Effect.void)),
               Effect.forever
             )
+            const remoteSpeakingPart = Queue.take(remoteSpeaking).pipe(
+              Effect.flatMap((s) => (s.spaceId === spaceId ? w.send("speaking", s) : Effect.void)),
+              Effect.forever
+            )
             const mediaPart = app.media.available
               ? mediaSignals(app.media.plane, spaceId, me, w)
               : Effect.void
-            yield* Effect.all([logPart, reactionPart, partialPart, mediaPart], {
+            yield* Effect.all([logPart, reactionPart, partialPart, remoteSpeakingPart, mediaPart], {
               concurrency: "unbounded",
               discard: true
             })

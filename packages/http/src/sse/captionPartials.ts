@@ -1,17 +1,24 @@
+import { SpaceId, UserId } from "@spaces/domain"
 import type { PartialCaption } from "@spaces/media"
-import { Effect, PubSub, type Queue, type Scope } from "effect"
+import { Schema } from "effect"
+import type { EphemeralBusShape } from "../cluster/EphemeralBus.js"
+import { type Broadcast, makeBroadcast } from "../cluster/broadcast.js"
 
-/** Partial captions: broadcast to the room's live connections while a phrase is spoken, never stored. */
-export interface CaptionPartials {
-  readonly publish: (caption: PartialCaption) => Effect.Effect<void>
-  readonly subscribe: Effect.Effect<Queue.Dequeue<PartialCaption>, never, Scope.Scope>
-}
+const PartialCaptionSchema = Schema.Struct({
+  spaceId: SpaceId,
+  speaker: UserId,
+  text: Schema.String.pipe(Schema.maxLength(4_000)),
+  startMs: Schema.Number
+})
 
-export const makeCaptionPartials = Effect.map(
-  // Sliding: a newer hypothesis supersedes an older one; a slow reader never holds up the transcriber.
-  Effect.acquireRelease(PubSub.sliding<PartialCaption>(1024), PubSub.shutdown),
-  (pubsub): CaptionPartials => ({
-    publish: (caption) => Effect.asVoid(PubSub.publish(pubsub, caption)),
-    subscribe: PubSub.subscribe(pubsub)
-  })
-)
+/** Partial captions: broadcast to the room's live connections on every node while a phrase is spoken, never stored. */
+export type CaptionPartials = Broadcast<PartialCaption>
+
+/** Sliding: a newer hypothesis supersedes an older one; a slow reader never holds up the transcriber. */
+export const makeCaptionPartials = (bus: EphemeralBusShape) =>
+  makeBroadcast<PartialCaption, typeof PartialCaptionSchema.Encoded>(
+    bus,
+    "captions",
+    PartialCaptionSchema,
+    1024
+  )
