@@ -16,6 +16,7 @@ import { Metrics } from "./observability/metrics.js"
 import { makeInProcessBus } from "./cluster/EphemeralBus.js"
 import { makeRedisBus } from "./cluster/redisBus.js"
 import { makeRedisConnectionTracker } from "./cluster/redisConnectionTracker.js"
+import { RedisUserMoves } from "./cluster/redisUserMoves.js"
 import { makeRemoteSpeaking, relaySpeaking } from "./cluster/speakingRelay.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
 import { makePresence } from "./presence/Presence.js"
@@ -71,7 +72,11 @@ const closeServer = (server: Server, sse: SseClients, graceMs: number) =>
 /** The whole application in a scope: store, domain, read models, media, background fibers, HTTP. */
 const build = (config: ServerConfig, logger: JsonLogger) =>
   Effect.gen(function* () {
-    const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules })
+    // Several nodes order each user's moves between Spaces through the broker (one live Space per user).
+    const { redisUrl, nodeId } = config.cluster
+    const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules }).pipe(
+      Layer.provide(redisUrl === undefined ? Layer.empty : RedisUserMoves(redisUrl, nodeId))
+    )
     // The projections' runners live in this scope: in their own SQLite file (resuming from their
     // checkpoints after a restart) beside an SQLite log, in memory (rebuilt on start) otherwise.
     const notifications = { fanOutThreshold: config.notificationsFanOutThreshold }
@@ -109,7 +114,6 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     // The captions follower reads the hub from its start, like presence below.
     const captionsLog = yield* hub.subscribe
     // Several nodes share the ephemeral plane through the broker; one node alone keeps it in-process.
-    const { redisUrl, nodeId } = config.cluster
     const bus = yield* redisUrl === undefined ? makeInProcessBus(nodeId) : makeRedisBus(redisUrl, nodeId)
     const tracker = yield* redisUrl === undefined
       ? makeInProcessConnectionTracker

@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, HashSet, Layer } from "effect"
+import { Clock, Context, Effect, HashSet, Layer, Option } from "effect"
 import { EventStore, type EventMetadata, type ReadError } from "../eventstore/EventStore.js"
 import { type EventStoreUnavailable, WrongExpectedVersion } from "../eventstore/EventStoreError.js"
 import type { SpaceId, UserId } from "../ids.js"
@@ -32,7 +32,7 @@ import { ConcurrencyConflict } from "./ConcurrencyConflict.js"
 import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
 import { IdempotencyKeyReused } from "./IdempotencyKeyReused.js"
 import { IdGenerator } from "./IdGenerator.js"
-import { makeKeyedLock } from "./KeyedLock.js"
+import { makeKeyedLock, UserMoves } from "./KeyedLock.js"
 
 export interface CommandOptions {
   /**
@@ -123,7 +123,11 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       initialState: initialUserState,
       ...cache
     })
-    const userLock = makeKeyedLock()
+    const localLock = makeKeyedLock()
+    // Several processes (server nodes) order a user's moves through this port as well.
+    const moves = yield* Effect.serviceOption(UserMoves)
+    const userLock = <A, E, R>(user: string, effect: Effect.Effect<A, E, R>) =>
+      localLock(user, Option.isSome(moves) ? moves.value.serialize(user, effect) : effect)
 
     const metadata = (
       actor: string | undefined,
@@ -272,7 +276,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
      * leave the Space their stream says they are in, then their stream records the move (appended
      * at the revision read, so concurrent moves serialize). Admission comes last, so at no point of
      * the log is the user a participant of two live Spaces; a crash between the steps leaves the
-     * user in no Space, never in two. Within a process a per-user lock orders a user's moves.
+     * user in no Space, never in two. Within a process a per-user lock orders a user's moves;
+     * across processes the `UserMoves` port does (see KeyedLock.ts).
      */
     /** Admits `user` to `spaceId` after leaving their previous Space; the Space they left, if any. */
     const enter = (user: UserId, spaceId: SpaceId, hosting: boolean) =>
