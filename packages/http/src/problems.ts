@@ -69,27 +69,16 @@ const statusByKind: Record<string, number> = {
   invalid: 422
 }
 
-/** Errors of the adapters that carry no rule kind. */
+/** Errors of the adapters that carry no rule kind (the server's side, or a race of writers). */
 const statusByTag: Record<string, number> = {
   EventStoreUnavailable: 503,
   MalformedEvent: 500,
+  MediaUnavailable: 503,
   WrongExpectedVersion: 409
 }
 
-/** The media plane's signalling errors (their `_tag`s may clash with domain ones, so they get a prefix). */
-const mediaStatus: Record<string, number> = {
-  NotASpeaker: 403,
-  NotAParticipant: 403,
-  RoomNotOpen: 409,
-  WrongTransportDirection: 409,
-  UnknownTransport: 404,
-  UnknownProducer: 404,
-  UnknownConsumer: 404,
-  IncompatibleMedia: 422,
-  MediaLimitReached: 422,
-  MediaRequestRejected: 409,
-  MediaUnavailable: 503
-}
+/** How long a client should wait before trying again after a 503: a media worker takes longer back. */
+const retryAfterByTag: Record<string, string> = { MediaUnavailable: "30" }
 
 const fieldsOf = (error: object): Record<string, unknown> => {
   const fields: Record<string, unknown> = {}
@@ -115,7 +104,8 @@ export const fromError = (error: unknown): HttpProblem => {
     const kind = "kind" in error && typeof error.kind === "string" ? error.kind : undefined
     const status = kind === undefined ? statusByTag[error._tag] : statusByKind[kind]
     if (status !== undefined) {
-      const headers: Record<string, string> = status === 503 ? { "retry-after": "1" } : {}
+      const headers: Record<string, string> =
+        status === 503 ? { "retry-after": retryAfterByTag[error._tag] ?? "1" } : {}
       return new HttpProblem(
         status,
         kebab(error._tag),
@@ -134,18 +124,12 @@ export const fromError = (error: unknown): HttpProblem => {
   )
 }
 
-/** A media-plane signalling error as a problem. */
-export const fromMediaError = (error: { readonly _tag: string; readonly message: string }): HttpProblem => {
-  const status = mediaStatus[error._tag] ?? 500
-  return new HttpProblem(
-    status,
-    error._tag.startsWith("Media") ? kebab(error._tag) : `media-${kebab(error._tag)}`,
-    sentence(error._tag),
-    error.message || sentence(error._tag),
-    fieldsOf(error),
-    status === 503 ? { "retry-after": "30" } : {}
-  )
-}
+/**
+ * A media-plane signalling error as a problem: the same mapping as every other error (its tags
+ * start with "Media", so its problem types read `media-…`). Kept as a name for the media routes.
+ */
+export const fromMediaError: (error: { readonly _tag: string; readonly message: string }) => HttpProblem =
+  fromError
 
 /** A request that does not decode: 400 with every issue and where it is. */
 export const malformed = (error: ParseResult.ParseError, where = "body"): HttpProblem => {

@@ -9,7 +9,19 @@ import {
   UserId
 } from "@spaces/domain"
 import { EventStoreUnavailable } from "@spaces/domain"
-import { MediaUnavailable, NotASpeaker as MediaNotASpeaker } from "@spaces/media"
+import {
+  IncompatibleMedia,
+  MediaLimitReached,
+  NotASpeaker as MediaNotASpeaker,
+  MediaRequestRejected,
+  MediaUnavailable,
+  NotAParticipant,
+  RoomNotOpen,
+  UnknownConsumer,
+  UnknownProducer,
+  UnknownTransport,
+  WrongTransportDirection
+} from "@spaces/media"
 import { describe, expect, it } from "vitest"
 import { fromError, fromMediaError, kebab } from "./problems.js"
 
@@ -58,12 +70,52 @@ describe("problem documents", () => {
     expect(kebab("NotASpeaker")).toBe("not-a-speaker")
     expect(kebab("NotACoHost")).toBe("not-a-co-host")
     const domain = fromError(new NotASpeaker({ user: UserId.make("u"), role: "listener" }))
-    const media = fromMediaError(
-      new MediaNotASpeaker({ spaceId: SpaceId.make("s"), userId: UserId.make("u") })
-    )
+    const media = fromError(new MediaNotASpeaker({ spaceId: SpaceId.make("s"), userId: UserId.make("u") }))
     expect(domain.status).toBe(409)
+    expect(domain.slug).toBe("not-a-speaker")
     expect(media.status).toBe(403)
     expect(media.slug).toBe("media-not-a-speaker")
     expect(fromMediaError(new MediaUnavailable({ reason: "no worker" })).slug).toBe("media-unavailable")
+  })
+
+  it("maps every media error by its rule kind: a client's mistake is a 4xx, only the server's side a 503", () => {
+    const spaceId = SpaceId.make("s")
+    const userId = UserId.make("u")
+    const answers = [
+      [new MediaNotASpeaker({ spaceId, userId }), 403, "media-not-a-speaker"],
+      [new NotAParticipant({ spaceId, userId }), 403, "media-not-a-participant"],
+      [new RoomNotOpen({ spaceId }), 409, "media-room-not-open"],
+      [new UnknownTransport({ spaceId, transportId: "t" }), 404, "media-unknown-transport"],
+      [new UnknownProducer({ spaceId, producerId: "p" }), 404, "media-unknown-producer"],
+      [new UnknownConsumer({ spaceId, consumerId: "c" }), 404, "media-unknown-consumer"],
+      [
+        new WrongTransportDirection({ spaceId, transportId: "t", expected: "send" }),
+        409,
+        "media-wrong-transport-direction"
+      ],
+      [new IncompatibleMedia({ spaceId, reason: "no Opus" }), 422, "media-incompatible-media"],
+      [new MediaLimitReached({ spaceId, limit: "consumersPerUser", max: 2 }), 422, "media-limit-reached"],
+      [
+        new MediaRequestRejected({ spaceId, reason: "connect() already called" }),
+        409,
+        "media-request-rejected"
+      ],
+      [new MediaUnavailable({ reason: "worker died" }), 503, "media-unavailable"]
+    ] as const
+    for (const [error, status, slug] of answers) {
+      const problem = fromError(error)
+      expect([error._tag, problem.status, problem.slug]).toEqual([error._tag, status, slug])
+      expect(problem.message).not.toBe("")
+    }
+    expect(fromError(new MediaUnavailable({ reason: "worker died" })).headers).toEqual({
+      "retry-after": "30"
+    })
+    expect(
+      fromError(new MediaRequestRejected({ spaceId, reason: "ssrc already exists" })).toDocument(undefined)
+    ).toMatchObject({
+      status: 409,
+      detail: "ssrc already exists",
+      reason: "ssrc already exists"
+    })
   })
 })

@@ -185,12 +185,12 @@ describe("MediaPlane over a real mediasoup worker", () => {
         const closed = yield* plane
           .closeTransport({ spaceId: space, userId: bob }, bobSpeaker.transportId)
           .pipe(Effect.flip)
-        expect(closed._tag).toBe("UnknownTransport")
+        expect(closed._tag).toBe("MediaUnknownTransport")
         // Producing again is refused: the authority now says Bob is a listener.
         const refused = yield* plane
           .createPlainTransport({ spaceId: space, userId: bob }, "send")
           .pipe(Effect.flip)
-        expect(refused._tag).toBe("NotASpeaker")
+        expect(refused._tag).toBe("MediaNotASpeaker")
 
         // Bob's packets now go nowhere; the host's (sent after them) still arrive.
         yield* sendRange(bobSpeaker.send, 10, 20)
@@ -225,7 +225,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
         const rejoin = yield* plane
           .createPlainTransport({ spaceId: space, userId: alice }, "recv")
           .pipe(Effect.flip)
-        expect(rejoin._tag).toBe("NotAParticipant")
+        expect(rejoin._tag).toBe("MediaNotAParticipant")
 
         yield* sendRange(speaker.send, 10, 20)
         yield* arrived([staying], 20)
@@ -246,7 +246,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
         authority.listener(space, alice)
         const caller = { spaceId: space, userId: alice }
         const noTransport = yield* plane.createPlainTransport(caller, "send").pipe(Effect.flip)
-        expect(noTransport).toMatchObject({ _tag: "NotASpeaker", spaceId: space, userId: alice })
+        expect(noTransport).toMatchObject({ _tag: "MediaNotASpeaker", spaceId: space, userId: alice })
 
         // A speaker demoted between creating the transport and producing is refused too.
         authority.speaker(space, bob)
@@ -255,16 +255,16 @@ describe("MediaPlane over a real mediasoup worker", () => {
         const refused = yield* plane
           .produce({ spaceId: space, userId: bob }, transport.transportId, opusRtpParameters(7777))
           .pipe(Effect.flip)
-        expect(refused._tag).toBe("NotASpeaker")
+        expect(refused._tag).toBe("MediaNotASpeaker")
         expect(yield* plane.producers(space)).toEqual([])
 
         // A stranger may not even listen; an unknown room is RoomNotOpen.
         const stranger = yield* plane.rtpCapabilities({ spaceId: space, userId: carol }).pipe(Effect.flip)
-        expect(stranger._tag).toBe("NotAParticipant")
+        expect(stranger._tag).toBe("MediaNotAParticipant")
         const closedRoom = yield* plane
           .rtpCapabilities({ spaceId: spaceId("nope"), userId: alice })
           .pipe(Effect.flip)
-        expect(closedRoom._tag).toBe("RoomNotOpen")
+        expect(closedRoom._tag).toBe("MediaRoomNotOpen")
       })
     ))
 
@@ -295,7 +295,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
             .resumeConsumer({ spaceId: space, userId: alice }, listener.consumerIds[0]!)
             .pipe(Effect.flip)
         ]) {
-          expect(failure._tag).toBe("RoomNotOpen")
+          expect(failure._tag).toBe("MediaRoomNotOpen")
         }
         // Idempotent: ending again or muting in an ended room changes nothing.
         yield* plane.apply(MediaInstruction.SpaceEnded({ spaceId: space }))

@@ -55,7 +55,7 @@ describe("remote media taps (real worker)", () => {
         // Closed: a second tap (opened after) gets what the first no longer does.
         yield* plane.closeRemoteTap(space, tap.tapId)
         const again = yield* plane.closeRemoteTap(space, tap.tapId).pipe(Effect.flip)
-        expect(again._tag).toBe("UnknownTransport")
+        expect(again._tag).toBe("MediaUnknownTransport")
         const other = yield* plane.tapAudioTo(space, speaker.producerId, { ip: second.ip, port: second.port })
         yield* sendRange(speaker.send, 30, 40)
         yield* arrived(second, 10)
@@ -64,11 +64,11 @@ describe("remote media taps (real worker)", () => {
 
         // Another Space's tap id is not this one's; an unknown producer is refused.
         const elsewhere = yield* plane.closeRemoteTap(spaceId("other"), other.tapId).pipe(Effect.flip)
-        expect(elsewhere._tag).toBe("UnknownTransport")
+        expect(elsewhere._tag).toBe("MediaUnknownTransport")
         const unknown = yield* plane
           .tapAudioTo(space, "no-such-producer", { ip: second.ip, port: second.port })
           .pipe(Effect.flip)
-        expect(unknown._tag).toBe("UnknownProducer")
+        expect(unknown._tag).toBe("MediaUnknownProducer")
         yield* Effect.promise(() => Promise.all([first.close(), second.close(), speaker.endpoint.close()]))
       })
     ))

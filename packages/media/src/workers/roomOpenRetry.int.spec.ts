@@ -16,7 +16,7 @@ const bob = userId("bob")
 
 const notOpen = (plane: MediaPlaneService, space: ReturnType<typeof spaceId>) =>
   Effect.either(plane.stats(space)).pipe(
-    Effect.map((answer) => answer._tag === "Left" && answer.left._tag === "RoomNotOpen")
+    Effect.map((answer) => answer._tag === "Left" && answer.left._tag === "MediaRoomNotOpen")
   )
 
 describe("a Space started while no mediasoup worker can hold its room", () => {
@@ -57,7 +57,7 @@ describe("a Space started while no mediasoup worker can hold its room", () => {
         const listener = yield* plainListener(plane, space, alice)
         yield* consumeAndResume(plane, space, listener, speaker.producerId)
         const refused = yield* Effect.flip(plainListener(plane, space, bob))
-        expect(refused._tag).toBe("NotAParticipant")
+        expect(refused._tag).toBe("MediaNotAParticipant")
 
         // Unmuted, the host is heard: the room carries media.
         authority.speaker(space, host, false)

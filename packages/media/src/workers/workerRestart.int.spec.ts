@@ -151,7 +151,7 @@ describe("a dead mediasoup worker", () => {
         yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
         const [worker] = yield* plane.workers
         process.kill(worker!.pid, "SIGKILL")
-        yield* eventually(plane.stats(space).pipe(Effect.flip), (e) => e._tag === "RoomNotOpen")
+        yield* eventually(plane.stats(space).pipe(Effect.flip), (e) => e._tag === "MediaRoomNotOpen")
         expect(yield* plane.moving).toEqual([space])
         yield* plane.apply(MediaInstruction.SpaceEnded({ spaceId: space }))
         // The move is over (whether or not the room had reopened meanwhile): nothing is left of it.
