@@ -4,7 +4,7 @@ import { eventStoreLayer } from "@spaces/eventstore"
 import { Effect, HashMap, Schema, Stream } from "effect"
 import * as mediasoup from "mediasoup"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Answer, client, eventually, openSse } from "../http/harness.js"
+import { type Answer, client, eventually, openSse, request } from "../http/harness.js"
 import { type Cluster, type Node, startCluster } from "./cluster.js"
 
 const GRACE_MS = 4_000
@@ -74,6 +74,132 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("three nodes, one log, one bro
       onA.close()
       onB.close()
     }
+  })
+
+  it("one Space's audio across nodes: speaker on A, listeners on B and C; a mute on B and a removal on C reach A", async () => {
+    const host = await client(a.url, "m-host")
+    const speakerOnA = await client(a.url, "m-spk")
+    const ok = async (answer: Promise<Answer>) => {
+      const x = await answer
+      expect(x.status, x.text).toBeLessThan(300)
+      return x
+    }
+    await ok(host.call("POST", "/v1/spaces", newSpace("m-1")))
+    await ok(speakerOnA.call("POST", "/v1/spaces/m-1/join"))
+    await ok(host.call("POST", "/v1/spaces/m-1/speaker-invitations", { user: "m-spk" }))
+    await ok(speakerOnA.call("POST", "/v1/spaces/m-1/speaker-invitations/accept"))
+    await ok(speakerOnA.call("POST", "/v1/spaces/m-1/speakers/m-spk/unmute"))
+    const lb = await client(b.url, "m-lb")
+    const lc = await client(c.url, "m-lc")
+    await ok(lb.call("POST", "/v1/spaces/m-1/join"))
+    await ok(lc.call("POST", "/v1/spaces/m-1/join"))
+    // Everyone holds the room's live stream on their node, as a browser does (presence).
+    const streams = await Promise.all(
+      (
+        [
+          [host, a],
+          [speakerOnA, a],
+          [lb, b],
+          [lc, c]
+        ] as const
+      ).map(([who, node]) =>
+        openSse(`${node.url}/v1/spaces/m-1/live`, { authorization: `Bearer ${who.token}` })
+      )
+    )
+    // Every node opens the room from the log.
+    for (const [who, node] of [
+      [speakerOnA, a],
+      [lb, b],
+      [lc, c]
+    ] as const) {
+      const caps = await eventually(
+        () => request(node.url, "GET", "/v1/spaces/m-1/media/capabilities", { token: who.token }),
+        (x) => x.status === 200,
+        20_000
+      )
+      expect(caps.status).toBe(200)
+    }
+    // The speaker publishes on A (plain RTP, the browser's role), unmuted: RTP flows.
+    const { producerId } = await a.ask<{ producerId: string }>({
+      op: "speak",
+      spaceId: "m-1",
+      user: "m-spk",
+      ssrc: 7001
+    })
+    // B's listeners see A's producer in the room's list (the directory), and consume it on B.
+    const listed = await eventually(
+      () => request(b.url, "GET", "/v1/spaces/m-1/media/producers", { token: lb.token }),
+      (x) => JSON.stringify(x.body).includes(producerId),
+      10_000
+    )
+    expect(JSON.stringify(listed.body)).toContain(producerId)
+    const onB = await b.ask<{ listener: string }>({ op: "listen", spaceId: "m-1", user: "m-lb", producerId })
+    const onC = await c.ask<{ listener: string }>({ op: "listen", spaceId: "m-1", user: "m-lc", producerId })
+    const received = (node: Node, listener: string) =>
+      node.ask<{ packets: number }>({ op: "received", listener }).then((r) => r.packets)
+    const flowing = async (node: Node, listener: string) => {
+      const before = await received(node, listener)
+      const after = await eventually(
+        () => received(node, listener),
+        (n) => n >= before + 10,
+        10_000
+      )
+      return after >= before + 10
+    }
+    expect(await flowing(b, onB.listener)).toBe(true)
+    expect(await flowing(c, onC.listener)).toBe(true)
+    // Each edge got one pipe from A, whatever its listeners.
+    const pipesOut = await a.ask<Array<unknown>>({ op: "pipeOuts" })
+    expect(pipesOut).toHaveLength(2)
+
+    // A mute by the host, sent to B: A pauses the producer, and C's listener stops receiving.
+    await ok(request(b.url, "POST", "/v1/spaces/m-1/speakers/m-spk/mute", { token: host.token }))
+    const paused = await eventually(
+      () => a.ask<Array<{ producerId: string; paused: boolean }>>({ op: "producers", spaceId: "m-1" }),
+      (list) => list.some((p) => p.producerId === producerId && p.paused),
+      5_000
+    )
+    expect(paused.find((p) => p.producerId === producerId)?.paused).toBe(true)
+    const stopped = await eventually(
+      async () => {
+        const first = await received(c, onC.listener)
+        await new Promise((r) => setTimeout(r, 300))
+        return (await received(c, onC.listener)) - first
+      },
+      (delta) => delta === 0,
+      5_000
+    )
+    expect(stopped).toBe(0)
+    // Unmuted (by the speaker, on A): it flows again to C.
+    await ok(speakerOnA.call("POST", "/v1/spaces/m-1/speakers/m-spk/unmute"))
+    expect(await flowing(c, onC.listener)).toBe(true)
+
+    // The host removes the speaker through C: A closes the speaker's media, the edges' pipes close.
+    await ok(request(c.url, "DELETE", "/v1/spaces/m-1/participants/m-spk", { token: host.token }))
+    const gone = await eventually(
+      () => a.ask<Array<{ producerId: string }>>({ op: "producers", spaceId: "m-1" }),
+      (list) => !list.some((p) => p.producerId === producerId),
+      5_000
+    )
+    expect(gone.some((p) => p.producerId === producerId)).toBe(false)
+    const closedOut = await eventually(
+      () => a.ask<Array<unknown>>({ op: "pipeOuts" }),
+      (list) => list.length === 0,
+      5_000
+    )
+    expect(closedOut).toHaveLength(0)
+    const edgesOnB = await eventually(
+      () => b.ask<Array<unknown>>({ op: "edgePipes" }),
+      (list) => list.length === 0,
+      5_000
+    )
+    expect(edgesOnB).toHaveLength(0)
+    // B's listener stream was told of the track's end by A (the origin's track events).
+    await streams[2]!.next(
+      (e) => e.event === "media" && JSON.stringify(e.data).includes("ProducerClosed"),
+      5_000
+    )
+    for (const stream of streams) stream.close()
   })
 
   it("concurrent joins of one user on different nodes never leave them in two live Spaces", async () => {

@@ -19,6 +19,8 @@ export type PeerRequest =
   | { readonly op: "received"; readonly listener: string }
   | { readonly op: "producers"; readonly spaceId: string }
   | { readonly op: "stats"; readonly spaceId: string }
+  | { readonly op: "pipeOuts" }
+  | { readonly op: "edgePipes" }
 
 export const handlePeerRequests = (running: RunningServer) => {
   const listeners = new Map<string, TestListener>()
@@ -52,6 +54,10 @@ export const handlePeerRequests = (running: RunningServer) => {
         return await Effect.runPromise(plane().producers(SpaceId.make(request.spaceId)))
       case "stats":
         return await Effect.runPromise(plane().stats(SpaceId.make(request.spaceId)))
+      case "pipeOuts":
+        return await Effect.runPromise(plane().pipeOuts)
+      case "edgePipes":
+        return await Effect.runPromise(plane().edgePipes)
     }
   }
   process.on("message", (message: { readonly id: number } & PeerRequest) => {

@@ -1,9 +1,9 @@
 import type { Server } from "node:http"
 import { spacesOn } from "@spaces/domain"
 import { eventStoreLayer } from "@spaces/eventstore"
-import { MediaPlane, MediaPlaneLive } from "@spaces/media"
+import { MediaPlane, MediaPlaneLive, type RoomEvent } from "@spaces/media"
 import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
-import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Runtime, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, PubSub, Runtime, Scope } from "effect"
 import type { App, AppServices, Media } from "./app/context.js"
 import { createExpressApp, createOpsApp } from "./app/server.js"
 import { makeTokens } from "./auth/tokens.js"
@@ -14,6 +14,7 @@ import { followLogIntoMedia, scanLog } from "./media/glue.js"
 import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
 import { makeInProcessBus } from "./cluster/EphemeralBus.js"
+import { makeMediaFederation } from "./cluster/mediaFederation.js"
 import { makeRedisBus } from "./cluster/redisBus.js"
 import { makeRedisConnectionTracker } from "./cluster/redisConnectionTracker.js"
 import { RedisUserMoves } from "./cluster/redisUserMoves.js"
@@ -129,6 +130,16 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const remoteSpeaking = yield* makeRemoteSpeaking(bus)
     if (media.available && redisUrl !== undefined)
       yield* Effect.forkScoped(relaySpeaking(media.plane, bus, scan.live.keys(), yield* hub.subscribe))
+    // Several nodes: the routes see every node's producers and get edge pipes from their origins;
+    // the glue, presence and the transcriber keep to this node's own plane.
+    const federation =
+      media.available && redisUrl !== undefined
+        ? yield* makeMediaFederation(media.plane, bus, redisUrl, scan.live.keys(), yield* hub.subscribe)
+        : undefined
+    const routesMedia: Media = federation === undefined ? media : { available: true, plane: federation.plane }
+    const remoteTracks =
+      federation?.remoteTracks ??
+      (yield* Effect.acquireRelease(PubSub.unbounded<RoomEvent>(), PubSub.shutdown)).pipe(PubSub.subscribe)
     const captionedSpaces = makeCaptionedSpaces()
     const sse = new SseClients()
     const metrics = new Metrics()
@@ -138,7 +149,8 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       tokens: makeTokens(config.auth),
       metrics,
       runtime,
-      media,
+      media: routesMedia,
+      remoteTracks,
       hub,
       reactions,
       captionPartials,
@@ -236,7 +248,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const server = yield* listen(express, config.port, config.host)
     server.keepAliveTimeout = 65_000
     const { url, port } = urlOf(server, config.port, config.host)
-    return { url, port, opsUrl, media, app }
+    return { url, port, opsUrl, media: routesMedia, app }
   })
 
 /**

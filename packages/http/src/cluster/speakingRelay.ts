@@ -1,7 +1,8 @@
-import { decodeRecorded, type RecordedEvent, SpaceEvent, SpaceId, UserId } from "@spaces/domain"
+import { type RecordedEvent, SpaceId, UserId } from "@spaces/domain"
 import type { MediaPlaneService, SpeakingSignal } from "@spaces/media"
-import { Effect, Either, FiberMap, PubSub, Queue, Schedule, Schema, type Scope, Stream } from "effect"
+import { Effect, Either, PubSub, Queue, Schema, type Scope, Stream } from "effect"
 import type { EphemeralBusShape } from "./EphemeralBus.js"
+import { forEachLiveSpace } from "./liveSpaces.js"
 
 const Speaking = Schema.Union(
   Schema.TaggedStruct("ActiveSpeaker", { spaceId: SpaceId, userId: UserId }),
@@ -13,7 +14,6 @@ const Speaking = Schema.Union(
 )
 const decodeSpeaking = Schema.decodeUnknownEither(Speaking)
 const encodeSpeaking = Schema.encodeSync(Speaking)
-const decodeSpace = decodeRecorded(SpaceEvent)
 
 /** Speaking indicators measured on other nodes (where the speakers' producers are). */
 export interface RemoteSpeaking {
@@ -37,12 +37,9 @@ export const makeRemoteSpeaking = (
     return { subscribe: PubSub.subscribe(local) }
   })
 
-const ENDS = new Set(["SpaceEnded", "SpaceCancelled", "SpaceExpired"])
-
 /**
  * Sends this node's speaking indicators to the other nodes: a speaker's audio levels are measured
- * where their producer is (the origin), and listeners on other nodes see them too. One relay per
- * live Space, from the startup scan and the log on; a room not open (yet) is tried again every second.
+ * where their producer is (the origin), and listeners on other nodes see them too.
  */
 export const relaySpeaking = (
   plane: Pick<MediaPlaneService, "speaking">,
@@ -50,27 +47,8 @@ export const relaySpeaking = (
   liveAtStart: Iterable<SpaceId>,
   log: Queue.Dequeue<RecordedEvent>
 ) =>
-  Effect.gen(function* () {
-    const relays = yield* FiberMap.make<SpaceId>()
-    const relay = (spaceId: SpaceId) =>
-      plane.speaking(spaceId).pipe(
-        Stream.runForEach((signal) => bus.publish("speaking", encodeSpeaking(signal))),
-        Effect.ignore,
-        Effect.repeat(Schedule.spaced("1 second"))
-      )
-    const start = (spaceId: SpaceId) => FiberMap.run(relays, spaceId, relay(spaceId), { onlyIfMissing: true })
-    for (const spaceId of liveAtStart) yield* start(spaceId)
-    yield* Stream.fromQueue(log).pipe(
-      Stream.filter(
-        (r) => r.streamId.startsWith("space-") && (r.type === "SpaceStarted" || ENDS.has(r.type))
-      ),
-      Stream.runForEach((r) => {
-        const decoded = decodeSpace(r)
-        if (Either.isLeft(decoded)) return Effect.void
-        const e = decoded.right
-        return e._tag === "SpaceStarted"
-          ? Effect.asVoid(start(e.spaceId))
-          : FiberMap.remove(relays, e.spaceId)
-      })
-    )
-  })
+  forEachLiveSpace(liveAtStart, log, (spaceId) =>
+    plane
+      .speaking(spaceId)
+      .pipe(Stream.runForEach((signal) => bus.publish("speaking", encodeSpeaking(signal))))
+  )

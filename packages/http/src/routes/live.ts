@@ -112,6 +112,7 @@ export const mountLive = (app: App, routes: Routes) => {
             const reactions = yield* app.reactions.subscribe
             const partials = yield* app.captionPartials.subscribe
             const remoteSpeaking = yield* app.remoteSpeaking.subscribe
+            const remoteTracks = yield* app.remoteTracks
             const store = yield* EventStore
             let last = from
             const past = (yield* pastOf(store, stream, from)).filter((r) => r.position > from)
@@ -143,13 +144,21 @@ export const mountLive = (app: App, routes: Routes) => {
               Effect.flatMap((s) => (s.spaceId === spaceId ? w.send("speaking", s) : Effect.void)),
               Effect.forever
             )
+            // Tracks whose origin is another node: consumed here through an edge pipe.
+            const remoteTrackPart = Queue.take(remoteTracks).pipe(
+              Effect.flatMap((e) => (e.spaceId === spaceId ? w.send("media", e) : Effect.void)),
+              Effect.forever
+            )
             const mediaPart = app.media.available
               ? mediaSignals(app.media.plane, spaceId, me, w)
               : Effect.void
-            yield* Effect.all([logPart, reactionPart, partialPart, remoteSpeakingPart, mediaPart], {
-              concurrency: "unbounded",
-              discard: true
-            })
+            yield* Effect.all(
+              [logPart, reactionPart, partialPart, remoteSpeakingPart, remoteTrackPart, mediaPart],
+              {
+                concurrency: "unbounded",
+                discard: true
+              }
+            )
           })
         ).pipe(Effect.catchAllCause((cause) => Effect.logDebug("room stream ended", cause)))
       )
