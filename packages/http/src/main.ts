@@ -1,9 +1,9 @@
 import type { Server } from "node:http"
 import { LogFollower, LogFollowerLive, spacesOn } from "@spaces/domain"
 import { eventStoreLayer } from "@spaces/eventstore"
-import { MediaPlane, MediaPlaneLive } from "@spaces/media"
+import { MediaPlane, MediaPlaneLive, type RoomEvent } from "@spaces/media"
 import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
-import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, Runtime, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, PubSub, Runtime, Scope } from "effect"
 import type { App, AppServices, Media } from "./app/context.js"
 import { createExpressApp, createOpsApp } from "./app/server.js"
 import type { RouteSpec } from "./routes/registry.js"
@@ -14,6 +14,12 @@ import { DomainSpeakerAuthority } from "./media/authority.js"
 import { followLogIntoMedia } from "./media/glue.js"
 import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
+import { makeInProcessBus } from "./cluster/EphemeralBus.js"
+import { makeMediaFederation } from "./cluster/mediaFederation.js"
+import { makeRedisBus } from "./cluster/redisBus.js"
+import { makeRedisConnectionTracker } from "./cluster/redisConnectionTracker.js"
+import { RedisUserMoves } from "./cluster/redisUserMoves.js"
+import { makeRemoteSpeaking, relaySpeaking } from "./cluster/speakingRelay.js"
 import { ConnectionTracker, makeInProcessConnectionTracker } from "./presence/ConnectionTracker.js"
 import { makePresence } from "./presence/Presence.js"
 import { registerCaptionMetrics } from "./captions/metrics.js"
@@ -71,7 +77,11 @@ const closeServer = (server: Server, sse: SseClients, graceMs: number) =>
 /** The whole application in a scope: store, domain, read models, media, background fibers, HTTP. */
 const build = (config: ServerConfig, logger: JsonLogger) =>
   Effect.gen(function* () {
-    const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules })
+    // Several nodes order each user's moves between Spaces through the broker (one live Space per user).
+    const { redisUrl, nodeId } = config.cluster
+    const domain = spacesOn(eventStoreLayer(config.store), { rules: config.rules }).pipe(
+      Layer.provide(redisUrl === undefined ? Layer.empty : RedisUserMoves(redisUrl, nodeId))
+    )
     // The projections' runners live in this scope: in their own SQLite file (resuming from their
     // checkpoints after a restart) beside an SQLite log, in memory (rebuilt on start) otherwise.
     const notifications = { fanOutThreshold: config.notificationsFanOutThreshold }
@@ -111,7 +121,15 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     // What the edges start from after a restart: the live Spaces as the rooms view knows them once
     // it has caught up (read once, in the background: the server listens meanwhile).
     const liveAtStart = yield* Effect.cached(Effect.provide(readLiveAtStart, context))
-    const tracker = yield* makeInProcessConnectionTracker
+    const liveSpacesAtStart = Effect.map(liveAtStart, ({ position, live }) => ({
+      live: live.map((s) => s.spaceId),
+      log: follower.follow(position)
+    }))
+    // Several nodes share the ephemeral plane through the broker; one node alone keeps it in-process.
+    const bus = yield* redisUrl === undefined ? makeInProcessBus(nodeId) : makeRedisBus(redisUrl, nodeId)
+    const tracker = yield* redisUrl === undefined
+      ? makeInProcessConnectionTracker
+      : makeRedisConnectionTracker(redisUrl, bus)
     const presence = yield* makePresence({
       graceMs: config.presence.disconnectGraceMs,
       startup: Effect.map(liveAtStart, ({ position, live }) => ({
@@ -120,8 +138,21 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       })),
       ...(media.available ? { mediaEvents: media.plane.events } : {})
     }).pipe(Effect.provide(context), Effect.provideService(ConnectionTracker, tracker))
-    const reactions = yield* makeReactions
-    const captionPartials = yield* makeCaptionPartials
+    const reactions = yield* makeReactions(bus)
+    const captionPartials = yield* makeCaptionPartials(bus)
+    const remoteSpeaking = yield* makeRemoteSpeaking(bus)
+    if (media.available && redisUrl !== undefined)
+      yield* Effect.forkScoped(relaySpeaking(media.plane, bus, liveSpacesAtStart))
+    // Several nodes: the routes see every node's producers and get edge pipes from their origins;
+    // the glue, presence and the transcriber keep to this node's own plane.
+    const federation =
+      media.available && redisUrl !== undefined
+        ? yield* makeMediaFederation(media.plane, bus, redisUrl, liveSpacesAtStart)
+        : undefined
+    const routesMedia: Media = federation === undefined ? media : { available: true, plane: federation.plane }
+    const remoteTracks =
+      federation?.remoteTracks ??
+      (yield* Effect.acquireRelease(PubSub.unbounded<RoomEvent>(), PubSub.shutdown)).pipe(PubSub.subscribe)
     const captionedSpaces = makeCaptionedSpaces()
     const sse = new SseClients()
     const metrics = new Metrics()
@@ -131,10 +162,12 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
       tokens: makeTokens(config.auth),
       metrics,
       runtime,
-      media,
+      media: routesMedia,
+      remoteTracks,
       hub,
       reactions,
       captionPartials,
+      remoteSpeaking,
       captionedSpaces,
       sse,
       presence
@@ -226,7 +259,7 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     const server = yield* listen(express, config.port, config.host)
     server.keepAliveTimeout = 65_000
     const { url, port } = urlOf(server, config.port, config.host)
-    return { url, port, opsUrl, media, app, routes: routes.specs }
+    return { url, port, opsUrl, media: routesMedia, app, routes: routes.specs }
   })
 
 /**
@@ -267,6 +300,8 @@ export const start = async (config: ServerConfig, options: { readonly logger?: J
   logger.info("listening", {
     url: running.url,
     store: config.store.kind,
+    node: config.cluster.nodeId,
+    broker: config.cluster.redisUrl === undefined ? "in-process" : "redis",
     media: running.media.available ? "available" : "unavailable"
   })
   return running

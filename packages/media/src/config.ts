@@ -8,6 +8,13 @@ export interface MediaConfig {
   readonly listenIp: string
   /** Public address announced to clients in ICE candidates when listenIp is not reachable (NAT, 0.0.0.0). */
   readonly announcedIp: string | undefined
+  /**
+   * Several nodes: the address the pipes between nodes bind to (an edge node's router is fed from
+   * the speaker's origin node through a PipeTransport), and the address announced to the other
+   * nodes when that one is not reachable from them. Default: `listenIp`, and `announcedIp`.
+   */
+  readonly pipeListenIp: string | undefined
+  readonly pipeAnnouncedIp: string | undefined
   /** UDP/TCP port range of the workers' RTC sockets. */
   readonly rtcMinPort: number
   readonly rtcMaxPort: number
@@ -36,6 +43,8 @@ export const mediaConfig = (overrides: Partial<MediaConfig> = {}): MediaConfig =
   workers: Math.max(1, availableParallelism()),
   listenIp: "127.0.0.1",
   announcedIp: undefined,
+  pipeListenIp: undefined,
+  pipeAnnouncedIp: undefined,
   rtcMinPort: 40000,
   rtcMaxPort: 49999,
   maxConsumersPerRouter: 1000,

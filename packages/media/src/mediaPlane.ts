@@ -15,6 +15,7 @@ import type {
   WrongTransportDirection
 } from "./errors.js"
 import type { MediaInstruction } from "./instructions.js"
+import type { EdgePipe, EdgePipeInfo, PipeEnd, PipeOffer } from "./plane/nodePipes.js"
 import type { RoomEvent, SpeakingSignal } from "./signals.js"
 import type {
   Caller,
@@ -166,6 +167,32 @@ export interface MediaPlaneService {
    */
   readonly moving: Effect.Effect<ReadonlyArray<SpaceId>>
 
+  /**
+   * Several nodes (`plane/nodePipes.ts`): the origin of a speaker's producer pipes it to an edge
+   * node that has listeners. `pipeOut` on the origin connects to the edge's end and consumes the
+   * producer into the pipe; `openEdgePipe` / `completeEdgePipe` on the edge make its end and then
+   * produce the piped track into its room.
+   */
+  readonly pipeOut: (
+    spaceId: SpaceId,
+    producerId: string,
+    edge: PipeEnd
+  ) => Effect.Effect<PipeOffer, RoomNotOpen | UnknownProducer | IncompatibleMedia | MediaUnavailable>
+  readonly closePipeOut: (pipeId: string) => Effect.Effect<void>
+  readonly openEdgePipe: (
+    spaceId: SpaceId
+  ) => Effect.Effect<EdgePipe, RoomNotOpen | IncompatibleMedia | MediaUnavailable>
+  readonly completeEdgePipe: (
+    spaceId: SpaceId,
+    pipeId: string,
+    offer: PipeOffer
+  ) => Effect.Effect<void, RoomNotOpen | UnknownTransport | IncompatibleMedia | MediaUnavailable>
+  readonly closeEdgePipe: (pipeId: string) => Effect.Effect<void>
+  /** This node's edge pipes and how many consumers each feeds here (closed by the caller when idle). */
+  readonly edgePipes: Effect.Effect<ReadonlyArray<EdgePipeInfo>>
+  /** This node's pipes out to edges, for operators and tests. */
+  readonly pipeOuts: Effect.Effect<ReadonlyArray<{ readonly spaceId: SpaceId; readonly pipeId: string }>>
+
   /** The live workers (a dead one is replaced after a backoff), for operators and tests. */
   readonly workers: Effect.Effect<ReadonlyArray<WorkerStats>>
 }
@@ -188,3 +215,5 @@ export interface RemoteTapInfo {
 }
 
 export class MediaPlane extends Context.Tag("@spaces/media/MediaPlane")<MediaPlane, MediaPlaneService>() {}
+
+export type { EdgePipe, EdgePipeInfo, PipeEnd, PipeOffer } from "./plane/nodePipes.js"

@@ -5,6 +5,7 @@ import type { MediaUnavailable } from "./errors.js"
 import { MediaPlane, type MediaPlaneService } from "./mediaPlane.js"
 import { makeAuthorisation } from "./plane/authorisation.js"
 import { makeRoomLifecycle } from "./plane/lifecycle.js"
+import { makeNodePipes } from "./plane/nodePipes.js"
 import { makeApply } from "./plane/orders.js"
 import { makeTaps } from "./plane/taps.js"
 import { makeTransports } from "./plane/transports.js"
@@ -34,6 +35,7 @@ const make = (config: MediaConfig) =>
       apply: makeApply(lifecycle),
       ...makeTransports(config, pool, lifecycle, access),
       ...makeTaps(config, lifecycle),
+      ...makeNodePipes(config, lifecycle),
 
       rtpCapabilities: (caller) =>
         Effect.gen(function* () {

@@ -51,6 +51,20 @@ export const pipeToRouterOptions = (producerId: string, router: types.Router): t
   enableSctp: false
 })
 
+/**
+ * A pipe between nodes (origin → edge): on the pipe address, SRTP-protected since it crosses the
+ * network between hosts, RTX off (Opus audio), no SCTP.
+ */
+export const nodePipeTransportOptions = (config: MediaConfig): types.PipeTransportOptions => {
+  const ip = config.pipeListenIp ?? config.listenIp
+  const announcedIp = config.pipeAnnouncedIp ?? config.announcedIp
+  return {
+    listenIp: announcedIp === undefined ? { ip } : { ip, announcedIp },
+    enableSctp: false,
+    enableSrtp: true
+  }
+}
+
 export const activeSpeakerObserverOptions = (config: MediaConfig): types.ActiveSpeakerObserverOptions => ({
   interval: config.speakingIntervalMs
 })

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 
 /**
  * One permit per key: effects for the same key run one at a time, different keys in parallel.
@@ -25,3 +25,18 @@ export const makeKeyedLock = () => {
         })
     )
 }
+
+/**
+ * Orders one user's moves between Spaces across every process that writes to the log (several
+ * server nodes). The per-stream expected revisions keep each stream consistent, but "in one live
+ * Space at a time" spans streams: with single-stream appends, a move that is admitted to a Space
+ * while another move of the same user is recorded elsewhere could leave them in two. Within one
+ * process the keyed lock above orders a user's moves; this port does it across processes (the
+ * server nodes back it with their broker). Absent, the in-process lock alone applies.
+ */
+export class UserMoves extends Context.Tag("@spaces/domain/UserMoves")<
+  UserMoves,
+  {
+    readonly serialize: <A, E, R>(user: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  }
+>() {}

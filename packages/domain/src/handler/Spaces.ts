@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, HashSet, Layer } from "effect"
+import { Clock, Context, Effect, HashSet, Layer, Option } from "effect"
 import type { Decider } from "../Decider.js"
 import { EventStore, type EventMetadata, type ReadError } from "../eventstore/EventStore.js"
 import { type EventStoreUnavailable, WrongExpectedVersion } from "../eventstore/EventStoreError.js"
@@ -31,6 +31,7 @@ import { ConcurrencyConflict } from "./ConcurrencyConflict.js"
 import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
 import { IdempotencyKeyReused } from "./IdempotencyKeyReused.js"
 import { IdGenerator } from "./IdGenerator.js"
+import { makeKeyedLock, UserMoves } from "./KeyedLock.js"
 import { makePresence } from "./presence.js"
 
 export interface CommandOptions {
@@ -127,6 +128,11 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
     }
     const spaces = makeAggregateRepository(store, { schema: SpaceEvent, decider: SpaceDecider, ...cache })
     const users = makeAggregateRepository(store, { schema: UserEvent, decider: UserDecider, ...cache })
+    const localLock = makeKeyedLock()
+    // Several processes (server nodes) order a user's moves through this port as well.
+    const moves = yield* Effect.serviceOption(UserMoves)
+    const userLock = <A, E, R>(user: string, effect: Effect.Effect<A, E, R>) =>
+      localLock(user, Option.isSome(moves) ? moves.value.serialize(user, effect) : effect)
 
     const metadata = (
       actor: string | undefined,
@@ -267,7 +273,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       decideSpace: (command, state, now) => decideWith(space, command, state, now),
       decideUser: (command, state, now) => decideWith(user, command, state, now),
       runSpace,
-      runUser
+      runUser,
+      userLock
     })
 
     const execute = (command: SpaceCommand, options?: CommandOptions) =>

@@ -8,7 +8,6 @@ import { spaceStream, userStream } from "../streams.js"
 import type { UserCommand, UserError, UserEvent, UserState } from "../user/User.js"
 import type { AggregateRepository, Loaded } from "./AggregateRepository.js"
 import type { ReadError } from "../eventstore/EventStore.js"
-import { makeKeyedLock } from "./KeyedLock.js"
 import type { CommandOptions, Executed, FirstAttempt, HandlerError } from "./Spaces.js"
 
 /** Commands through which a user enters a Space (and so must leave any other one first). */
@@ -66,6 +65,8 @@ export interface PresenceDeps {
     options: CommandOptions | undefined,
     first?: FirstAttempt<UserState, UserEvent>
   ) => Effect.Effect<Executed<UserEvent>, UserError | HandlerError>
+  /** Orders one user's moves: in this process, and across processes when a `UserMoves` port is given. */
+  readonly userLock: <A, E, R>(user: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 /**
@@ -73,11 +74,11 @@ export interface PresenceDeps {
  * leave the Space their stream says they are in, then their stream records the move (appended at
  * the revision read, so concurrent moves serialize). Admission comes last, so at no point of the
  * log is the user a participant of two live Spaces; a crash between the steps leaves the user in
- * no Space, never in two. Within a process a per-user lock orders a user's moves.
+ * no Space, never in two. Within a process a per-user lock orders a user's moves; across processes
+ * the `UserMoves` port does (see KeyedLock.ts).
  */
 export const makePresence = (deps: PresenceDeps) => {
-  const { spaces, users } = deps
-  const userLock = makeKeyedLock()
+  const { spaces, users, userLock } = deps
 
   /** Admits `user` to `spaceId` after leaving their previous Space; the Space they left, if any. */
   const enter = (user: UserId, spaceId: SpaceId, hosting: boolean) =>

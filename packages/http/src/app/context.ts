@@ -1,7 +1,7 @@
 import type { EventStore, Rules, Spaces } from "@spaces/domain"
-import type { MediaPlaneService } from "@spaces/media"
+import type { MediaPlaneService, RoomEvent } from "@spaces/media"
 import type { ReadModels } from "@spaces/projections"
-import { Cause, type Effect, Exit, Option, Runtime } from "effect"
+import { Cause, type Effect, Exit, Option, type Queue, Runtime, type Scope } from "effect"
 import type { Tokens } from "../auth/tokens.js"
 import type { ServerConfig } from "../config.js"
 import type { Logger } from "../log.js"
@@ -12,6 +12,7 @@ import type { LogHub } from "../sse/logHub.js"
 import type { CaptionedSpaces } from "../captions/captionedSpaces.js"
 import type { CaptionPartials } from "../sse/captionPartials.js"
 import type { Reactions } from "../sse/reactions.js"
+import type { RemoteSpeaking } from "../cluster/speakingRelay.js"
 import type { SseClients } from "../sse/sse.js"
 
 /** The services route code runs its effects with. */
@@ -34,6 +35,10 @@ export interface App {
   readonly reactions: Reactions
   /** Partial captions on their way to the rooms' live streams. */
   readonly captionPartials: CaptionPartials
+  /** Track events of producers whose origin is another node (several nodes), for the room streams. */
+  readonly remoteTracks: Effect.Effect<Queue.Dequeue<RoomEvent>, never, Scope.Scope>
+  /** Speaking indicators measured on other nodes (where the speakers' producers are). */
+  readonly remoteSpeaking: RemoteSpeaking
   /** The live Spaces with captions on (for an external transcriber). */
   readonly captionedSpaces: CaptionedSpaces
   readonly sse: SseClients

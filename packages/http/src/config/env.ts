@@ -50,6 +50,8 @@ export const Env = Schema.Struct({
   SPACES_MEDIA_WORKERS: Schema.optional(Int(1, 256)),
   SPACES_MEDIA_LISTEN_IP: Schema.optional(Text),
   SPACES_MEDIA_ANNOUNCED_IP: Schema.optional(Text),
+  SPACES_MEDIA_PIPE_LISTEN_IP: Schema.optional(Text),
+  SPACES_MEDIA_PIPE_ANNOUNCED_IP: Schema.optional(Text),
   SPACES_MEDIA_MIN_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_MEDIA_MAX_PORT: Schema.optional(Int(1024, 65_535)),
   SPACES_MEDIA_MAX_TRANSPORTS_PER_USER: Schema.optional(Int(2, 100)),
@@ -90,7 +92,10 @@ export const Env = Schema.Struct({
   SPACES_POSTS_PER_MINUTE: Schema.optionalWith(Int(1, 1_000_000), { default: () => 30 }),
   SPACES_OPS_PORT: Schema.optional(Int(0, 65_535)),
   SPACES_OPS_HOST: Schema.optionalWith(Text, { default: () => "127.0.0.1" }),
-  SPACES_METRICS_TOKEN: Schema.optional(Schema.String.pipe(Schema.minLength(16)))
+  SPACES_METRICS_TOKEN: Schema.optional(Schema.String.pipe(Schema.minLength(16))),
+  // Several nodes
+  SPACES_REDIS_URL: Schema.optional(Schema.String.pipe(Schema.pattern(/^rediss?:\/\/\S+$/))),
+  SPACES_NODE_ID: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)))
 })
 export type Env = typeof Env.Type
 

@@ -3,6 +3,8 @@
  * fast with a message that names the variable; every variable has a default that makes the
  * embedded setup (SQLite file, in-process projections, local media workers) work out of the box.
  */
+import { randomBytes } from "node:crypto"
+import { hostname } from "node:os"
 import { eventStoreConfig } from "@spaces/eventstore"
 import { viewsPathBeside } from "@spaces/projections"
 import { ConfigProvider, Effect, Either } from "effect"
@@ -51,6 +53,14 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     readyMaxLagEvents: env.SPACES_READY_MAX_LAG,
     shutdownGraceMs: env.SPACES_SHUTDOWN_GRACE_MS,
     presence: { disconnectGraceMs: env.SPACES_DISCONNECT_GRACE_MS },
+    cluster: {
+      redisUrl: env.SPACES_REDIS_URL,
+      nodeId:
+        env.SPACES_NODE_ID ??
+        `${hostname()
+          .replace(/[^A-Za-z0-9._-]/g, "-")
+          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString("hex")}`
+    },
     authFailuresPerMinute: env.SPACES_AUTH_FAILURES_PER_MINUTE,
     trustProxy: trustProxyFrom(env.SPACES_TRUST_PROXY),
     sse: {

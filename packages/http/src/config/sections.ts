@@ -61,6 +61,9 @@ export const mediaFrom = (env: Env): Partial<MediaConfig> => {
   if (env.SPACES_MEDIA_WORKERS !== undefined) options.workers = env.SPACES_MEDIA_WORKERS
   if (env.SPACES_MEDIA_LISTEN_IP !== undefined) options.listenIp = env.SPACES_MEDIA_LISTEN_IP
   if (env.SPACES_MEDIA_ANNOUNCED_IP !== undefined) options.announcedIp = env.SPACES_MEDIA_ANNOUNCED_IP
+  if (env.SPACES_MEDIA_PIPE_LISTEN_IP !== undefined) options.pipeListenIp = env.SPACES_MEDIA_PIPE_LISTEN_IP
+  if (env.SPACES_MEDIA_PIPE_ANNOUNCED_IP !== undefined)
+    options.pipeAnnouncedIp = env.SPACES_MEDIA_PIPE_ANNOUNCED_IP
   if (env.SPACES_MEDIA_MIN_PORT !== undefined) options.rtcMinPort = env.SPACES_MEDIA_MIN_PORT
   if (env.SPACES_MEDIA_MAX_PORT !== undefined) options.rtcMaxPort = env.SPACES_MEDIA_MAX_PORT
   if (env.SPACES_MEDIA_MAX_TRANSPORTS_PER_USER !== undefined)

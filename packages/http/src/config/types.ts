@@ -126,6 +126,16 @@ export interface ServerConfig {
   readonly shutdownGraceMs: number
   /** Presence: how long all of a participant's connections may be gone before the system leaves them. */
   readonly presence: { readonly disconnectGraceMs: number }
+  /** Several nodes: the broker of the ephemeral plane (none: this process alone) and this node's id. */
+  readonly cluster: ClusterConfig
+}
+
+/** See README "Running several nodes". */
+export interface ClusterConfig {
+  /** `redis://` / `rediss://` URL of the broker; undefined: one node, the in-process plane. */
+  readonly redisUrl: string | undefined
+  /** Unique per process start (the default adds the pid and a random suffix to the host name). */
+  readonly nodeId: string
 }
 
 /** Express's `trust proxy` values: a boolean, a hop count, or addresses/subnets (and loopback etc.). */

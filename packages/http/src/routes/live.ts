@@ -106,6 +106,8 @@ export const mountLive = (app: App, routes: Routes) => {
             const live = yield* app.hub.subscribe
             const reactions = yield* app.reactions.subscribe
             const partials = yield* app.captionPartials.subscribe
+            const remoteSpeaking = yield* app.remoteSpeaking.subscribe
+            const remoteTracks = yield* app.remoteTracks
             const store = yield* EventStore
             let last = from
             const past = (yield* pastOf(store, stream, from)).filter((r) => r.position > from)
@@ -137,7 +139,15 @@ export const mountLive = (app: App, routes: Routes) => {
               ? mediaSignals(app.media.plane, spaceId, me, w)
               : Effect.void
             yield* Effect.all(
-              [logPart, ofThisRoom(reactions, "reaction"), ofThisRoom(partials, "caption"), mediaPart],
+              [
+                logPart,
+                ofThisRoom(reactions, "reaction"),
+                ofThisRoom(partials, "caption"),
+                ofThisRoom(remoteSpeaking, "speaking"),
+                // Tracks whose origin is another node: consumed here through an edge pipe.
+                ofThisRoom(remoteTracks, "media"),
+                mediaPart
+              ],
               { concurrency: "unbounded", discard: true }
             )
           })

@@ -250,7 +250,8 @@ export const makeRoomLifecycle = (
         )
         live.recorder = recorder
         if (recorder !== undefined) {
-          for (const entry of live.room.producers.values()) yield* recorder.addTrack(entry)
+          // A piped producer is recorded on its origin node.
+          for (const entry of live.room.producers.values()) if (!entry.piped) yield* recorder.addTrack(entry)
         }
       } else if (!on && live.recorder !== undefined) {
         const recorder = live.recorder

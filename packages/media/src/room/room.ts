@@ -41,6 +41,11 @@ export interface ProducerEntry {
   readonly producer: types.Producer
   readonly userId: UserId
   readonly transportId: string
+  /**
+   * Piped in from the speaker's origin node (several nodes, `plane/nodePipes.ts`): consumed here
+   * like any producer, but its track events, listing, recording and captions are the origin's.
+   */
+  readonly piped?: true
 }
 
 export interface ConsumerEntry {
@@ -111,7 +116,13 @@ export class Room {
   }
 
   producerOf(userId: UserId): ProducerEntry | undefined {
-    for (const entry of this.producers.values()) if (entry.userId === userId) return entry
+    for (const entry of this.producers.values()) if (entry.userId === userId && !entry.piped) return entry
+    return undefined
+  }
+
+  /** The producer of `userId` piped in from its origin node, if this node is an edge for it. */
+  pipedOf(userId: UserId): ProducerEntry | undefined {
+    for (const entry of this.producers.values()) if (entry.userId === userId && entry.piped) return entry
     return undefined
   }
 
@@ -138,11 +149,13 @@ export class Room {
   }
 
   producerInfos(): ReadonlyArray<ProducerInfo> {
-    return [...this.producers.values()].map(({ producer, userId }) => ({
-      producerId: producer.id,
-      userId,
-      paused: producer.paused
-    }))
+    return [...this.producers.values()]
+      .filter((entry) => !entry.piped)
+      .map(({ producer, userId }) => ({
+        producerId: producer.id,
+        userId,
+        paused: producer.paused
+      }))
   }
 
   /** Registers a transport and keeps the books when mediasoup closes it (router or worker close). */
@@ -212,7 +225,7 @@ export class Room {
       for (const consumer of this.consumers.values()) {
         if (consumer.consumer.producerId === entry.producer.id) consumer.consumer.close()
       }
-      if (this.producers.delete(entry.producer.id) && !this.closed) {
+      if (this.producers.delete(entry.producer.id) && !this.closed && entry.piped === undefined) {
         this.publish({
           _tag: "ProducerClosed",
           spaceId: this.spaceId,
@@ -234,6 +247,11 @@ export class Room {
   /** Pauses or resumes a user's producer (as it is when run, not when the effect is built). */
   setMuted(userId: UserId, muted: boolean): Effect.Effect<void> {
     return Effect.suspend(() => {
+      // An edge follows the order too (the origin's pipe already stopped sending): quietly, since
+      // the track events are the origin's.
+      const piped = this.pipedOf(userId)?.producer
+      if (piped !== undefined && !piped.closed && piped.paused !== muted)
+        void (muted ? piped.pause() : piped.resume()).catch(() => undefined)
       const entry = this.producerOf(userId)
       if (entry === undefined || entry.producer.closed || entry.producer.paused === muted) return Effect.void
       const { producer } = entry
@@ -256,6 +274,7 @@ export class Room {
   /** Closes a user's producer and send transports (speaker rights revoked). */
   revokeSpeaker(userId: UserId): void {
     this.producerOf(userId)?.producer.close()
+    this.pipedOf(userId)?.producer.close()
     this.closeTransportsOf(userId, (entry) => entry.direction === "send")
   }
 

@@ -1,0 +1,39 @@
+import { Effect, Either, PubSub, Queue, type Queue as Q, Schema, type Scope } from "effect"
+import type { EphemeralBusShape } from "./EphemeralBus.js"
+
+/** Ephemeral messages of one kind, delivered to this node's subscribers and to every other node's. */
+export interface Broadcast<A> {
+  readonly publish: (message: A) => Effect.Effect<void>
+  readonly subscribe: Effect.Effect<Q.Dequeue<A>, never, Scope.Scope>
+}
+
+/**
+ * A sliding PubSub for this node's subscribers (a burst drops the oldest, never blocks a sender),
+ * fed by local publishes and by the other nodes' messages on `topic`, decoded with `schema` (a
+ * malformed message from the broker is dropped: the broker is a boundary like any other).
+ */
+export const makeBroadcast = <A, I>(
+  bus: EphemeralBusShape,
+  topic: string,
+  schema: Schema.Schema<A, I>,
+  capacity: number
+): Effect.Effect<Broadcast<A>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const local = yield* Effect.acquireRelease(PubSub.sliding<A>(capacity), PubSub.shutdown)
+    const decode = Schema.decodeUnknownEither(schema)
+    const encode = Schema.encodeSync(schema)
+    const remote = yield* bus.subscribe(topic)
+    yield* Queue.take(remote).pipe(
+      Effect.flatMap((payload) => {
+        const decoded = decode(payload)
+        return Either.isRight(decoded) ? PubSub.publish(local, decoded.right) : Effect.void
+      }),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    return {
+      publish: (message) =>
+        Effect.zipRight(PubSub.publish(local, message), bus.publish(topic, encode(message))),
+      subscribe: PubSub.subscribe(local)
+    }
+  })

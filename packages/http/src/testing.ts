@@ -1,0 +1,2 @@
+/** Test helpers other packages' tests and benchmarks use (not part of the runtime API). */
+export * from "./cluster/testing/redisServer.js"
