@@ -15,13 +15,14 @@ export interface SseConnection {
 export class SseClients {
   readonly open = new Set<SseConnection>()
   count(kind: SseConnection["kind"]) {
-    let n = 0
-    for (const c of this.open) if (c.kind === kind) n++
-    return n
+    return this.countWhere((c) => c.kind === kind)
   }
   countOf(user: UserId) {
+    return this.countWhere((c) => c.user === user)
+  }
+  private countWhere(matches: (connection: SseConnection) => boolean) {
     let n = 0
-    for (const c of this.open) if (c.user === user) n++
+    for (const c of this.open) if (matches(c)) n++
     return n
   }
   closeAll() {
