@@ -31,6 +31,8 @@ export const buildWeb = async (): Promise<ReadonlyArray<string>> => {
     sourcemap: "linked",
     entryNames: "[name]-[hash]",
     outdir: distDir,
+    // Workspace modules from their sources (the web client imports only dependency-free ones).
+    conditions: ["@spaces/source"],
     write: false,
     metafile: true,
     logLevel: "warning"

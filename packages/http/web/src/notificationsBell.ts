@@ -3,39 +3,10 @@
  * event stream, and a panel with the list (newest first, links into the Spaces, older pages on
  * demand, "mark all read").
  */
+import { describeNotification } from "@spaces/projections/notification-text"
 import * as api from "./api.js"
 import { announce, h } from "./dom.js"
 import type { Notification } from "./types.js"
-
-/** One line saying what happened (the same words as the server's push messages). */
-export const describeNotification = (n: Notification): string => {
-  const who = n.actor ?? "Someone"
-  const title = n.title === "" ? "a Space" : `“${n.title}”`
-  switch (n.kind) {
-    case "space-started":
-      return `${who} started a Space: ${title}`
-    case "space-scheduled":
-      return `${who} scheduled a Space: ${title}`
-    case "on-stage":
-      return `${who} is speaking in ${title}`
-    case "reminder-started":
-      return `${title} has started`
-    case "speaker-invited":
-      return `${who} invited you to speak in ${title}`
-    case "cohost-invited":
-      return `${who} invited you to co-host ${title}`
-    case "request-approved":
-      return `You can speak now in ${title}`
-    case "request-declined":
-      return `Your request to speak in ${title} was declined`
-    case "removed":
-      return `You were removed from ${title}`
-    case "space-ended":
-      return `${title} has ended${n.recorded === true ? " — the recording is ready" : ""}`
-    case "space-shared":
-      return `${who} shared a Space: ${title}${n.text === undefined ? "" : ` — ${n.text}`}`
-  }
-}
 
 /** base64url → bytes, for `applicationServerKey`. */
 const keyBytes = (base64url: string) => {
