@@ -1,11 +1,13 @@
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "./instructions.js"
-import { requireWorker, withPlane } from "./testing/harness.js"
+import type { MediaPlaneService } from "./mediaPlane.js"
+import { requireWorker, type TestAuthority, withPlane } from "./testing/harness.js"
 import {
   consumeAndResume,
   plainListener,
   plainSpeaker,
+  range,
   spaceId,
   type TestListener,
   userId
@@ -15,18 +17,26 @@ import { sleep, waitUntil } from "./testing/udp.js"
 
 const space = spaceId("big-space")
 const host = userId("host")
-const range = (count: number) => Array.from({ length: count }, (_, i) => i)
 
 beforeAll(requireWorker)
 
 /** Listener ids listener-0 … listener-(n-1), each allowed to listen by the authority. */
-const listenersOf = (n: number) => range(n).map((i) => userId(`listener-${i}`))
+const listenersOf = (n: number) => range(0, n).map((i) => userId(`listener-${i}`))
+
+/** `n` listeners, each allowed by the authority, with a plain transport consuming `producerId`. */
+const audience = (plane: MediaPlaneService, authority: TestAuthority, n: number, producerId: string) =>
+  Effect.forEach(listenersOf(n), (user) => {
+    authority.listener(space, user)
+    return Effect.tap(plainListener(plane, space, user), (listener) =>
+      consumeAndResume(plane, space, listener, producerId)
+    )
+  })
 
 const expectAllInOrder = (listeners: ReadonlyArray<TestListener>, count: number) => {
   const incomplete = listeners.filter((l) => l.endpoint.packets.length !== count)
   expect(incomplete.map((l) => `${l.userId}: ${l.endpoint.packets.length}`)).toEqual([])
   for (const listener of listeners) {
-    expect(listener.endpoint.packets.map(packetIndex)).toEqual(range(count))
+    expect(listener.endpoint.packets.map(packetIndex)).toEqual(range(0, count))
   }
 }
 
@@ -36,14 +46,8 @@ describe("fan-out", () => {
       Effect.gen(function* () {
         yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
         authority.speaker(space, host)
-        const users = listenersOf(200)
-        for (const user of users) authority.listener(space, user)
         const speaker = yield* plainSpeaker(plane, space, host, 42)
-        const listeners = yield* Effect.forEach(users, (user) =>
-          Effect.tap(plainListener(plane, space, user), (listener) =>
-            consumeAndResume(plane, space, listener, speaker.producerId)
-          )
-        )
+        const listeners = yield* audience(plane, authority, 200, speaker.producerId)
         const stats = yield* plane.stats(space)
         expect(stats.routers).toHaveLength(1)
         expect(stats.routers[0]?.consumers).toBe(200)
@@ -70,14 +74,8 @@ describe("fan-out", () => {
         const late = userId("late-speaker")
         authority.speaker(space, host)
         authority.speaker(space, late)
-        const users = listenersOf(16)
-        for (const user of users) authority.listener(space, user)
         const first = yield* plainSpeaker(plane, space, host, 1001)
-        const listeners = yield* Effect.forEach(users, (user) =>
-          Effect.tap(plainListener(plane, space, user), (listener) =>
-            consumeAndResume(plane, space, listener, first.producerId)
-          )
-        )
+        const listeners = yield* audience(plane, authority, 16, first.producerId)
         const stats = yield* plane.stats(space)
         expect(stats.routers).toHaveLength(2)
         expect(new Set(stats.routers.map((r) => r.workerPid)).size).toBe(2)
@@ -100,7 +98,7 @@ describe("fan-out", () => {
           for (const packet of listener.endpoint.packets) {
             bySsrc.set(packet.ssrc, [...(bySsrc.get(packet.ssrc) ?? []), packetIndex(packet)])
           }
-          expect([...bySsrc.values()]).toEqual([range(30), range(30)])
+          expect([...bySsrc.values()]).toEqual([range(0, 30), range(0, 30)])
         }
 
         // Muting propagates through the pipe: the piped producer pauses too.

@@ -7,6 +7,8 @@ import {
   consumeAndResume,
   plainListener,
   plainSpeaker,
+  range,
+  sendRange,
   spaceId,
   type TestListener,
   userId
@@ -23,16 +25,6 @@ const carol = userId("carol")
 beforeAll(requireWorker)
 
 const indexes = (listener: TestListener) => listener.endpoint.packets.map(packetIndex)
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
-
-/** Sends packets [from, to) from a speaker, a little apart so no socket buffer overflows. */
-const sendRange = (send: (index: number) => Promise<void>, from: number, to: number) =>
-  Effect.promise(async () => {
-    for (let index = from; index < to; index++) {
-      await send(index)
-      if (index % 10 === 9) await sleep(2)
-    }
-  })
 
 /** Bounded wait for arrival (never a speed check): the assertions after it say what arrived. */
 const arrived = (listeners: ReadonlyArray<TestListener>, count: number) =>

@@ -2,23 +2,15 @@ import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "./instructions.js"
 import { requireWorker, withPlane } from "./testing/harness.js"
-import { plainSpeaker, spaceId, userId } from "./testing/peers.js"
+import { plainSpeaker, range, sendRange, spaceId, userId } from "./testing/peers.js"
 import { packetIndex } from "./testing/rtp.js"
-import { sleep, type UdpEndpoint, udpEndpoint, waitUntil } from "./testing/udp.js"
+import { type UdpEndpoint, udpEndpoint, waitUntil } from "./testing/udp.js"
 
 const space = spaceId("tapped")
 const host = userId("host")
 
 beforeAll(requireWorker)
 
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
-const sendRange = (send: (index: number) => Promise<void>, from: number, to: number) =>
-  Effect.promise(async () => {
-    for (let index = from; index < to; index++) {
-      await send(index)
-      if (index % 10 === 9) await sleep(2)
-    }
-  })
 /** Bounded wait for arrival (never a speed check): the assertions after it say what arrived. */
 const arrived = (endpoint: UdpEndpoint, count: number) =>
   Effect.promise(() => waitUntil(() => endpoint.packets.length >= count))

@@ -1,22 +1,14 @@
-import {
-  EventStore,
-  type EventStoreShape,
-  makeInMemoryEventStore,
-  type RecordedEvent,
-  spacesOn
-} from "@spaces/domain"
-import { Chunk, Clock, Effect, Layer, type Scope, Stream, TestClock, TestContext } from "effect"
+import { EventStore, type EventStoreShape, makeInMemoryEventStore, type RecordedEvent } from "@spaces/domain"
+import { Chunk, Clock, Effect, type Scope, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeReadModels, projections, queriesOf } from "./ReadModelsLive.js"
 import { rebuildProjections } from "./runner/rebuild.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { snapshot, referenceSnapshot } from "./testing/compare.js"
-import { runSteps, type Step, stepArb } from "./testing/history.js"
+import { checkHistories, type Step, stepArb, writeHistory } from "./testing/history.js"
 import { defaultRoomRules } from "@spaces/domain"
 
-const T0 = Date.UTC(2026, 10, 24, 12, 0, 0)
-const runs = Number(process.env.SPACES_PROPERTY_RUNS ?? 60)
 const history = fc.array(stepArb, { minLength: 40, maxLength: 200, size: "max" })
 
 const waitUntil = (position: Effect.Effect<number>, target: number) =>
@@ -31,15 +23,11 @@ const live = (
   threshold: number
 ) =>
   Effect.gen(function* () {
-    yield* TestClock.setTime(T0)
     const store = makeInMemoryEventStore()
     const readModels = yield* makeReadModels(makeMemoryStorage(), { fanOutThreshold: threshold }).pipe(
       Effect.provideService(EventStore, wrap(store))
     )
-    yield* runSteps(steps).pipe(Effect.provide(spacesOn(Layer.succeed(EventStore, store))))
-    const log: ReadonlyArray<RecordedEvent> = Chunk.toReadonlyArray(
-      yield* Stream.runCollect(store.readAll(0))
-    )
+    const log: ReadonlyArray<RecordedEvent> = yield* writeHistory(steps, store)
     yield* waitUntil(readModels.position, log.at(-1)?.position ?? 0)
     return { store, log, readModels, now: yield* Clock.currentTimeMillis }
   })
@@ -57,12 +45,7 @@ const rebuilt = (store: EventStoreShape, threshold: number) =>
   })
 
 const check = (property: (steps: ReadonlyArray<Step>) => Effect.Effect<void, unknown, Scope.Scope>) =>
-  fc.assert(
-    fc.asyncProperty(history, (steps) =>
-      Effect.runPromise(Effect.scoped(property(steps)).pipe(Effect.provide(TestContext.TestContext)))
-    ),
-    { numRuns: runs }
-  )
+  checkHistories(history, property)
 
 describe("read models", () => {
   it("maintained incrementally equal the rebuild from scratch and the brute-force reference", () =>

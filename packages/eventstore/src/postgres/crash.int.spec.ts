@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { RecordedEvent } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
+import { type Acked, startCrashWriter } from "../contract/crashTest.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makePostgresEventStore } from "./PostgresEventStore.js"
 import { type PostgresCluster, startPostgresCluster } from "./testing/cluster.js"
@@ -16,55 +16,8 @@ beforeAll(async () => {
 })
 afterAll(() => cluster?.stop())
 
-interface Acked {
-  readonly batch: number
-  readonly size: number
-}
-
-/** A writer process, started ahead of its round so that loading its modules overlaps earlier rounds. */
-const startWriter = (url: string, firstBatch: number) => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@spaces/source", "--import", "tsx", writerScript, url, String(firstBatch)],
-    { stdio: ["pipe", "pipe", "pipe"] }
-  )
-  const acked: Acked[] = []
-  let pending = ""
-  let stderr = ""
-  let onAck = () => {}
-  child.stdout.setEncoding("utf8")
-  child.stdout.on("data", (chunk: string) => {
-    pending += chunk
-    const lines = pending.split("\n")
-    pending = lines.pop() ?? ""
-    for (const line of lines) {
-      const [, batch, size] = line.split(" ")
-      acked.push({ batch: Number(batch), size: Number(size) })
-    }
-    onAck()
-  })
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  const closed = new Promise<ReadonlyArray<Acked>>((resolve, reject) => {
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      if (signal === "SIGKILL") resolve(acked)
-      else reject(new Error(`writer exited with ${code}: ${stderr}`))
-    })
-  })
-  /** Lets the writer go; after a few acknowledgements, SIGKILLs it after a random extra delay. */
-  const runAndKill = () => {
-    onAck = () => {
-      if (acked.length < 3) return
-      onAck = () => {}
-      setTimeout(() => child.kill("SIGKILL"), 5 + Math.random() * 150)
-    }
-    child.stdin.write("go\n")
-    return closed
-  }
-  return { runAndKill, kill: () => child.kill("SIGKILL") }
-}
+const startWriter = (url: string, firstBatch: number) =>
+  startCrashWriter(writerScript, [url, String(firstBatch)])
 
 const readLog = async (url: string) => {
   const store = await makePostgresEventStore({ connectionString: url })

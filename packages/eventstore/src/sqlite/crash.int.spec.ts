@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { RecordedEvent } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
+import { type Acked, startCrashWriter } from "../contract/crashTest.js"
 import { afterAll, describe, expect, it } from "vitest"
 import type { SqliteSynchronous } from "./schema.js"
 import { makeSqliteEventStore } from "./SqliteEventStore.js"
@@ -15,60 +15,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const ROUNDS = 6
 
-interface Acked {
-  readonly batch: number
-  readonly size: number
-}
-
-/** A writer process, started ahead of its round so that loading its modules overlaps earlier rounds. */
-const startWriter = (path: string, synchronous: SqliteSynchronous, firstBatch: number) => {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@spaces/source", "--import", "tsx", writer, path, synchronous, String(firstBatch)],
-    { stdio: ["pipe", "pipe", "pipe"] }
-  )
-  const acked: Acked[] = []
-  let pending = ""
-  let stderr = ""
-  let onAck = () => {}
-  child.stdout.setEncoding("utf8")
-  child.stdout.on("data", (chunk: string) => {
-    pending += chunk
-    const lines = pending.split("\n")
-    pending = lines.pop() ?? ""
-    for (const line of lines) {
-      const [, batch, size] = line.split(" ")
-      acked.push({ batch: Number(batch), size: Number(size) })
-    }
-    onAck()
-  })
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  // "close" comes after stdout is drained: lines still in the pipe when the kill landed were
-  // written after their commit, so they count.
-  const closed = new Promise<ReadonlyArray<Acked>>((resolve, reject) => {
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      if (signal === "SIGKILL") resolve(acked)
-      else reject(new Error(`writer exited with ${code}: ${stderr}`))
-    })
-  })
-  /**
-   * Lets the writer go; once it has acknowledged a few batches, SIGKILLs it after a random extra
-   * delay, so the kill lands anywhere: mid-transaction, mid-fsync, between appends.
-   */
-  const runAndKill = () => {
-    onAck = () => {
-      if (acked.length < 3) return
-      onAck = () => {}
-      setTimeout(() => child.kill("SIGKILL"), 5 + Math.random() * 150)
-    }
-    child.stdin.write("go\n")
-    return closed
-  }
-  return { runAndKill, kill: () => child.kill("SIGKILL") }
-}
+const startWriter = (path: string, synchronous: SqliteSynchronous, firstBatch: number) =>
+  startCrashWriter(writer, [path, synchronous, String(firstBatch)])
 
 const readLog = (path: string) => {
   const store = makeSqliteEventStore({ path })

@@ -15,12 +15,29 @@ import {
 import type { MediaPlaneService } from "../mediaPlane.js"
 import { consumerOptions, plainTransportOptions, webRtcTransportOptions } from "../mediasoupOptions.js"
 import type { Room, RouterSlot, TransportEntry } from "../room/room.js"
-import type { Caller, Direction } from "../signalling.js"
+import type { Caller, Direction, PlainTransportInfo, WebRtcTransportInfo } from "../signalling.js"
 import type { WorkerPool } from "../workers/workerPool.js"
 import { type Authorisation, directed, transportOf } from "./authorisation.js"
 import type { RoomLifecycle } from "./lifecycle.js"
 import { call, clientCall } from "./mediasoupCalls.js"
 import { pipeToAllSlots, placeTransport } from "./placement.js"
+
+/** What a client needs of a new WebRTC transport to set up its side. */
+const webRtcInfo = (transport: types.WebRtcTransport, direction: Direction): WebRtcTransportInfo => ({
+  transportId: transport.id,
+  direction,
+  iceParameters: transport.iceParameters,
+  iceCandidates: transport.iceCandidates,
+  dtlsParameters: transport.dtlsParameters
+})
+
+/** Where a new plain transport listens. */
+const plainInfo = (transport: types.PlainTransport, direction: Direction): PlainTransportInfo => ({
+  transportId: transport.id,
+  direction,
+  ip: transport.tuple.localIp,
+  port: transport.tuple.localPort
+})
 
 const limitReached = (room: Room, limit: MediaLimit, max: number) =>
   new MediaLimitReached({ spaceId: room.spaceId, limit, max })
@@ -46,11 +63,30 @@ export const makeTransports = (
 > => {
   const { roomOf } = lifecycle
 
+  /** How each kind of transport is made on a router, and registered in the room. */
+  interface TransportKind<T extends TransportEntry["transport"]> {
+    readonly create: (router: types.Router) => Promise<T>
+    readonly entry: (transport: T, caller: Caller, direction: Direction, slot: RouterSlot) => TransportEntry
+  }
+  const webRtc: TransportKind<types.WebRtcTransport> = {
+    create: (router) => router.createWebRtcTransport(webRtcTransportOptions(config)),
+    entry: (transport, { userId }, direction, slot) => ({
+      kind: "webrtc",
+      transport,
+      userId,
+      direction,
+      slot
+    })
+  }
+  const plain: TransportKind<types.PlainTransport> = {
+    create: (router) => router.createPlainTransport(plainTransportOptions(config)),
+    entry: (transport, { userId }, direction, slot) => ({ kind: "plain", transport, userId, direction, slot })
+  }
+
   const createTransport = <T extends TransportEntry["transport"]>(
     caller: Caller,
     direction: Direction,
-    create: (router: types.Router) => Promise<T>,
-    entryOf: (transport: T, slot: RouterSlot) => TransportEntry
+    kind: TransportKind<T>
   ) =>
     Effect.gen(function* () {
       const { room } = yield* roomOf(caller.spaceId)
@@ -62,7 +98,7 @@ export const makeTransports = (
             if (held >= config.maxTransportsPerUser)
               return yield* limitReached(room, "transportsPerUser", config.maxTransportsPerUser)
             const slot = yield* placeTransport(room, direction, config, pool)
-            const transport = yield* call(room, () => create(slot.router))
+            const transport = yield* call(room, () => kind.create(slot.router))
             if (room.closed) {
               transport.close()
               return yield* new RoomNotOpen({ spaceId: room.spaceId })
@@ -74,7 +110,7 @@ export const makeTransports = (
               transport.close()
               return yield* allowed.left
             }
-            room.addTransport(entryOf(transport, slot))
+            room.addTransport(kind.entry(transport, caller, direction, slot))
             return transport
           })
         )
@@ -86,35 +122,10 @@ export const makeTransports = (
 
   return {
     createWebRtcTransport: (caller, direction) =>
-      createTransport(
-        caller,
-        direction,
-        (router) => router.createWebRtcTransport(webRtcTransportOptions(config)),
-        (transport, slot) => ({ kind: "webrtc", transport, userId: caller.userId, direction, slot })
-      ).pipe(
-        Effect.map((transport) => ({
-          transportId: transport.id,
-          direction,
-          iceParameters: transport.iceParameters,
-          iceCandidates: transport.iceCandidates,
-          dtlsParameters: transport.dtlsParameters
-        }))
-      ),
+      Effect.map(createTransport(caller, direction, webRtc), (transport) => webRtcInfo(transport, direction)),
 
     createPlainTransport: (caller, direction) =>
-      createTransport(
-        caller,
-        direction,
-        (router) => router.createPlainTransport(plainTransportOptions(config)),
-        (transport, slot) => ({ kind: "plain", transport, userId: caller.userId, direction, slot })
-      ).pipe(
-        Effect.map((transport) => ({
-          transportId: transport.id,
-          direction,
-          ip: transport.tuple.localIp,
-          port: transport.tuple.localPort
-        }))
-      ),
+      Effect.map(createTransport(caller, direction, plain), (transport) => plainInfo(transport, direction)),
 
     connectTransport: (caller, transportId, remote) =>
       Effect.gen(function* () {

@@ -3,7 +3,7 @@ import type { SpaceId, UserId } from "@spaces/domain"
 import { Effect } from "effect"
 import type { MediaPlaneService } from "../mediaPlane.js"
 import { opusRtpPacket, opusRtpParameters } from "./rtp.js"
-import { type UdpEndpoint, udpEndpoint } from "./udp.js"
+import { sleep, type UdpEndpoint, udpEndpoint } from "./udp.js"
 
 export const spaceId = (id: string) => id as SpaceId
 export const userId = (id: string) => id as UserId
@@ -79,4 +79,16 @@ export const consumeAndResume = (
     yield* plane.resumeConsumer(caller, consumer.consumerId)
     listener.consumerIds.push(consumer.consumerId)
     return consumer
+  })
+
+/** The numbers [from, to): the packet indexes a test sends and expects. */
+export const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+
+/** Sends packets [from, to) from a speaker, a little apart so no socket buffer overflows. */
+export const sendRange = (send: (index: number) => Promise<void>, from: number, to: number) =>
+  Effect.promise(async () => {
+    for (let index = from; index < to; index++) {
+      await send(index)
+      if (index % 10 === 9) await sleep(2)
+    }
   })

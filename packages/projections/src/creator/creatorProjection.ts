@@ -1,4 +1,4 @@
-import { type SpaceEventTable, type SpaceId, spaceEventsIn, type UserId } from "@spaces/domain"
+import type { SpaceId, UserId } from "@spaces/domain"
 import {
   compare,
   bySchedule,
@@ -9,6 +9,7 @@ import {
 } from "../room/roomQueries.js"
 import type { RoomDoc } from "../room/RoomDoc.js"
 import type { Projection } from "../runner/Projection.js"
+import { spaceEventsReadBy } from "../spaceEventReaders.js"
 import type { ReadView } from "../store/Storage.js"
 import type { CreatorView } from "../views.js"
 
@@ -16,50 +17,10 @@ import type { CreatorView } from "../views.js"
 export const CREATOR = "creator"
 export const HOSTED = "hosted"
 
-/** The Space events the creator index reads (every event has its entry: a new one must be decided here). */
-const CREATOR_READS: SpaceEventTable<boolean> = {
-  SpaceCreated: true,
-  SpaceRescheduled: false,
-  SpaceCancelled: false,
-  SpaceExpired: false,
-  SpaceStarted: false,
-  SpaceEdited: false,
-  SpeakPolicyChanged: false,
-  RecordingChanged: false,
-  CaptionsChanged: false,
-  ReminderSet: false,
-  ReminderRemoved: false,
-  SpaceEnded: false,
-  ListenerJoined: false,
-  ParticipantLeft: false,
-  HostLeft: false,
-  HostReturned: false,
-  HandRaised: false,
-  HandLowered: false,
-  SpeakRequestApproved: false,
-  SpeakRequestDeclined: false,
-  SpeakerInvited: false,
-  SpeakerInviteAccepted: false,
-  SpeakerInviteDeclined: false,
-  CoHostInvited: false,
-  CoHostInviteAccepted: false,
-  CoHostInviteDeclined: false,
-  CoHostRemoved: false,
-  SteppedDown: false,
-  SpeakerMuted: false,
-  SpeakerUnmuted: false,
-  AllSpeakersMuted: false,
-  ParticipantRemoved: false,
-  PostPublished: false,
-  PostPinned: false,
-  PostUnpinned: false,
-  CaptionAppended: false
-}
-
 export const creatorProjection: Projection = {
   name: CREATOR,
   version: 1,
-  handles: spaceEventsIn(CREATOR_READS),
+  handles: spaceEventsReadBy("creator"),
   step: (tx, event) => {
     if (event._tag === "SpaceCreated") tx.put(HOSTED, event.host, event.spaceId, 1)
   }

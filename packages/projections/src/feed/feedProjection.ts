@@ -1,6 +1,7 @@
-import { type SpaceEventTable, type SpaceId, spaceEventsIn, type UserId } from "@spaces/domain"
+import type { SpaceId, UserId } from "@spaces/domain"
 import type { ViewChange } from "../ReadModels.js"
 import type { DomainEvent, DomainEventTag, Projection } from "../runner/Projection.js"
+import { spaceEventsReadBy } from "../spaceEventReaders.js"
 import type { Tx } from "../store/Storage.js"
 
 /**
@@ -57,46 +58,6 @@ export interface FeedOptions {
 }
 
 const pulledId = inboxId
-
-/** The Space events the live feed reads (every event has its entry: a new one must be decided here). */
-const FEED_READS: SpaceEventTable<boolean> = {
-  SpaceStarted: true,
-  HostReturned: true,
-  ListenerJoined: true,
-  ParticipantLeft: true,
-  HostLeft: true,
-  ParticipantRemoved: true,
-  SpeakRequestApproved: true,
-  SpeakerInviteAccepted: true,
-  CoHostRemoved: true,
-  CoHostInviteAccepted: true,
-  SteppedDown: true,
-  SpaceEnded: true,
-  SpaceCancelled: true,
-  SpaceExpired: true,
-  SpaceCreated: false,
-  SpaceRescheduled: false,
-  SpaceEdited: false,
-  SpeakPolicyChanged: false,
-  RecordingChanged: false,
-  CaptionsChanged: false,
-  ReminderSet: false,
-  ReminderRemoved: false,
-  HandRaised: false,
-  HandLowered: false,
-  SpeakRequestDeclined: false,
-  SpeakerInvited: false,
-  SpeakerInviteDeclined: false,
-  CoHostInvited: false,
-  CoHostInviteDeclined: false,
-  SpeakerMuted: false,
-  SpeakerUnmuted: false,
-  AllSpeakersMuted: false,
-  PostPublished: false,
-  PostPinned: false,
-  PostUnpinned: false,
-  CaptionAppended: false
-}
 
 export const feedProjection = (options: FeedOptions = {}): Projection => {
   const threshold = options.fanOutThreshold ?? DEFAULT_FAN_OUT_THRESHOLD
@@ -217,7 +178,7 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
     name: FEED,
     // 2: an inbox row per followed person in a Space (was: one per Space, rewritten on each change).
     version: 2,
-    handles: new Set<DomainEventTag>(["UserFollowed", "UserUnfollowed", ...spaceEventsIn(FEED_READS)]),
+    handles: new Set<DomainEventTag>(["UserFollowed", "UserUnfollowed", ...spaceEventsReadBy("feed")]),
     step
   }
 }

@@ -1,22 +1,13 @@
-import {
-  EventStore,
-  type EventStoreShape,
-  makeInMemoryEventStore,
-  type RecordedEvent,
-  spacesOn
-} from "@spaces/domain"
-import { Chunk, Effect, Layer, type Scope, Stream, TestClock, TestContext } from "effect"
+import { EventStore, type EventStoreShape, makeInMemoryEventStore, type RecordedEvent } from "@spaces/domain"
+import { Effect, type Scope } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeReadModels, projections } from "../ReadModelsLive.js"
 import { rebuildProjections } from "../runner/rebuild.js"
 import { makeMemoryStorage } from "../store/MemoryStorage.js"
-import { runSteps, type Step, stepArb, users } from "../testing/history.js"
+import { checkHistories, propertyRuns, type Step, stepArb, users, writeHistory } from "../testing/history.js"
 import { NOTIFICATIONS } from "./notificationsProjection.js"
 import { notificationQueries } from "./notificationsQuery.js"
-
-const T0 = Date.UTC(2026, 10, 24, 12, 0, 0)
-const runs = Number(process.env.SPACES_PROPERTY_RUNS ?? 60)
 
 /** Read marks at any id (also ones not yet given out, and backwards), mixed into the histories. */
 const markRead: fc.Arbitrary<Step> = fc
@@ -34,15 +25,11 @@ const everyone = (queries: ReturnType<typeof notificationQueries>) =>
 
 const incremental = (steps: ReadonlyArray<Step>, threshold: number) =>
   Effect.gen(function* () {
-    yield* TestClock.setTime(T0)
     const store = makeInMemoryEventStore()
     const models = yield* makeReadModels(makeMemoryStorage(), {
       notifications: { fanOutThreshold: threshold }
     }).pipe(Effect.provideService(EventStore, store))
-    yield* runSteps(steps).pipe(Effect.provide(spacesOn(Layer.succeed(EventStore, store))))
-    const log: ReadonlyArray<RecordedEvent> = Chunk.toReadonlyArray(
-      yield* Stream.runCollect(store.readAll(0))
-    )
+    const log: ReadonlyArray<RecordedEvent> = yield* writeHistory(steps, store)
     while ((yield* models.positionOf("notifications")) < (log.at(-1)?.position ?? 0)) yield* Effect.yieldNow()
     return { store, lists: yield* everyone(models.notifications) }
   })
@@ -59,12 +46,7 @@ const rebuilt = (store: EventStoreShape, threshold: number) =>
   })
 
 const check = (property: (steps: ReadonlyArray<Step>) => Effect.Effect<void, unknown, Scope.Scope>) =>
-  fc.assert(
-    fc.asyncProperty(history, (steps) =>
-      Effect.runPromise(Effect.scoped(property(steps)).pipe(Effect.provide(TestContext.TestContext)))
-    ),
-    { numRuns: runs }
-  )
+  checkHistories(history, property)
 
 describe("notifications read model", () => {
   it("built incrementally equals a rebuild from the log, with both fan-out paths", async () => {
@@ -81,7 +63,7 @@ describe("notifications read model", () => {
       })
     )
     // The generated histories do notify people (the property is not about empty lists).
-    expect(seen).toBeGreaterThan(runs)
+    expect(seen).toBeGreaterThan(propertyRuns)
   })
 
   it("merged at read equals fanned out on write, for histories where nobody unfollows", () =>

@@ -1,6 +1,7 @@
-import { type SpaceEventTable, type SpaceId, spaceEventsIn, type UserId } from "@spaces/domain"
+import type { SpaceId, UserId } from "@spaces/domain"
 import type { ViewChange } from "../ReadModels.js"
 import type { DomainEvent, DomainEventTag, Projection } from "../runner/Projection.js"
+import { spaceEventsReadBy } from "../spaceEventReaders.js"
 import type { Tx } from "../store/Storage.js"
 import { linkOf, type NotificationKind, type NotificationRow } from "./Notification.js"
 
@@ -75,46 +76,6 @@ export interface NotificationsOptions {
 }
 
 type Emit = (change: ViewChange) => void
-
-/** The Space events the notifications reads (every event has its entry: a new one must be decided here). */
-const NOTIFICATIONS_READS: SpaceEventTable<boolean> = {
-  SpaceCreated: true,
-  SpaceEdited: true,
-  RecordingChanged: true,
-  ReminderSet: true,
-  ReminderRemoved: true,
-  SpaceStarted: true,
-  SpaceCancelled: true,
-  SpaceExpired: true,
-  ListenerJoined: true,
-  SpeakRequestApproved: true,
-  SpeakRequestDeclined: true,
-  SpeakerInvited: true,
-  CoHostInvited: true,
-  SpeakerInviteAccepted: true,
-  CoHostInviteAccepted: true,
-  SteppedDown: true,
-  ParticipantLeft: true,
-  HostLeft: true,
-  ParticipantRemoved: true,
-  SpaceEnded: true,
-  PostPublished: true,
-  SpaceRescheduled: false,
-  SpeakPolicyChanged: false,
-  CaptionsChanged: false,
-  HostReturned: false,
-  HandRaised: false,
-  HandLowered: false,
-  SpeakerInviteDeclined: false,
-  CoHostInviteDeclined: false,
-  CoHostRemoved: false,
-  SpeakerMuted: false,
-  SpeakerUnmuted: false,
-  AllSpeakersMuted: false,
-  PostPinned: false,
-  PostUnpinned: false,
-  CaptionAppended: false
-}
 
 export const notificationsProjection = (options: NotificationsOptions = {}): Projection => {
   const threshold = options.fanOutThreshold ?? DEFAULT_NOTIFY_FAN_OUT_THRESHOLD
@@ -344,7 +305,7 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
       "NotificationsRead",
       "PushSubscribed",
       "PushUnsubscribed",
-      ...spaceEventsIn(NOTIFICATIONS_READS)
+      ...spaceEventsReadBy("notifications")
     ]),
     step
   }

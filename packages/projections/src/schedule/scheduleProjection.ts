@@ -1,12 +1,7 @@
-import {
-  type RoomRules,
-  type SpaceEventTable,
-  type SpaceId,
-  spaceEventsIn,
-  type UserId
-} from "@spaces/domain"
+import type { RoomRules, SpaceId, UserId } from "@spaces/domain"
 import { bySchedule, compare, roomDoc, scheduledSummary } from "../room/roomQueries.js"
 import type { Projection } from "../runner/Projection.js"
+import { spaceEventsReadBy } from "../spaceEventReaders.js"
 import type { ReadView } from "../store/Storage.js"
 import type { DueCommand, ScheduledSpaceSummary } from "../views.js"
 
@@ -23,50 +18,10 @@ export const GRACE = "grace"
 /** user → Space id. */
 export const REMINDS = "reminds"
 
-/** The Space events the schedule reads (every event has its entry: a new one must be decided here). */
-const SCHEDULE_READS: SpaceEventTable<boolean> = {
-  SpaceCreated: true,
-  SpaceRescheduled: true,
-  SpaceStarted: true,
-  SpaceEnded: true,
-  SpaceCancelled: true,
-  SpaceExpired: true,
-  HostLeft: true,
-  HostReturned: true,
-  ReminderSet: true,
-  ReminderRemoved: true,
-  SpaceEdited: false,
-  SpeakPolicyChanged: false,
-  RecordingChanged: false,
-  CaptionsChanged: false,
-  ListenerJoined: false,
-  ParticipantLeft: false,
-  HandRaised: false,
-  HandLowered: false,
-  SpeakRequestApproved: false,
-  SpeakRequestDeclined: false,
-  SpeakerInvited: false,
-  SpeakerInviteAccepted: false,
-  SpeakerInviteDeclined: false,
-  CoHostInvited: false,
-  CoHostInviteAccepted: false,
-  CoHostInviteDeclined: false,
-  CoHostRemoved: false,
-  SteppedDown: false,
-  SpeakerMuted: false,
-  SpeakerUnmuted: false,
-  AllSpeakersMuted: false,
-  ParticipantRemoved: false,
-  PostPublished: false,
-  PostPinned: false,
-  PostUnpinned: false,
-  CaptionAppended: false
-}
-
 export const scheduleProjection: Projection = {
   name: SCHEDULE,
   version: 1,
-  handles: spaceEventsIn(SCHEDULE_READS),
+  handles: spaceEventsReadBy("schedule"),
   step: (tx, event) => {
     switch (event._tag) {
       case "SpaceCreated":

@@ -1,13 +1,27 @@
 import {
+  EventStore,
+  type EventStoreShape,
   PostId,
   ServiceId,
   type SpaceCommand,
   SpaceId,
   Spaces,
+  spacesOn,
   type UserCommand,
   UserId
 } from "@spaces/domain"
-import { Clock, Effect, HashMap, HashSet, TestClock } from "effect"
+import {
+  Chunk,
+  Clock,
+  Effect,
+  HashMap,
+  HashSet,
+  Layer,
+  type Scope,
+  Stream,
+  TestClock,
+  TestContext
+} from "effect"
 import fc from "fast-check"
 
 /**
@@ -284,4 +298,30 @@ export const runSteps = (steps: ReadonlyArray<Step>) =>
         }
       }
     }
+  })
+
+/** The time every history starts at. */
+export const T0 = Date.UTC(2026, 10, 24, 12, 0, 0)
+
+/** Histories per property (`SPACES_PROPERTY_RUNS` for a longer search). */
+export const propertyRuns = Number(process.env.SPACES_PROPERTY_RUNS ?? 60)
+
+/** Checks a property over random histories, each run scoped and on the test clock. */
+export const checkHistories = (
+  histories: fc.Arbitrary<ReadonlyArray<Step>>,
+  property: (steps: ReadonlyArray<Step>) => Effect.Effect<void, unknown, Scope.Scope>
+) =>
+  fc.assert(
+    fc.asyncProperty(histories, (steps) =>
+      Effect.runPromise(Effect.scoped(property(steps)).pipe(Effect.provide(TestContext.TestContext)))
+    ),
+    { numRuns: propertyRuns }
+  )
+
+/** Runs the history's commands on `store` (its clock set to T0 first); the whole log written. */
+export const writeHistory = (steps: ReadonlyArray<Step>, store: EventStoreShape) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(T0)
+    yield* runSteps(steps).pipe(Effect.provide(spacesOn(Layer.succeed(EventStore, store))))
+    return Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll(0)))
   })

@@ -1,12 +1,7 @@
-import {
-  type SpaceEvent,
-  type SpaceEventTable,
-  type SpaceStatus,
-  spaceEventsIn,
-  type TopicSlug
-} from "@spaces/domain"
+import type { SpaceEvent, SpaceStatus, TopicSlug } from "@spaces/domain"
 import type { ViewChange } from "../ReadModels.js"
 import type { Projection } from "../runner/Projection.js"
+import { spaceEventsReadBy } from "../spaceEventReaders.js"
 import type { Tx } from "../store/Storage.js"
 
 /**
@@ -109,50 +104,10 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void) => 
   if (topics.length > 0 && event._tag !== "CaptionAppended") emit({ _tag: "Topic", topics })
 }
 
-/** The Space events the topic index reads (every event has its entry: a new one must be decided here). */
-const TOPICS_READS: SpaceEventTable<boolean> = {
-  SpaceCreated: true,
-  SpaceStarted: true,
-  SpaceEdited: true,
-  SpaceEnded: true,
-  SpaceCancelled: true,
-  SpaceExpired: true,
-  CaptionAppended: true,
-  SpaceRescheduled: false,
-  SpeakPolicyChanged: false,
-  RecordingChanged: false,
-  CaptionsChanged: false,
-  ReminderSet: false,
-  ReminderRemoved: false,
-  ListenerJoined: false,
-  ParticipantLeft: false,
-  HostLeft: false,
-  HostReturned: false,
-  HandRaised: false,
-  HandLowered: false,
-  SpeakRequestApproved: false,
-  SpeakRequestDeclined: false,
-  SpeakerInvited: false,
-  SpeakerInviteAccepted: false,
-  SpeakerInviteDeclined: false,
-  CoHostInvited: false,
-  CoHostInviteAccepted: false,
-  CoHostInviteDeclined: false,
-  CoHostRemoved: false,
-  SteppedDown: false,
-  SpeakerMuted: false,
-  SpeakerUnmuted: false,
-  AllSpeakersMuted: false,
-  ParticipantRemoved: false,
-  PostPublished: false,
-  PostPinned: false,
-  PostUnpinned: false
-}
-
 export const topicsProjection: Projection = {
   name: TOPICS,
   version: 2,
-  handles: spaceEventsIn(TOPICS_READS),
+  handles: spaceEventsReadBy("topics"),
   step: (tx, event, emit) => {
     if ("spaceId" in event && event._tag !== "SpaceEntered") step(tx, event, emit)
   }

@@ -6,8 +6,8 @@
  *
  * Usage: node --conditions=@spaces/source --import tsx crashWriter.ts <connection string> <first batch>
  */
-import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
+import { crashBatch } from "../../contract/crashTest.js"
 import { makePostgresEventStore } from "../PostgresEventStore.js"
 
 const [url, first] = process.argv.slice(2)
@@ -25,15 +25,9 @@ let next = Number(first ?? 0)
 const writer = async (lane: number) => {
   while (Date.now() < deadline) {
     const batch = next++
-    const size = 1 + ((batch * 37) % 64)
-    const events = Array.from({ length: size }, (_, index) => ({
-      id: randomUUID(),
-      type: "CrashTested",
-      data: { batch, index, size, padding: "x".repeat(32) },
-      metadata: { recordedAt: Date.now() }
-    }))
+    const events = crashBatch(batch)
     await Effect.runPromise(store.append(`crash-${lane}`, events, "any"))
-    process.stdout.write(`ack ${batch} ${size}\n`)
+    process.stdout.write(`ack ${batch} ${events.length}\n`)
   }
 }
 await Promise.all(Array.from({ length: 4 }, (_, lane) => writer(lane)))

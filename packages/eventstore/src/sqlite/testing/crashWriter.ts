@@ -6,8 +6,8 @@
  *
  * Usage: node --conditions=@spaces/source --import tsx crashWriter.ts <file> <normal|full> <first batch>
  */
-import { randomUUID } from "node:crypto"
 import { Effect } from "effect"
+import { crashBatch } from "../../contract/crashTest.js"
 import { makeSqliteEventStore } from "../SqliteEventStore.js"
 
 const [path, synchronous, first] = process.argv.slice(2)
@@ -22,15 +22,9 @@ process.stdout.on("error", () => process.exit(1))
 const deadline = Date.now() + 20_000
 
 for (let batch = Number(first ?? 0); Date.now() < deadline; batch++) {
-  const size = 1 + ((batch * 37) % 64)
-  const events = Array.from({ length: size }, (_, index) => ({
-    id: randomUUID(),
-    type: "CrashTested",
-    data: { batch, index, size, padding: "x".repeat(32) },
-    metadata: { recordedAt: Date.now() }
-  }))
+  const events = crashBatch(batch)
   await Effect.runPromise(store.append(`crash-${batch % 5}`, events, "any"))
-  process.stdout.write(`ack ${batch} ${size}\n`)
+  process.stdout.write(`ack ${batch} ${events.length}\n`)
   // Let the event loop run now and then, so a closed pipe is noticed.
   if (batch % 64 === 0) await new Promise((resolve) => setImmediate(resolve))
 }
