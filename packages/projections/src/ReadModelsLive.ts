@@ -98,8 +98,12 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
     // not a SubscriptionRef: its lock would make the runners' loops hog the scheduler.
     const progress = new CommitSignal()
     const progressed = () => progress.notify()
+    const all = projections(options)
+    // The follower reads ahead from the furthest checkpoint to find the log's end (the runners'
+    // lag); a runner behind it (a rebuild) reads the store directly.
+    yield* log.start(Math.max(0, ...all.map((p) => storage.projection(p.name).checkpoint()?.position ?? 0)))
     const { runners, run } = makeRunners({
-      projections: projections(options),
+      projections: all,
       storage,
       log,
       publish: (batch) =>

@@ -35,7 +35,7 @@ export interface LogFollowerShape {
    * reads the store directly (pulled, so a rebuild never piles events up in memory), then joins the
    * follower's live feed. Store outages are retried under `logRetryPolicy` from where the stream
    * got to; the stream fails only with a `MalformedEvent` the store cannot parse (retrying would
-   * read it again). The first call starts the follower at `from`.
+   * read it again). The first call starts the follower at `from` (unless `start` did).
    */
   readonly from: (from: number) => Stream.Stream<RecordedEvent, MalformedEvent>
   /**
@@ -48,6 +48,11 @@ export interface LogFollowerShape {
    * a read of the store for what came before, and drops the duplicates by position).
    */
   readonly live: Effect.Effect<Queue.Dequeue<RecordedEvent>, never, Scope.Scope>
+  /**
+   * Starts the follower at `from` if it has not started yet: a hint of where the log's end is
+   * (the furthest checkpoint), so that it reads only the tail after it to find the end.
+   */
+  readonly start: (from: number) => Effect.Effect<void>
   readonly head: () => LogHead
   /** Waits until the follower has read to the end of the log once (it must have been started), and answers its head. */
   readonly known: Effect.Effect<LogHead>
@@ -243,6 +248,7 @@ export const makeLogFollower = (
 
     return {
       from,
+      start,
       follow: follow_,
       live: PubSub.subscribe(pubsub),
       head,
