@@ -36,11 +36,7 @@ const live = (
 const rebuilt = (store: EventStoreShape, threshold: number) =>
   Effect.gen(function* () {
     const storage = makeMemoryStorage()
-    // Small batches and commits: a rebuild's writes merged over several batches, committed midway.
-    yield* rebuildProjections(store, storage, projections({ fanOutThreshold: threshold }), undefined, {
-      batchEvents: 7,
-      commitRows: 25
-    })
+    yield* rebuildProjections(store, storage, projections({ fanOutThreshold: threshold }))
     return queriesOf(storage, defaultRoomRules)
   })
 

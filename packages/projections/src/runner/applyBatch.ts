@@ -61,12 +61,6 @@ export interface Stepped {
   readonly error?: MalformedEvent | StepFailed
 }
 
-/** Fresh pending writes over the projection's rows (or the store's copy of them). */
-export const overlayOf = (storage: ProjectionStore): Overlay => {
-  const copy = storage.stepRead?.()
-  return copy === undefined ? new Overlay(storage.read) : new Overlay(copy, false)
-}
-
 /** The steps' `emit` when nobody listens (a rebuild): no change is kept. */
 const ignore = () => {}
 
@@ -81,13 +75,10 @@ export const stepBatch = (
   storage: ProjectionStore,
   cursor: Cursor,
   batch: DecodedBatch,
-  options: {
-    readonly collectChanges?: boolean
-    /** Step over these pending writes (a rebuild's, kept over several batches) instead of fresh ones. */
-    readonly overlay?: Overlay
-  } = {}
+  options: { readonly collectChanges?: boolean } = {}
 ): Stepped => {
-  const overlay = options.overlay ?? overlayOf(storage)
+  const copy = storage.stepRead?.()
+  const overlay = copy === undefined ? new Overlay(storage.read) : new Overlay(copy, false)
   const changes: Array<ViewChange> = []
   const emit = options.collectChanges === false ? ignore : (change: ViewChange) => void changes.push(change)
   const { events } = batch
