@@ -24,7 +24,10 @@ export interface Node {
 }
 
 export interface Cluster {
+  /** The log's PostgreSQL database ("" on SQLite). */
   readonly postgresUrl: string
+  /** The shared SQLite file (when the cluster runs on SQLite). */
+  readonly sqlitePath: string
   readonly redisUrl: string
   readonly nodes: Array<Node>
   /** Starts one more node (e.g. `d`), on its own media port range. */
@@ -101,8 +104,13 @@ export const startCluster = async (options: {
   readonly names: ReadonlyArray<string>
   readonly mediaPortBase: number
   readonly env?: Record<string, string>
+  /** The log: PostgreSQL (default), or one SQLite file shared by the node processes of this host. */
+  readonly store?: "postgres" | "sqlite"
 }): Promise<Cluster> => {
-  const pg: PostgresCluster = await startPostgresCluster({ settings: { fsync: "off" } })
+  const shared = mkdtempSync(join(tmpdir(), "spaces-nodes-"))
+  const sqlitePath = join(shared, "spaces.sqlite")
+  const pg: PostgresCluster | undefined =
+    options.store === "sqlite" ? undefined : await startPostgresCluster({ settings: { fsync: "off" } })
   let redis: RedisServer | undefined
   const dirs: Array<string> = []
   const nodes: Array<Node> = []
@@ -118,12 +126,16 @@ export const startCluster = async (options: {
       )
     )
     await redis?.stop()
-    pg.stop()
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    pg?.stop()
+    for (const dir of [...dirs, shared]) rmSync(dir, { recursive: true, force: true })
   }
   try {
     redis = await startRedisServer()
-    const postgresUrl = await pg.createDatabase("spaces")
+    const postgresUrl = pg === undefined ? "" : await pg.createDatabase("spaces")
+    const storeEnv: Record<string, string> =
+      pg === undefined
+        ? { SPACES_DB_PATH: sqlitePath, SPACES_VIEWS_PATH: "memory" }
+        : { SPACES_POSTGRES_URL: postgresUrl }
     const redisUrl = redis.url
     const startNode = async (name: string, index: number) => {
       const dir = mkdtempSync(join(tmpdir(), `spaces-node-${name}-`))
@@ -131,7 +143,7 @@ export const startCluster = async (options: {
       const node = await spawnNode(
         name,
         testEnv(dir, {
-          SPACES_POSTGRES_URL: postgresUrl,
+          ...storeEnv,
           SPACES_REDIS_URL: redisUrl,
           SPACES_NODE_ID: `node-${name}`,
           SPACES_MEDIA: "on",
@@ -147,7 +159,7 @@ export const startCluster = async (options: {
     }
     // One after another: each node migrates nothing (the log's schema exists once the first is up).
     for (const [index, name] of options.names.entries()) await startNode(name, index)
-    return { postgresUrl, redisUrl, nodes, startNode, stop }
+    return { postgresUrl, sqlitePath, redisUrl, nodes, startNode, stop }
   } catch (error) {
     await stop()
     throw error

@@ -18,15 +18,66 @@ const newSpace = (spaceId: string, title = "Across nodes") => ({
   captions: false
 })
 
-/** The whole log, read from PostgreSQL itself (not through any node). */
+/** The whole log, read from the store itself (not through any node). */
 const readLog = (cluster: Cluster) =>
   Effect.runPromise(
     Effect.flatMap(EventStore, (store) => Stream.runCollect(store.readAll(0))).pipe(
       Effect.map((chunk) => [...chunk]),
-      Effect.provide(eventStoreLayer({ kind: "postgres", connectionString: cluster.postgresUrl })),
+      Effect.provide(
+        eventStoreLayer(
+          cluster.postgresUrl === ""
+            ? { kind: "sqlite", path: cluster.sqlitePath, synchronous: "normal" }
+            : { kind: "postgres", connectionString: cluster.postgresUrl }
+        )
+      ),
       Effect.scoped
     )
   )
+
+/**
+ * People join every room at once, each join through another node, several rounds; then the global
+ * log is replayed in commit order and "in at most one live Space" checked after every event.
+ */
+const concurrentJoins = async (cluster: Cluster, prefix: string) => {
+  const nodes = cluster.nodes
+  const rooms = [0, 1, 2].map((i) => `${prefix}-${i}`)
+  for (const [i, room] of rooms.entries()) {
+    const host = await client(nodes[i % nodes.length]!.url, `${prefix}-host-${i}`)
+    expect((await host.call("POST", "/v1/spaces", newSpace(room))).status).toBe(201)
+  }
+  const people = Array.from({ length: 4 }, (_, i) => `${prefix}-p${i}`)
+  const answers: Array<Answer> = []
+  for (let round = 0; round < 5; round++) {
+    await Promise.all(
+      people.flatMap((person, p) =>
+        rooms.map(async (room, r) => {
+          const node = nodes[(r + p + round) % nodes.length]!
+          const me = await client(node.url, person)
+          answers.push(await me.call("POST", `/v1/spaces/${room}/join`))
+        })
+      )
+    )
+  }
+  // A join may lose a race (409 concurrency); none may fail otherwise.
+  for (const answer of answers) expect([200, 409]).toContain(answer.status)
+  expect(answers.filter((x) => x.status === 200).length).toBeGreaterThan(0)
+  const log = await readLog(cluster)
+  const states = new Map<string, SpaceState>()
+  let checked = 0
+  for (const recorded of log) {
+    if (!recorded.streamId.startsWith(`space-${prefix}-`)) continue
+    const event = Schema.decodeUnknownSync(SpaceEvent)(recorded.data)
+    states.set(recorded.streamId, evolve(states.get(recorded.streamId) ?? initialSpaceState, event))
+    for (const person of people) {
+      const liveIn = [...states.values()].filter(
+        (st) => st.status === "live" && HashMap.has(st.participants, UserId.make(person))
+      )
+      expect(liveIn.length, `${person} after position ${recorded.position}`).toBeLessThanOrEqual(1)
+    }
+    checked++
+  }
+  expect(checked).toBeGreaterThan(people.length * 3)
+}
 
 describe.skipIf(!existsSync(mediasoup.workerBin))("three nodes, one log, one broker", () => {
   let cluster: Cluster
@@ -203,47 +254,7 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("three nodes, one log, one bro
   })
 
   it("concurrent joins of one user on different nodes never leave them in two live Spaces", async () => {
-    const nodes = [a, b, c]
-    const rooms = ["j-a", "j-b", "j-c"]
-    for (const [i, room] of rooms.entries()) {
-      const host = await client(nodes[i]!.url, `j-host-${i}`)
-      expect((await host.call("POST", "/v1/spaces", newSpace(room))).status).toBe(201)
-    }
-    const people = Array.from({ length: 4 }, (_, i) => `j-p${i}`)
-    // Every person joins the three rooms at once, each through another node, several rounds.
-    const answers: Array<Answer> = []
-    for (let round = 0; round < 5; round++) {
-      await Promise.all(
-        people.flatMap((person, p) =>
-          rooms.map(async (room, r) => {
-            const node = nodes[(r + p + round) % 3]!
-            const me = await client(node.url, person)
-            answers.push(await me.call("POST", `/v1/spaces/${room}/join`))
-          })
-        )
-      )
-    }
-    // A join may lose a race (409 concurrency); none may fail otherwise.
-    for (const answer of answers) expect([200, 409]).toContain(answer.status)
-    expect(answers.filter((x) => x.status === 200).length).toBeGreaterThan(0)
-
-    // Replay the global log in commit order and check the rule after every event.
-    const log = await readLog(cluster)
-    const states = new Map<string, SpaceState>()
-    let checked = 0
-    for (const recorded of log) {
-      if (!recorded.streamId.startsWith("space-j-")) continue
-      const event = Schema.decodeUnknownSync(SpaceEvent)(recorded.data)
-      states.set(recorded.streamId, evolve(states.get(recorded.streamId) ?? initialSpaceState, event))
-      for (const person of people) {
-        const liveIn = [...states.values()].filter(
-          (st) => st.status === "live" && HashMap.has(st.participants, UserId.make(person))
-        )
-        expect(liveIn.length, `${person} after position ${recorded.position}`).toBeLessThanOrEqual(1)
-      }
-      checked++
-    }
-    expect(checked).toBeGreaterThan(people.length * 3)
+    await concurrentJoins(cluster, "j")
   })
 
   it("SIGKILL of node B: its listeners resume on A or C, the Space goes on, nothing acknowledged is lost", async () => {
@@ -331,5 +342,44 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("three nodes, one log, one bro
     } finally {
       for (const s of resumed) s.close()
     }
+  })
+})
+
+/** Node processes of one host sharing the SQLite file (WAL; each wakes on the others' commits). */
+describe.skipIf(!existsSync(mediasoup.workerBin))("two nodes on one shared SQLite file", () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster({
+      names: ["s", "t"],
+      mediaPortBase: 41_800,
+      store: "sqlite",
+      env: { SPACES_MEDIA: "off" }
+    })
+  })
+  afterAll(() => cluster?.stop())
+
+  it("a join written through one node reaches a stream on the other; a reaction crosses back", async () => {
+    const [s, t] = cluster.nodes as [Node, Node]
+    const host = await client(s.url, "q-host")
+    const listener = await client(t.url, "q-listener")
+    expect((await host.call("POST", "/v1/spaces", newSpace("q-1"))).status).toBe(201)
+    const onS = await openSse(`${s.url}/v1/spaces/q-1/live`, { authorization: `Bearer ${host.token}` })
+    try {
+      const joined = await eventually(
+        () => listener.call("POST", "/v1/spaces/q-1/join"),
+        (x) => x.status === 200,
+        10_000
+      )
+      expect(joined.status).toBe(200)
+      await onS.next((e) => e.event === "space" && JSON.stringify(e.data).includes("ListenerJoined"), 10_000)
+      expect((await listener.call("POST", "/v1/spaces/q-1/reactions", { emoji: "👏" })).status).toBe(202)
+      await onS.next((e) => e.event === "reaction", 10_000)
+    } finally {
+      onS.close()
+    }
+  })
+
+  it("concurrent joins through both nodes never leave a user in two live Spaces", async () => {
+    await concurrentJoins(cluster, "sq")
   })
 })

@@ -36,6 +36,8 @@ const str = (value: unknown): string | null => (typeof value === "string" ? valu
 export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HTMLElement => {
   let view: RoomView | null = null
   let media: RoomMedia | null = null
+  /** The room's stream broke since it last opened (a reconnect may land on another node). */
+  let streamLost = false
   let removed = false
   /** We were in the room on this page: a removal in the log is then ours to show. */
   let wasInRoom = false
@@ -241,7 +243,17 @@ export const roomScreen = (spaceId: string, me: string, signal: AbortSignal): HT
       signal: stop.signal,
       onState: (state) => {
         header.dataset.connection = state
-        if (state === "open") void refresh()
+        if (state === "closed") streamLost = true
+        if (state !== "open") return
+        // Back after a break: behind a load balancer the stream may now come from another node
+        // (the one before died, taking our media transports with it), so audio is set up again.
+        const restart = streamLost && media !== null
+        streamLost = false
+        void refresh().then(() => {
+          if (!restart) return
+          stopMedia()
+          startMedia()
+        })
       },
       onEvent: ({ event, data }) => {
         const parsed = record(data === "" ? null : JSON.parse(data))

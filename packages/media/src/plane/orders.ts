@@ -47,9 +47,11 @@ const applyNow = (lifecycle: RoomLifecycle, instruction: MediaInstruction): Effe
     case "ParticipantRemoved":
       return withRoom(instruction.spaceId, (live) =>
         live.room.lock.withPermits(1)(
-          Effect.sync(() => live.room.closeTransportsOf(instruction.userId)).pipe(
-            Effect.zipRight(lifecycle.endTurn(live, instruction.userId))
-          )
+          Effect.sync(() => {
+            live.room.closeTransportsOf(instruction.userId)
+            // An edge (several nodes) drops the piped track at once, without waiting for the origin's word.
+            live.room.pipedOf(instruction.userId)?.producer.close()
+          }).pipe(Effect.zipRight(lifecycle.endTurn(live, instruction.userId)))
         )
       )
     case "SpaceEnded": {
