@@ -1,4 +1,5 @@
-import { Effect, Either, PubSub, Queue, type Queue as Q, Schema, type Scope } from "effect"
+import { Effect, PubSub, type Queue as Q, Schema, type Scope } from "effect"
+import { relayRemote } from "./brokerCalls.js"
 import type { EphemeralBusShape } from "./EphemeralBus.js"
 
 /** Ephemeral messages of one kind, delivered to this node's subscribers and to every other node's. */
@@ -20,17 +21,8 @@ export const makeBroadcast = <A, I>(
 ): Effect.Effect<Broadcast<A>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const local = yield* Effect.acquireRelease(PubSub.sliding<A>(capacity), PubSub.shutdown)
-    const decode = Schema.decodeUnknownEither(schema)
     const encode = Schema.encodeSync(schema)
-    const remote = yield* bus.subscribe(topic)
-    yield* Queue.take(remote).pipe(
-      Effect.flatMap((payload) => {
-        const decoded = decode(payload)
-        return Either.isRight(decoded) ? PubSub.publish(local, decoded.right) : Effect.void
-      }),
-      Effect.forever,
-      Effect.forkScoped
-    )
+    yield* relayRemote(bus, topic, schema, local)
     return {
       publish: (message) =>
         Effect.zipRight(PubSub.publish(local, message), bus.publish(topic, encode(message))),

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto"
-import { SpaceId, UserId } from "@spaces/domain"
+import type { SpaceId } from "@spaces/domain"
 import {
   type MediaPlaneService,
-  type PipeEnd,
   type PipeOffer,
   type ProducerInfo,
   type RoomEvent,
@@ -10,71 +9,20 @@ import {
 } from "@spaces/media"
 import { Deferred, Effect, Either, PubSub, Queue, Schedule, Schema, type Scope, Stream } from "effect"
 import type { types } from "mediasoup"
+import { brokerAttempt } from "./brokerCalls.js"
 import type { EphemeralBusShape } from "./EphemeralBus.js"
 import { forEachLiveSpace, type LiveSpacesAtStart } from "./liveSpaces.js"
 import { connectRedis, KEY_PREFIX } from "./redisBus.js"
-
-/** A track event of a producer whose origin is another node, for this node's room streams. */
-const TrackEvent = Schema.Union(
-  Schema.TaggedStruct("NewProducer", {
-    spaceId: SpaceId,
-    userId: UserId,
-    producerId: Schema.String,
-    paused: Schema.Boolean
-  }),
-  Schema.TaggedStruct("ProducerPaused", { spaceId: SpaceId, userId: UserId, producerId: Schema.String }),
-  Schema.TaggedStruct("ProducerResumed", { spaceId: SpaceId, userId: UserId, producerId: Schema.String }),
-  Schema.TaggedStruct("ProducerClosed", { spaceId: SpaceId, userId: UserId, producerId: Schema.String })
-)
-type TrackEvent = typeof TrackEvent.Type
-const decodeTrack = Schema.decodeUnknownEither(TrackEvent)
-
-/** A directory entry: which node holds a producer of the Space (its origin). */
-const Directory = Schema.parseJson(
-  Schema.Struct({ node: Schema.String, userId: UserId, paused: Schema.Boolean })
-)
-const decodeDirectory = Schema.decodeUnknownEither(Directory)
-const encodeDirectory = Schema.encodeSync(Directory)
-
-const Srtp = Schema.Struct({ cryptoSuite: Schema.String, keyBase64: Schema.String })
-const End = { ip: Schema.String, port: Schema.Int, srtpParameters: Schema.optional(Srtp) }
-/** RTP parameters are mediasoup's own (it validates them when the edge produces). */
-const RtpParameters = Schema.Struct(
-  { codecs: Schema.Array(Schema.Unknown) },
-  { key: Schema.String, value: Schema.Unknown }
-)
-const PipeRequest = Schema.Struct({
-  requestId: Schema.String,
-  from: Schema.String,
-  spaceId: SpaceId,
-  producerId: Schema.String,
-  edge: Schema.Struct(End)
-})
-const PipeReply = Schema.Struct({
-  requestId: Schema.String,
-  offer: Schema.optional(
-    Schema.Struct({
-      ...End,
-      pipeId: Schema.String,
-      producerId: Schema.String,
-      userId: UserId,
-      rtpParameters: RtpParameters,
-      paused: Schema.Boolean
-    })
-  ),
-  error: Schema.optional(Schema.String)
-})
-const PipeClose = Schema.Struct({ pipeId: Schema.String })
-
-const toEnd = (end: {
-  ip: string
-  port: number
-  srtpParameters?: typeof Srtp.Type | undefined
-}): PipeEnd => ({
-  ip: end.ip,
-  port: end.port,
-  srtpParameters: end.srtpParameters as types.SrtpParameters | undefined
-})
+import {
+  TrackEvent,
+  decodeTrack,
+  decodeDirectory,
+  encodeDirectory,
+  PipeRequest,
+  PipeReply,
+  PipeClose,
+  toEnd
+} from "./federationMessages.js"
 
 /** How long an edge waits for the origin's answer. */
 const PIPE_TIMEOUT = "5 seconds"
@@ -106,17 +54,7 @@ export const makeMediaFederation = (
     const redis = yield* connectRedis(redisUrl, `spaces-media-${node}`)
     const directoryKey = (spaceId: SpaceId) => `${KEY_PREFIX}producers:${spaceId}`
     const aliveKey = (n: string) => `${KEY_PREFIX}node:${n}`
-    const attempt = <A>(what: string, run: () => Promise<A>, fallback: A) =>
-      Effect.tryPromise(run).pipe(
-        Effect.catchAll((error) =>
-          Effect.as(
-            Effect.logWarning("media federation: broker request failed").pipe(
-              Effect.annotateLogs({ event: "cluster.media_failed", what, error: String(error) })
-            ),
-            fallback
-          )
-        )
-      )
+    const attempt = brokerAttempt("media federation", "cluster.media_failed")
 
     // --- the origin's side: its producers in the directory, its track events to the others ---
     const publishTracks = (spaceId: SpaceId) =>

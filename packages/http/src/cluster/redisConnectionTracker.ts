@@ -1,6 +1,7 @@
 import { SpaceId, UserId } from "@spaces/domain"
-import { Effect, Either, PubSub, Queue, Schedule, Schema, type Scope } from "effect"
+import { Effect, Either, PubSub, Schedule, Schema, type Scope } from "effect"
 import { ConnectionTracker, type PresenceChange } from "../presence/ConnectionTracker.js"
+import { brokerAttempt, relayRemote } from "./brokerCalls.js"
 import type { EphemeralBusShape } from "./EphemeralBus.js"
 import { connectRedis, KEY_PREFIX } from "./redisBus.js"
 
@@ -13,7 +14,6 @@ export interface NodeLiveness {
 export const defaultLiveness: NodeLiveness = { heartbeatMs: 1_000, deadAfterMs: 5_000 }
 
 const Change = Schema.Struct({ spaceId: SpaceId, user: UserId, connected: Schema.Boolean })
-const decodeChange = Schema.decodeUnknownEither(Change)
 
 const pairOf = (spaceId: SpaceId, user: UserId) => JSON.stringify([spaceId, user])
 const Pair = Schema.parseJson(Schema.Tuple(SpaceId, UserId))
@@ -54,17 +54,7 @@ export const makeRedisConnectionTracker = (
       alive: (n: string) => `${KEY_PREFIX}node:${n}`,
       nodes: `${KEY_PREFIX}nodes`
     }
-    const attempt = <A>(what: string, run: () => Promise<A>, fallback: A) =>
-      Effect.tryPromise(run).pipe(
-        Effect.catchAll((error) =>
-          Effect.as(
-            Effect.logWarning("presence: broker request failed").pipe(
-              Effect.annotateLogs({ event: "cluster.presence_failed", what, error: String(error) })
-            ),
-            fallback
-          )
-        )
-      )
+    const attempt = brokerAttempt("presence", "cluster.presence_failed")
 
     const announce = (change: PresenceChange) =>
       Effect.zipRight(
@@ -129,15 +119,7 @@ export const makeRedisConnectionTracker = (
     yield* sweep.pipe(Effect.repeat(Schedule.spaced(liveness.heartbeatMs)), Effect.forkScoped)
 
     // The other nodes' transitions, into this node's presence.
-    const remote = yield* bus.subscribe("presence")
-    yield* Queue.take(remote).pipe(
-      Effect.flatMap((payload) => {
-        const decoded = decodeChange(payload)
-        return Either.isRight(decoded) ? PubSub.publish(local, decoded.right) : Effect.void
-      }),
-      Effect.forever,
-      Effect.forkScoped
-    )
+    yield* relayRemote(bus, "presence", Change, local)
 
     // A clean stop leaves nothing behind: the survivors need not wait for the heartbeat to expire.
     yield* Effect.addFinalizer(() =>

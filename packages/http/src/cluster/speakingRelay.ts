@@ -1,6 +1,7 @@
 import { SpaceId, UserId } from "@spaces/domain"
 import type { MediaPlaneService, SpeakingSignal } from "@spaces/media"
-import { Effect, Either, PubSub, Queue, Schema, type Scope, Stream } from "effect"
+import { Effect, PubSub, type Queue, Schema, type Scope, Stream } from "effect"
+import { relayRemote } from "./brokerCalls.js"
 import type { EphemeralBusShape } from "./EphemeralBus.js"
 import { forEachLiveSpace, type LiveSpacesAtStart } from "./liveSpaces.js"
 
@@ -12,7 +13,6 @@ const Speaking = Schema.Union(
   }),
   Schema.TaggedStruct("Silence", { spaceId: SpaceId })
 )
-const decodeSpeaking = Schema.decodeUnknownEither(Speaking)
 const encodeSpeaking = Schema.encodeSync(Speaking)
 
 /** Speaking indicators measured on other nodes (where the speakers' producers are). */
@@ -25,15 +25,7 @@ export const makeRemoteSpeaking = (
 ): Effect.Effect<RemoteSpeaking, never, Scope.Scope> =>
   Effect.gen(function* () {
     const local = yield* Effect.acquireRelease(PubSub.sliding<SpeakingSignal>(1024), PubSub.shutdown)
-    const remote = yield* bus.subscribe("speaking")
-    yield* Queue.take(remote).pipe(
-      Effect.flatMap((payload) => {
-        const decoded = decodeSpeaking(payload)
-        return Either.isRight(decoded) ? PubSub.publish(local, decoded.right) : Effect.void
-      }),
-      Effect.forever,
-      Effect.forkScoped
-    )
+    yield* relayRemote(bus, "speaking", Speaking, local)
     return { subscribe: PubSub.subscribe(local) }
   })
 
