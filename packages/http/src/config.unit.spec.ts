@@ -243,6 +243,11 @@ describe("configuration from the environment", () => {
       expect(() => loadConfig({ SPACES_OIDC_ISSUER: "https://id.example.com" })).toThrow(
         /SPACES_OIDC_CLIENT_ID/
       )
+      // Plain http only for a provider on this machine: the web client refuses it elsewhere.
+      const withIssuer = (issuer: string) => () =>
+        loadConfig({ SPACES_OIDC_CLIENT_ID: "spaces-web", SPACES_OIDC_ISSUER: issuer, SPACES_JWKS_URL: jwks })
+      expect(withIssuer("http://id.example.com")).toThrow(/plain http/)
+      expect(withIssuer("http://127.0.0.1:4000")).not.toThrow()
     })
   })
 

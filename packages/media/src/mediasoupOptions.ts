@@ -57,7 +57,10 @@ export const pipeToRouterOptions = (producerId: string, router: types.Router): t
  */
 export const nodePipeTransportOptions = (config: MediaConfig): types.PipeTransportOptions => {
   const ip = config.pipeListenIp ?? config.listenIp
-  const announcedIp = config.pipeAnnouncedIp ?? config.announcedIp
+  // A pipe address of its own is announced as itself unless told otherwise: falling back to the
+  // clients' (public) announced address would send the other nodes the wrong way.
+  const announcedIp =
+    config.pipeAnnouncedIp ?? (config.pipeListenIp === undefined ? config.announcedIp : undefined)
   return {
     listenIp: announcedIp === undefined ? { ip } : { ip, announcedIp },
     enableSctp: false,

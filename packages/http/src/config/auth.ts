@@ -19,6 +19,12 @@ const oidcFrom = (env: Env): OidcClientConfig | undefined => {
     throw new ConfigInvalid(
       "SPACES_OIDC_CLIENT_ID needs the issuer's URL: set SPACES_OIDC_ISSUER (or an http(s) SPACES_JWT_ISSUER)"
     )
+  // The web client talks to a plain-http provider only on this machine (a development provider).
+  const { protocol, hostname } = new URL(issuer)
+  if (protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(hostname))
+    throw new ConfigInvalid(
+      `the OpenID issuer ${issuer} is plain http on another host: the web client signs in over https only (or http on localhost)`
+    )
   if (env.SPACES_JWKS_URL === undefined)
     throw new ConfigInvalid(
       "SPACES_OIDC_CLIENT_ID needs SPACES_JWKS_URL: the server verifies the provider's tokens"
