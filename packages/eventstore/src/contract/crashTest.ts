@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import type { EventData } from "@spaces/domain"
+import type { EventData, RecordedEvent } from "@spaces/domain"
 
 /*
  * The crash test every durable store passes: a writer process appends batches and prints a line
@@ -72,4 +72,47 @@ export const startCrashWriter = (script: string, args: ReadonlyArray<string>) =>
     return closed
   }
   return { runAndKill, kill: () => child.kill("SIGKILL") }
+}
+
+const whole = (size: number) => Array.from({ length: size }, (_, i) => i)
+const same = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * What is wrong with the log after the kills (nothing: an empty list): every acknowledged batch
+ * must be there whole, no batch partly (committed but unacknowledged ones are whole too), positions
+ * strictly increasing, and each stream's revisions without gaps.
+ */
+export const crashLogProblems = (
+  log: ReadonlyArray<RecordedEvent>,
+  acked: ReadonlyArray<Acked>
+): ReadonlyArray<string> => {
+  const problems: Array<string> = []
+  const batches = new Map<number, { size: number; indexes: number[] }>()
+  for (const event of log) {
+    const data = event.data as { batch: number; index: number; size: number }
+    const seen = batches.get(data.batch) ?? { size: data.size, indexes: [] }
+    seen.indexes.push(data.index)
+    batches.set(data.batch, seen)
+  }
+  for (const { batch, size } of acked) {
+    const found = batches.get(batch)?.indexes ?? []
+    if (!same(found, whole(size)))
+      problems.push(`acknowledged batch ${batch}: ${found.length} of ${size} events`)
+  }
+  for (const [batch, { size, indexes }] of batches) {
+    if (!same(indexes, whole(size)))
+      problems.push(`batch ${batch} partly there: events ${indexes.join(",")} of ${size}`)
+  }
+  const next = new Map<string, number>()
+  let position = 0
+  for (const event of log) {
+    if (event.position <= position) problems.push(`position ${event.position} after ${position}`)
+    position = event.position
+    const expected = next.get(event.streamId) ?? 0
+    if (event.revision !== expected)
+      problems.push(`${event.streamId}: revision ${event.revision}, ${expected} expected`)
+    next.set(event.streamId, event.revision + 1)
+  }
+  return problems
 }

@@ -1,14 +1,14 @@
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PassThrough, Readable } from "node:stream"
+import { Readable } from "node:stream"
 import { it } from "@effect/vitest"
 import { type EventStoreShape, makeInMemoryEventStore } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
 import { afterEach, beforeEach, describe, expect } from "vitest"
 import { event } from "../contract/EventStoreContract.js"
 import { makeSqliteEventStore } from "../sqlite/SqliteEventStore.js"
-import { runCli } from "./cli.js"
+import { runCliForTest } from "./runCliForTest.js"
 import { importLog } from "./eventLogFile.js"
 
 let dir: string
@@ -17,15 +17,7 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-const cli = async (args: ReadonlyArray<string>, env: Record<string, string>) => {
-  const stderr = new PassThrough()
-  let errors = ""
-  stderr.on("data", (chunk: Buffer) => {
-    errors += chunk.toString()
-  })
-  const code = await runCli(args, { stdin: Readable.from([]), stdout: new PassThrough(), stderr, env })
-  return { code, stderr: errors }
-}
+const cli = runCliForTest
 
 const seed = (store: EventStoreShape) =>
   Effect.gen(function* () {

@@ -1,13 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { PassThrough, Readable } from "node:stream"
 import type { RecordedEvent } from "@spaces/domain"
 import { Chunk, Effect, Fiber, Stream } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { event } from "../contract/EventStoreContract.js"
-import { runCli } from "../eventlog/cli.js"
+import { runCliForTest } from "../eventlog/runCliForTest.js"
 import { makeSqliteEventStore } from "../sqlite/SqliteEventStore.js"
 import { makePostgresEventStore } from "./PostgresEventStore.js"
 import { type PostgresCluster, startPostgresCluster } from "./testing/cluster.js"
@@ -181,15 +180,7 @@ describe("PostgreSQL event store", () => {
       )
       sqlite.close()
       const url = await cluster.createDatabase()
-      const cli = async (args: ReadonlyArray<string>, env: Record<string, string>) => {
-        const stderr = new PassThrough()
-        let errors = ""
-        stderr.on("data", (chunk: Buffer) => {
-          errors += chunk.toString()
-        })
-        const code = await runCli(args, { stdin: Readable.from([]), stdout: new PassThrough(), stderr, env })
-        return { code, stderr: errors }
-      }
+      const cli = runCliForTest
       const out = join(dir, "out.jsonl")
       expect((await cli(["export", out], { SPACES_DB_PATH: sqlitePath })).code).toBe(0)
       const imported = await cli(["import", out], { SPACES_POSTGRES_URL: url })

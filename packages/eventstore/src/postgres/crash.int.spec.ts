@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url"
 import type { RecordedEvent } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
-import { type Acked, startCrashWriter } from "../contract/crashTest.js"
+import { type Acked, crashLogProblems, startCrashWriter } from "../contract/crashTest.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makePostgresEventStore } from "./PostgresEventStore.js"
 import { type PostgresCluster, startPostgresCluster } from "./testing/cluster.js"
@@ -28,34 +28,8 @@ const readLog = async (url: string) => {
   }
 }
 
-const checkLog = (log: ReadonlyArray<RecordedEvent>, acked: ReadonlyArray<Acked>) => {
-  const batches = new Map<number, { size: number; indexes: number[] }>()
-  for (const event of log) {
-    const data = event.data as { batch: number; index: number; size: number }
-    const seen = batches.get(data.batch) ?? { size: data.size, indexes: [] }
-    seen.indexes.push(data.index)
-    batches.set(data.batch, seen)
-  }
-  // Every acknowledged batch is there, whole.
-  for (const { batch, size } of acked) {
-    expect(batches.get(batch)?.indexes, `acknowledged batch ${batch}`).toEqual(
-      Array.from({ length: size }, (_, i) => i)
-    )
-  }
-  // No partial batch is visible (committed but unacknowledged batches are whole too).
-  for (const [batch, { size, indexes }] of batches) {
-    expect(indexes, `batch ${batch}`).toEqual(Array.from({ length: size }, (_, i) => i))
-  }
-  // Positions strictly increase and each stream's revisions have no gaps.
-  const next = new Map<string, number>()
-  let position = 0
-  for (const event of log) {
-    expect(event.position).toBeGreaterThan(position)
-    position = event.position
-    expect(event.revision).toBe(next.get(event.streamId) ?? 0)
-    next.set(event.streamId, event.revision + 1)
-  }
-}
+const checkLog = (log: ReadonlyArray<RecordedEvent>, acked: ReadonlyArray<Acked>) =>
+  expect(crashLogProblems(log, acked)).toEqual([])
 
 describe("PostgreSQL crash safety: SIGKILL of a writer process at a random moment", () => {
   it(`keeps every acknowledged batch whole and shows no partial batch (${ROUNDS} kills, 4 appends in flight)`, async () => {

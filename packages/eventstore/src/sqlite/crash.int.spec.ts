@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { RecordedEvent } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
-import { type Acked, startCrashWriter } from "../contract/crashTest.js"
+import { type Acked, crashLogProblems, startCrashWriter } from "../contract/crashTest.js"
 import { afterAll, describe, expect, it } from "vitest"
 import type { SqliteSynchronous } from "./schema.js"
 import { makeSqliteEventStore } from "./SqliteEventStore.js"
@@ -27,34 +27,8 @@ const readLog = (path: string) => {
   }
 }
 
-const checkLog = (log: ReadonlyArray<RecordedEvent>, acked: ReadonlyArray<Acked>) => {
-  const batches = new Map<number, { size: number; indexes: number[] }>()
-  for (const event of log) {
-    const data = event.data as { batch: number; index: number; size: number }
-    const seen = batches.get(data.batch) ?? { size: data.size, indexes: [] }
-    seen.indexes.push(data.index)
-    batches.set(data.batch, seen)
-  }
-  // Every acknowledged batch is there, whole.
-  for (const { batch, size } of acked) {
-    expect(batches.get(batch)?.indexes, `acknowledged batch ${batch}`).toEqual(
-      Array.from({ length: size }, (_, i) => i)
-    )
-  }
-  // No partial batch is visible (at most one batch past the last acknowledgement: committed, not yet printed).
-  for (const [batch, { size, indexes }] of batches) {
-    expect(indexes, `batch ${batch}`).toEqual(Array.from({ length: size }, (_, i) => i))
-  }
-  // Positions strictly increase and each stream's revisions have no gaps.
-  const next = new Map<string, number>()
-  let position = 0
-  for (const event of log) {
-    expect(event.position).toBeGreaterThan(position)
-    position = event.position
-    expect(event.revision).toBe(next.get(event.streamId) ?? 0)
-    next.set(event.streamId, event.revision + 1)
-  }
-}
+const checkLog = (log: ReadonlyArray<RecordedEvent>, acked: ReadonlyArray<Acked>) =>
+  expect(crashLogProblems(log, acked)).toEqual([])
 
 describe("SQLite crash safety: SIGKILL at a random moment", () => {
   it(`keeps every acknowledged batch whole and shows no partial batch (${ROUNDS} kills, both synchronous modes)`, async () => {
