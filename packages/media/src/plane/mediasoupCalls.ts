@@ -1,5 +1,12 @@
 import { Effect } from "effect"
-import { IncompatibleMedia, MediaRequestRejected, MediaUnavailable, RoomNotOpen } from "../errors.js"
+import {
+  IncompatibleMedia,
+  MediaRequestRejected,
+  MediaUnavailable,
+  RoomNotOpen,
+  UnknownProducer
+} from "../errors.js"
+import type { SpaceId } from "@spaces/domain"
 import type { Room } from "../room/room.js"
 
 /** mediasoup rejects with TypeError/UnsupportedError on parameters it cannot use. */
@@ -60,3 +67,26 @@ export const call = <A>(room: Room, run: () => Promise<A>) =>
 /** A mediasoup call on what the client sent. */
 export const clientCall = <A>(room: Room, run: () => Promise<A>) =>
   Effect.tryPromise({ try: run, catch: (error) => clientRejection(atRejection(room), error) })
+
+/**
+ * The server's own consumer of `producerId` on `transport` (a tap, a pipe to another node), made
+ * by `make`: if it fails the transport closes, and a producer that closed meanwhile is
+ * `UnknownProducer` rather than a worker failure.
+ */
+export const consumeOrClose = <A>(
+  room: Room,
+  transport: { close(): void },
+  spaceId: SpaceId,
+  producerId: string,
+  make: () => Promise<A>
+): Effect.Effect<A, MediaUnavailable | RoomNotOpen | IncompatibleMedia | UnknownProducer> =>
+  call(room, make).pipe(
+    Effect.tapError(() => Effect.sync(() => transport.close())),
+    Effect.catchTag(
+      "MediaUnavailable",
+      (error): Effect.Effect<never, MediaUnavailable | UnknownProducer> =>
+        room.producers.has(producerId)
+          ? Effect.fail(error)
+          : Effect.fail(new UnknownProducer({ spaceId, producerId }))
+    )
+  )

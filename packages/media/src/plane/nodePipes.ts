@@ -2,12 +2,12 @@ import type { SpaceId, UserId } from "@spaces/domain"
 import { Effect } from "effect"
 import type { types } from "mediasoup"
 import type { MediaConfig } from "../config.js"
-import { type MediaUnavailable, RoomNotOpen, UnknownProducer, UnknownTransport } from "../errors.js"
+import { RoomNotOpen, UnknownProducer, UnknownTransport } from "../errors.js"
 import type { MediaPlaneService } from "../mediaPlane.js"
 import { nodePipeTransportOptions } from "../mediasoupOptions.js"
 import type { Room } from "../room/room.js"
 import type { RoomLifecycle } from "./lifecycle.js"
-import { call } from "./mediasoupCalls.js"
+import { call, consumeOrClose } from "./mediasoupCalls.js"
 import { pipeToAllSlots } from "./placement.js"
 
 /** One end of a pipe between nodes: where its PipeTransport listens, and its SRTP keys. */
@@ -95,24 +95,14 @@ export const makeNodePipes = (config: MediaConfig, lifecycle: RoomLifecycle): No
         const transport = yield* call(room, () =>
           room.origin.router.createPipeTransport(nodePipeTransportOptions(config))
         )
-        const consumer = yield* call(room, async () => {
+        const consumer = yield* consumeOrClose(room, transport, spaceId, producerId, async () => {
           await transport.connect({
             ip: edge.ip,
             port: edge.port,
             ...(edge.srtpParameters === undefined ? {} : { srtpParameters: edge.srtpParameters })
           })
           return transport.consume({ producerId })
-        }).pipe(
-          Effect.tapError(() => Effect.sync(() => transport.close())),
-          // The producer closed while the consumer was being made.
-          Effect.catchTag(
-            "MediaUnavailable",
-            (error): Effect.Effect<never, MediaUnavailable | UnknownProducer> =>
-              room.producers.has(producerId)
-                ? Effect.fail(error)
-                : Effect.fail(new UnknownProducer({ spaceId, producerId }))
-          )
-        )
+        })
         outs.set(transport.id, { spaceId, transport })
         transport.observer.once("close", () => outs.delete(transport.id))
         // The pipe lives as long as its producer (the speaker stopped, left or was removed).

@@ -6,7 +6,7 @@ import { MediaUnavailable, UnknownProducer, UnknownTransport } from "../errors.j
 import type { MediaPlaneService } from "../mediaPlane.js"
 import { audioLevelExtensionId, plainTransportOptions } from "../mediasoupOptions.js"
 import type { RoomLifecycle } from "./lifecycle.js"
-import { call } from "./mediasoupCalls.js"
+import { call, consumeOrClose } from "./mediasoupCalls.js"
 
 /**
  * Server-side taps on one producer's RTP, on the room's origin router: in this process (a
@@ -59,20 +59,10 @@ export const makeTaps = (
         if (entry === undefined) return yield* new UnknownProducer({ spaceId, producerId })
         const router = room.origin.router
         const transport = yield* call(room, () => router.createPlainTransport(plainTransportOptions(config)))
-        const consumer = yield* call(room, async () => {
+        const consumer = yield* consumeOrClose(room, transport, spaceId, producerId, async () => {
           await transport.connect({ ip: remote.ip, port: remote.port })
           return transport.consume({ producerId, rtpCapabilities: router.rtpCapabilities })
-        }).pipe(
-          Effect.tapError(() => Effect.sync(() => transport.close())),
-          // The producer closed while the consumer was being made.
-          Effect.catchTag(
-            "MediaUnavailable",
-            (error): Effect.Effect<never, MediaUnavailable | UnknownProducer> =>
-              room.producers.has(producerId)
-                ? Effect.fail(error)
-                : Effect.fail(new UnknownProducer({ spaceId, producerId }))
-          )
-        )
+        })
         const tapId = transport.id
         remoteTaps.set(tapId, { spaceId, transport })
         transport.observer.once("close", () => remoteTaps.delete(tapId))
