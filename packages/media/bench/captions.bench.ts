@@ -20,6 +20,7 @@ import type { SpaceId, UserId } from "@spaces/domain"
 import { Effect, Layer } from "effect"
 import {
   defaultPocketsphinxOptions,
+  frame,
   makePocketsphinx,
   pocketsphinxHelper
 } from "../src/captions/pocketsphinx.js"
@@ -171,14 +172,6 @@ const cpuSeconds = (pid: number) => {
 const decodersOnOneCore = async (k: number, pcm: ReadonlyArray<Int16Array>) => {
   const binary = pocketsphinxHelper(defaultPocketsphinxOptions().cacheDir)
   const model = defaultPocketsphinxOptions().modelDir
-  const frame = (tag: string, payload?: Int16Array) => {
-    const header = Buffer.alloc(5)
-    header.write(tag, 0, "ascii")
-    header.writeUInt32LE(payload?.byteLength ?? 0, 1)
-    return payload === undefined
-      ? header
-      : Buffer.concat([header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)])
-  }
   const lags: Array<number> = []
   let cpu = 0
   let audioSeconds = 0

@@ -64,7 +64,7 @@ export const pocketsphinxHelper = (cacheDir: string): string => {
 }
 
 /** The frame of the helper's stdin protocol: [tag][u32 LE length][payload]. */
-const frame = (tag: "S" | "A" | "E", payload?: Int16Array): Buffer => {
+export const frame = (tag: "S" | "A" | "E", payload?: Int16Array): Buffer => {
   const header = Buffer.alloc(5)
   header.write(tag, 0, "ascii")
   header.writeUInt32LE(payload?.byteLength ?? 0, 1)
