@@ -6,15 +6,16 @@
  * and the views' SQLite schemas, the projections), so that a rerun reuses them and a change
  * regenerates them.
  */
-import { createHash, randomUUID } from "node:crypto"
+import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
-import type { EventData, SpaceEvent, UserEvent } from "@spaces/domain"
+import type { EventData } from "@spaces/domain"
 import { makeSqliteEventStore } from "@spaces/eventstore"
 import { Effect } from "effect"
+import { benchEvent, benchUser, spaceLife } from "../../projections/src/testing/benchLog.js"
 
-const GENERATOR_VERSION = 1
+const GENERATOR_VERSION = 2
 export const LIVE_SPACES = 1_000
 const T0 = Date.UTC(2026, 0, 1)
 
@@ -31,7 +32,8 @@ const formatSources = (): ReadonlyArray<string> => {
     ...under("packages/domain/src/user", (f) => f.endsWith(".ts")),
     ...under("packages/eventstore/src/sqlite", (f) => f.endsWith(".ts")),
     ...under("packages/projections/src", (f) => f.endsWith(".ts") && !f.startsWith("testing")),
-    "packages/http/bench/startupLog.ts"
+    "packages/http/bench/startupLog.ts",
+    "packages/projections/src/testing/benchLog.ts"
   ].sort()
 }
 
@@ -44,52 +46,19 @@ export const cacheKey = (events: number) => {
 export const cacheDir = (events: number) =>
   join(homedir(), ".cache", "spaces", "bench", `startup-${cacheKey(events)}`)
 
-const event = (e: SpaceEvent | UserEvent, at: number): EventData => ({
-  id: randomUUID(),
-  type: e._tag,
-  data: e,
-  metadata: { recordedAt: at }
-})
-const u = (i: number) => `u${i}` as never
-const s = (i: number) => `s${i}` as never
+const event = benchEvent
+const u = benchUser
 const USERS = 100_000
 
 /** One Space's whole life (or all but its end): a host, 59 listeners, some on stage, some gone. */
-const spaceEvents = (i: number, at: number, ends: boolean): Array<EventData> => {
-  const id = s(i)
-  const host = u((i * 37) % USERS)
-  const events: Array<EventData> = [
-    event(
-      {
-        _tag: "SpaceCreated",
-        spaceId: id,
-        at,
-        host,
-        title: `Live talk ${i} about music and tech`,
-        topics: [i % 2 === 0 ? "music" : "technology"] as never,
-        speakPolicy: "everyone",
-        recording: i % 3 === 0,
-        captions: false,
-        scheduledFor: null
-      },
-      at
-    ),
-    event({ _tag: "SpaceStarted", spaceId: id, at, host }, at)
-  ]
-  for (let l = 1; l < 60; l++) {
-    const user = u((i * 37 + l * 1_009) % USERS)
-    if (user === host) continue
-    events.push(event({ _tag: "ListenerJoined", spaceId: id, at, user }, at))
-    if (l % 15 === 0) {
-      events.push(event({ _tag: "HandRaised", spaceId: id, at, user }, at))
-      events.push(event({ _tag: "SpeakRequestApproved", spaceId: id, at, user, by: host }, at))
-    }
-    if (l % 7 === 0)
-      events.push(event({ _tag: "ParticipantLeft", spaceId: id, at, user, reason: "left" }, at))
-  }
-  if (ends) events.push(event({ _tag: "SpaceEnded", spaceId: id, at, reason: "host", by: host }, at))
-  return events
-}
+const spaceEvents = (i: number, at: number, ends: boolean): Array<EventData> =>
+  spaceLife({
+    index: i,
+    at,
+    host: u((i * 37) % USERS),
+    listener: (l) => u((i * 37 + l * 1_009) % USERS),
+    ends
+  })
 
 /** Writes the log into `path`: a follow graph, ended Spaces, then `LIVE_SPACES` live ones. */
 const generate = async (path: string, target: number) => {

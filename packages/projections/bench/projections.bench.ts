@@ -1,16 +1,3 @@
-/**
- * Projections benchmark (`npm run bench -- projections`), each figure beside a baseline measured
- * in the same run:
- * 1. rebuild throughput over a generated log of ≥ 1,000,000 valid domain events in SQLite, all
- *    projections into SQLite; baseline: reading, decoding and folding the same log with the
- *    domain's `evolve` in memory (the least any rebuild must do);
- * 2. feed query latency (p50/p99) for a user following 1,000 people with 10,000 Spaces live;
- *    baseline: the naive scan of every live Space's participants;
- * 3. the cost of a join by a participant with 200,000 followers (time, rows written); baseline:
- *    pure fan-out on write (threshold ∞).
- * Set SPACES_BENCH_EVENTS to change the size of the log of (1).
- */
-import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -23,7 +10,6 @@ import {
   type RecordedEvent,
   type SpaceState,
   SpaceEvent,
-  type UserEvent,
   decodeRecorded
 } from "@spaces/domain"
 import { makeSqliteEventStore } from "@spaces/eventstore"
@@ -36,6 +22,7 @@ import { projections } from "../src/ReadModelsLive.js"
 import { applyBatch } from "../src/runner/applyBatch.js"
 import { rebuildProjection, rebuildProjections } from "../src/runner/rebuild.js"
 import { makeSqliteStorage } from "../src/store/SqliteStorage.js"
+import { benchEvent, benchUser, spaceLife } from "../src/testing/benchLog.js"
 import type { ProjectionStore, Writes } from "../src/store/Storage.js"
 
 const T0 = Date.UTC(2026, 0, 1)
@@ -44,14 +31,9 @@ const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
-const event = (e: SpaceEvent | UserEvent, at: number): EventData => ({
-  id: randomUUID(),
-  type: e._tag,
-  data: e,
-  metadata: { recordedAt: at }
-})
+const event = benchEvent
 type Id = string & { readonly __brand?: never }
-const u = (i: number) => `u${i}` as never
+const u = benchUser
 const s = (i: number) => `s${i}` as never
 
 /** Spaces in waves of 500 live at once: each gets a host and listeners (disjoint per wave), some on stage, then ends. */
@@ -73,37 +55,14 @@ const generateLog = async (store: EventStoreShape, target: number) => {
     const base = space
     const pending: Array<Array<EventData>> = []
     for (let k = 0; k < wave; k++) {
-      const id = s(base + k)
       const host = u((base * 37 + k * 200) % users)
-      const events: Array<EventData> = [
-        event(
-          {
-            _tag: "SpaceCreated",
-            spaceId: id,
-            at,
-            host,
-            title: `Live talk ${base + k} about music and tech`,
-            topics: [k % 2 === 0 ? "music" : "technology"] as never,
-            speakPolicy: "everyone",
-            recording: k % 3 === 0,
-            captions: false,
-            scheduledFor: null
-          },
-          at
-        ),
-        event({ _tag: "SpaceStarted", spaceId: id, at, host }, at)
-      ]
-      for (let l = 1; l < 60; l++) {
-        const user = u((base * 37 + k * 200 + l) % users)
-        events.push(event({ _tag: "ListenerJoined", spaceId: id, at, user }, at))
-        if (l % 15 === 0) {
-          events.push(event({ _tag: "HandRaised", spaceId: id, at, user }, at))
-          events.push(event({ _tag: "SpeakRequestApproved", spaceId: id, at, user, by: host }, at))
-        }
-        if (l % 7 === 0)
-          events.push(event({ _tag: "ParticipantLeft", spaceId: id, at, user, reason: "left" }, at))
-      }
-      events.push(event({ _tag: "SpaceEnded", spaceId: id, at, reason: "host", by: host }, at))
+      const events = spaceLife({
+        index: base + k,
+        at,
+        host,
+        listener: (l) => u((base * 37 + k * 200 + l) % users),
+        ends: true
+      })
       pending.push(events)
     }
     space += wave
