@@ -17,11 +17,16 @@ import {
  */
 
 /** A live Space as listed in the live bar, a topic or a search. */
-export const LiveSpaceSummary = Schema.Struct({
+/** What every summary of a Space says: which Space, its title and topics, its host. */
+const SpaceIdentity = {
   spaceId: SpaceId,
   title: Schema.String,
   topics: Schema.Array(TopicSlug),
-  host: UserId,
+  host: UserId
+}
+
+export const LiveSpaceSummary = Schema.Struct({
+  ...SpaceIdentity,
   /** Host, co-hosts and speakers, in the order they took the stage. */
   speakers: Schema.Array(UserId),
   listenerCount: Schema.Int,
@@ -31,20 +36,14 @@ export const LiveSpaceSummary = Schema.Struct({
 export type LiveSpaceSummary = typeof LiveSpaceSummary.Type
 
 export const ScheduledSpaceSummary = Schema.Struct({
-  spaceId: SpaceId,
-  title: Schema.String,
-  topics: Schema.Array(TopicSlug),
-  host: UserId,
+  ...SpaceIdentity,
   scheduledFor: Timestamp,
   reminders: Schema.Int
 })
 export type ScheduledSpaceSummary = typeof ScheduledSpaceSummary.Type
 
 export const EndedSpaceSummary = Schema.Struct({
-  spaceId: SpaceId,
-  title: Schema.String,
-  topics: Schema.Array(TopicSlug),
-  host: UserId,
+  ...SpaceIdentity,
   startedAt: Schema.NullOr(Timestamp),
   endedAt: Timestamp,
   endReason: EndReason,

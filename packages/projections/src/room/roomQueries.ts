@@ -11,11 +11,16 @@ export const roomDoc = (rooms: ReadView, spaceId: string): RoomDoc | undefined =
 export const speakersOf = (doc: RoomDoc): ReadonlyArray<UserId> =>
   doc.hostPresent ? [doc.host, ...doc.stage] : doc.stage
 
-export const liveSummary = (doc: RoomDoc): LiveSpaceSummary => ({
+/** The fields every summary of a Space shares (see `SpaceIdentity` in views.ts). */
+const identityOf = (doc: RoomDoc) => ({
   spaceId: doc.spaceId,
   title: doc.title,
   topics: doc.topics,
-  host: doc.host,
+  host: doc.host
+})
+
+export const liveSummary = (doc: RoomDoc): LiveSpaceSummary => ({
+  ...identityOf(doc),
   speakers: speakersOf(doc),
   listenerCount: doc.counts.listeners,
   startedAt: doc.startedAt ?? 0,
@@ -23,19 +28,13 @@ export const liveSummary = (doc: RoomDoc): LiveSpaceSummary => ({
 })
 
 export const scheduledSummary = (doc: RoomDoc): ScheduledSpaceSummary => ({
-  spaceId: doc.spaceId,
-  title: doc.title,
-  topics: doc.topics,
-  host: doc.host,
+  ...identityOf(doc),
   scheduledFor: doc.scheduledFor ?? 0,
   reminders: doc.reminders
 })
 
 export const endedSummary = (doc: RoomDoc): EndedSpaceSummary => ({
-  spaceId: doc.spaceId,
-  title: doc.title,
-  topics: doc.topics,
-  host: doc.host,
+  ...identityOf(doc),
   startedAt: doc.startedAt,
   endedAt: doc.endedAt ?? 0,
   endReason: doc.endReason ?? "host",
