@@ -12,7 +12,7 @@ import {
 } from "@spaces/domain"
 import { makeSqliteEventStore } from "@spaces/eventstore"
 import { MediaInstruction } from "@spaces/media"
-import { ReadModelsLive } from "@spaces/projections"
+import { ReadModels, ReadModelsLive } from "@spaces/projections"
 import { Chunk, Effect, Layer, Queue } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { makeLogger } from "../log.js"
@@ -83,9 +83,22 @@ describe("start-up from the rooms view", () => {
           yield* create(s3, kim, false)
           const spaces = yield* Spaces
           yield* spaces.execute({ _tag: "JoinSpace", spaceId: s1, by: kim })
-          yield* spaces.execute({ _tag: "EndSpace", spaceId: s3, by: kim })
-          // Caught up with the log's end.
-          return (yield* readLiveAtStart).position
+          const { position: end } = yield* spaces.execute({ _tag: "EndSpace", spaceId: s3, by: kim })
+          // Every view caught up with the log's end (the last command's position), so that all of
+          // the next run's reads start at the same checkpoint.
+          const models = yield* ReadModels
+          const views = [
+            "feed",
+            "topic",
+            "search",
+            "creator",
+            "room",
+            "reminders",
+            "due",
+            "notifications"
+          ] as const
+          for (const view of views) expect(yield* models.awaitPosition(view, end)).toBe(true)
+          return end
         }).pipe(Effect.provide(server([])))
       )
     )
