@@ -1,9 +1,7 @@
-import type { SpaceId, UserId } from "@spaces/domain"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { MediaInstruction } from "../instructions.js"
 import type { MediaPlaneService } from "../mediaPlane.js"
-import { loggedEvents, requireWorker, type TestAuthority, withPlane } from "../testing/harness.js"
+import { loggedEvents, openRoom, requireWorker, withPlane } from "../testing/harness.js"
 import { plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import {
   concatPcm,
@@ -50,24 +48,12 @@ const transcriberOn = (plane: MediaPlaneService) =>
     return { heard, transcriber }
   })
 
-/** Starts the Space's room and lets `speakers` speak in it. */
-const openRoom = (
-  plane: MediaPlaneService,
-  authority: TestAuthority,
-  space: SpaceId,
-  speakers: ReadonlyArray<UserId>
-) =>
-  Effect.gen(function* () {
-    yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
-    for (const user of speakers) authority.speaker(space, user)
-  })
-
 describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
   it("turns two spoken phrases into final captions on the Space's timeline, partials first", () => {
     const [space, host] = [spaceId("captioned"), userId("hana")]
     return withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* openRoom(plane, authority, space, [host])
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const startedAt = Date.now() - 5_000 // the Space went live 5 s ago
         const { heard, transcriber } = yield* transcriberOn(plane)
         yield* transcriber.setCaptions(space, true, startedAt)
@@ -119,7 +105,7 @@ describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
     const [first, second] = [userId("ada"), userId("bo")]
     return withPlane({}, (plane, authority, logs) =>
       Effect.gen(function* () {
-        yield* openRoom(plane, authority, space, [first, second])
+        yield* openRoom(plane, authority, space, { speakers: [first, second] })
         const { heard, transcriber } = yield* transcriberOn(plane)
         yield* transcriber.setCaptions(space, true, Date.now())
         const speakers = [
@@ -149,7 +135,7 @@ describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
     const [space, host] = [spaceId("uncaptioned"), userId("lee")]
     return withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* openRoom(plane, authority, space, [host])
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const { heard, transcriber } = yield* transcriberOn(plane)
         const speaker = yield* plainSpeaker(plane, space, host, 777)
         const frames = opusFrames(concatPcm(speechPcm(FIRST), silencePcm(1500)))
