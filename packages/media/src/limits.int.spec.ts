@@ -1,8 +1,7 @@
 import { Effect, Exit } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "./instructions.js"
-import type { MediaPlaneService } from "./mediaPlane.js"
-import { requireWorker, withPlane } from "./testing/harness.js"
+import { openRoom, requireWorker, withPlane } from "./testing/harness.js"
 import { plainListener, plainSpeaker, spaceId, userId } from "./testing/peers.js"
 import { opusRtpParameters } from "./testing/rtp.js"
 import { udpEndpoint } from "./testing/udp.js"
@@ -13,9 +12,6 @@ const alice = userId("alice")
 
 beforeAll(requireWorker)
 
-const open = (plane: MediaPlaneService) =>
-  plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
-
 /** The error an effect failed with (the test fails if it succeeded). */
 const failure = <A, E>(effect: Effect.Effect<A, E>) => Effect.flip(effect)
 
@@ -23,8 +19,7 @@ describe("media caps per user, and refusals that are the client's mistake", () =
   it("caps transports per user per Space and names the limit", () =>
     withPlane({ maxTransportsPerUser: 2 }, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.listener(space, alice)
+        yield* openRoom(plane, authority, space, { listeners: [alice] })
         const caller = { spaceId: space, userId: alice }
         const first = yield* plane.createPlainTransport(caller, "recv")
         yield* plane.createPlainTransport(caller, "recv")
@@ -42,8 +37,7 @@ describe("media caps per user, and refusals that are the client's mistake", () =
   it("caps producers per transport", () =>
     withPlane({ maxProducersPerTransport: 2 }, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const speaker = yield* plainSpeaker(plane, space, host, 5000)
         const caller = { spaceId: space, userId: host }
         yield* plane.produce(caller, speaker.transportId, opusRtpParameters(5001))
@@ -56,9 +50,7 @@ describe("media caps per user, and refusals that are the client's mistake", () =
   it("caps consumers per user per Space", () =>
     withPlane({ maxConsumersPerUser: 2 }, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
-        authority.listener(space, alice)
+        yield* openRoom(plane, authority, space, { speakers: [host], listeners: [alice] })
         const speaker = yield* plainSpeaker(plane, space, host, 6000)
         const listener = yield* plainListener(plane, space, alice)
         const caller = { spaceId: space, userId: alice }
@@ -73,8 +65,7 @@ describe("media caps per user, and refusals that are the client's mistake", () =
   it("a second connect and a duplicate SSRC are the client's mistake, not MediaUnavailable", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const speaker = yield* plainSpeaker(plane, space, host, 7000)
         const caller = { spaceId: space, userId: host }
         const elsewhere = yield* Effect.promise(() => udpEndpoint())
@@ -92,8 +83,7 @@ describe("media caps per user, and refusals that are the client's mistake", () =
   it("a transport created while its user is removed does not survive the removal", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.listener(space, alice)
+        yield* openRoom(plane, authority, space, { listeners: [alice] })
         // The removal lands right after the plane's permission check, while the worker creates.
         let removal: Promise<unknown> | undefined
         authority.afterAnswer = (_space, user) => {

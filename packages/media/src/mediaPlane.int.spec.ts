@@ -2,7 +2,7 @@ import { Chunk, Effect, Fiber, Stream } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { MediaInstruction } from "./instructions.js"
 import type { MediaPlaneService } from "./mediaPlane.js"
-import { requireWorker, withPlane } from "./testing/harness.js"
+import { openRoom, requireWorker, type TestAuthority, withPlane } from "./testing/harness.js"
 import {
   consumeAndResume,
   plainListener,
@@ -11,6 +11,7 @@ import {
   sendRange,
   spaceId,
   type TestListener,
+  type TestSpeaker,
   userId
 } from "./testing/peers.js"
 import { opusRtpParameters, packetIndex } from "./testing/rtp.js"
@@ -30,15 +31,35 @@ const indexes = (listener: TestListener) => listener.endpoint.packets.map(packet
 const arrived = (listeners: ReadonlyArray<TestListener>, count: number) =>
   Effect.promise(() => waitUntil(() => listeners.every((l) => l.endpoint.packets.length >= count)))
 
-const open = (plane: MediaPlaneService, recording = false) =>
-  plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording }))
+/** An open room where the host speaks (RTP from `ssrc`) and Alice listens, her consumer resumed. */
+const hostHeardByAlice = (plane: MediaPlaneService, authority: TestAuthority, ssrc: number) =>
+  Effect.gen(function* () {
+    yield* openRoom(plane, authority, space, { speakers: [host], listeners: [alice] })
+    const speaker = yield* plainSpeaker(plane, space, host, ssrc)
+    const listener = yield* plainListener(plane, space, alice)
+    yield* consumeAndResume(plane, space, listener, speaker.producerId)
+    return { speaker, listener }
+  })
+
+/** Sends packets 10..19: the listener, which got none before, receives exactly those. */
+const receivesOnlyFrom10 = (speaker: TestSpeaker, listener: TestListener) =>
+  Effect.gen(function* () {
+    yield* sendRange(speaker.send, 10, 20)
+    yield* arrived([listener], 10)
+    expect(indexes(listener)).toEqual(range(10, 20))
+  })
+
+/** The domain unmutes the host: the authority says so, then the plane is told. */
+const unmuteHost = (plane: MediaPlaneService, authority: TestAuthority) => {
+  authority.speaker(space, host, false)
+  return plane.apply(MediaInstruction.SpeakerUnmuted({ spaceId: space, userId: host }))
+}
 
 describe("MediaPlane over a real mediasoup worker", () => {
   it("forwards a speaker's RTP to every listener, in order and complete", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         for (const user of [alice, bob, carol]) authority.listener(space, user)
         const speaker = yield* plainSpeaker(plane, space, host, 1111)
         const listeners = [
@@ -74,9 +95,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
   it("offers a new speaker's producer to the room and consumers start paused", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
-        authority.listener(space, alice)
+        yield* openRoom(plane, authority, space, { speakers: [host], listeners: [alice] })
         const events = yield* Stream.runCollect(plane.events(space).pipe(Stream.take(1))).pipe(Effect.fork)
         yield* Effect.promise(() => sleep(20)) // let the subscriber attach before the producer appears
         const speaker = yield* plainSpeaker(plane, space, host, 2222)
@@ -101,21 +120,14 @@ describe("MediaPlane over a real mediasoup worker", () => {
         // Paused: nothing is forwarded until the client says it is ready.
         yield* sendRange(speaker.send, 0, 10)
         yield* plane.resumeConsumer(caller, consumer.consumerId)
-        yield* sendRange(speaker.send, 10, 20)
-        yield* arrived([listener], 10)
-        expect(indexes(listener)).toEqual(range(10, 20))
+        yield* receivesOnlyFrom10(speaker, listener)
       })
     ))
 
   it("a mute pauses the producer (nothing forwarded) and an unmute resumes it", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
-        authority.listener(space, alice)
-        const speaker = yield* plainSpeaker(plane, space, host, 3333)
-        const listener = yield* plainListener(plane, space, alice)
-        yield* consumeAndResume(plane, space, listener, speaker.producerId)
+        const { speaker, listener } = yield* hostHeardByAlice(plane, authority, 3333)
 
         yield* sendRange(speaker.send, 0, 20)
         yield* arrived([listener], 20)
@@ -123,8 +135,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
         yield* plane.apply(MediaInstruction.SpeakerMuted({ spaceId: space, userId: host }))
         expect((yield* plane.producers(space))[0]?.paused).toBe(true)
         yield* sendRange(speaker.send, 20, 40)
-        authority.speaker(space, host, false)
-        yield* plane.apply(MediaInstruction.SpeakerUnmuted({ spaceId: space, userId: host }))
+        yield* unmuteHost(plane, authority)
         yield* sendRange(speaker.send, 40, 60)
         yield* arrived([listener], 40)
         // UDP on loopback keeps order: packets sent while muted would have arrived before 40..59.
@@ -135,7 +146,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
   it("a muted speaker's new producer starts paused", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
+        yield* openRoom(plane, authority, space)
         authority.speaker(space, host, true)
         authority.listener(space, alice)
         const speaker = yield* plainSpeaker(plane, space, host, 4444)
@@ -145,21 +156,15 @@ describe("MediaPlane over a real mediasoup worker", () => {
         const listener = yield* plainListener(plane, space, alice)
         yield* consumeAndResume(plane, space, listener, speaker.producerId)
         yield* sendRange(speaker.send, 0, 10)
-        authority.speaker(space, host, false)
-        yield* plane.apply(MediaInstruction.SpeakerUnmuted({ spaceId: space, userId: host }))
-        yield* sendRange(speaker.send, 10, 20)
-        yield* arrived([listener], 10)
-        expect(indexes(listener)).toEqual(range(10, 20))
+        yield* unmuteHost(plane, authority)
+        yield* receivesOnlyFrom10(speaker, listener)
       })
     ))
 
   it("revoking a speaker closes their producer and send transport; other speakers go on", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
-        authority.speaker(space, bob)
-        authority.listener(space, alice)
+        yield* openRoom(plane, authority, space, { speakers: [host, bob], listeners: [alice] })
         const hostSpeaker = yield* plainSpeaker(plane, space, host, 5555)
         const bobSpeaker = yield* plainSpeaker(plane, space, bob, 5556)
         const listener = yield* plainListener(plane, space, alice)
@@ -199,10 +204,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
   it("removing or losing a participant closes all their transports", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
-        authority.listener(space, alice)
-        authority.listener(space, bob)
+        yield* openRoom(plane, authority, space, { speakers: [host], listeners: [alice, bob] })
         const speaker = yield* plainSpeaker(plane, space, host, 6666)
         const removed = yield* plainListener(plane, space, alice)
         const staying = yield* plainListener(plane, space, bob)
@@ -234,8 +236,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
   it("refuses a producer for a user the authority calls a listener, with NotASpeaker", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.listener(space, alice)
+        yield* openRoom(plane, authority, space, { listeners: [alice] })
         const caller = { spaceId: space, userId: alice }
         const noTransport = yield* plane.createPlainTransport(caller, "send").pipe(Effect.flip)
         expect(noTransport).toMatchObject({ _tag: "MediaNotASpeaker", spaceId: space, userId: alice })
@@ -263,12 +264,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
   it("SpaceEnded closes the router and everything in it", () =>
     withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
-        authority.listener(space, alice)
-        const speaker = yield* plainSpeaker(plane, space, host, 8888)
-        const listener = yield* plainListener(plane, space, alice)
-        yield* consumeAndResume(plane, space, listener, speaker.producerId)
+        const { speaker, listener } = yield* hostHeardByAlice(plane, authority, 8888)
         const events = yield* Stream.runCollect(plane.events(space)).pipe(Effect.fork)
         const speaking = yield* Stream.runDrain(plane.speaking(space)).pipe(Effect.fork)
         yield* Effect.promise(() => sleep(20))
@@ -302,8 +298,7 @@ describe("MediaPlane over a real mediasoup worker", () => {
   it("turns audio levels into speaking signals for the Space", () =>
     withPlane({ speakingIntervalMs: 100 }, (plane, authority) =>
       Effect.gen(function* () {
-        yield* open(plane)
-        authority.speaker(space, host)
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const speaker = yield* plainSpeaker(plane, space, host, 9999)
         const signals = yield* plane.speaking(space).pipe(
           Stream.filter((signal) => signal._tag === "AudioLevels" && signal.levels.length > 0),

@@ -3,21 +3,11 @@ import { Effect, Fiber, type Scope, TestContext } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeReadModels } from "./ReadModelsLive.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
+import { spaceCreatedData } from "./testing/rawEvents.js"
 
 const at = Date.UTC(2026, 0, 1)
 const meta = { recordedAt: at }
-const created = {
-  _tag: "SpaceCreated",
-  spaceId: "a",
-  at,
-  host: "hana",
-  title: "Morning show",
-  topics: ["music"],
-  speakPolicy: "everyone",
-  recording: false,
-  captions: false,
-  scheduledFor: null
-}
+const created = spaceCreatedData("a", at)
 
 /**
  * Under the TestClock, whose time never moves here: a wait that slept between polls would never

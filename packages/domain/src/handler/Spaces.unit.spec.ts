@@ -24,6 +24,14 @@ const create = (spaceId: string, by: string, scheduledFor?: number) => ({
 })
 const join = (spaceId: string, by: string) => ({ _tag: "JoinSpace" as const, spaceId: s(spaceId), by: u(by) })
 
+/** The Spaces service, after these commands (creating and joining Spaces) were executed. */
+const spacesWith = (...commands: ReadonlyArray<ReturnType<typeof create> | ReturnType<typeof join>>) =>
+  Effect.gen(function* () {
+    const spaces = yield* Spaces
+    for (const command of commands) yield* spaces.execute(command)
+    return spaces
+  })
+
 const run = <A, E>(
   program: Effect.Effect<A, E, Spaces | EventStore>,
   options: { store?: EventStoreShape; rules?: RoomRules } = {}
@@ -59,8 +67,7 @@ describe("the command handler", () => {
   it("a rejected command appends nothing", async () => {
     const count = await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
+        const spaces = yield* spacesWith(create("a", "hana"))
         const rejected = yield* Effect.either(
           spaces.execute({ _tag: "EndSpace", spaceId: s("a"), by: u("lee") })
         )
@@ -74,8 +81,7 @@ describe("the command handler", () => {
   it("an idempotency key makes a retried command answer as the first time, appending once", async () => {
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
+        const spaces = yield* spacesWith(create("a", "hana"))
         const first = yield* spaces.execute(join("a", "lee"), { idempotencyKey: "k1" })
         yield* spaces.execute({ _tag: "LeaveSpace", spaceId: s("a"), by: u("lee") })
         const retried = yield* spaces.execute(join("a", "lee"), { idempotencyKey: "k1" })
@@ -119,9 +125,7 @@ describe("the command handler", () => {
   it("a reused key on a command that enters a Space moves nobody", async () => {
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
-        yield* spaces.execute(create("b", "bob"))
+        const spaces = yield* spacesWith(create("a", "hana"), create("b", "bob"))
         yield* spaces.execute(join("a", "lee"), { idempotencyKey: "k1" })
         yield* spaces.execute({ _tag: "InviteSpeaker", spaceId: s("a"), by: u("hana"), user: u("lee") })
         yield* spaces.execute(join("b", "lee"))
@@ -220,8 +224,7 @@ describe("the command handler", () => {
     }
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
+        const spaces = yield* spacesWith(create("a", "hana"))
         const executed = yield* spaces.execute(join("a", "lee"))
         expect(executed.revision).toBe(3)
         const state = yield* spaces.space(s("a"))
@@ -243,8 +246,7 @@ describe("the command handler", () => {
     }
     const outcome = await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
+        const spaces = yield* spacesWith(create("a", "hana"))
         return yield* Effect.either(
           spaces.execute({ _tag: "SetCaptions", spaceId: s("a"), by: u("hana"), captions: true })
         )
@@ -291,10 +293,7 @@ describe("presence across Spaces", () => {
   it("joining another Space leaves the first, records the move, then admits (in that order)", async () => {
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
-        yield* spaces.execute(create("b", "bob"))
-        yield* spaces.execute(join("a", "lee"))
+        const spaces = yield* spacesWith(create("a", "hana"), create("b", "bob"), join("a", "lee"))
         yield* spaces.execute(join("b", "lee"))
         expect(HashMap.has((yield* spaces.space(s("a"))).participants, u("lee"))).toBe(false)
         expect(HashMap.has((yield* spaces.space(s("b"))).participants, u("lee"))).toBe(true)
@@ -317,9 +316,7 @@ describe("presence across Spaces", () => {
   it("a host who joins another Space leaves theirs, which goes into its grace period", async () => {
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
-        yield* spaces.execute(create("b", "bob"))
+        const spaces = yield* spacesWith(create("a", "hana"), create("b", "bob"))
         yield* spaces.execute(join("b", "hana"))
         const a = yield* spaces.space(s("a"))
         expect(a.status).toBe("live")
@@ -331,9 +328,7 @@ describe("presence across Spaces", () => {
   it("a user hosts one live Space at a time; a refused start changes nothing", async () => {
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
-        yield* spaces.execute(create("b", "bob"))
+        const spaces = yield* spacesWith(create("a", "hana"), create("b", "bob"))
         yield* spaces.execute(join("b", "hana"))
         const second = yield* Effect.either(spaces.execute(create("c", "hana")))
         expect(Either.isLeft(second) && second.left).toMatchObject({
@@ -356,9 +351,7 @@ describe("presence across Spaces", () => {
   it("a rejected join moves nobody", async () => {
     await run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("a", "hana"))
-        yield* spaces.execute(create("b", "bob"))
+        const spaces = yield* spacesWith(create("a", "hana"), create("b", "bob"))
         yield* spaces.execute(join("a", "lee"))
         yield* spaces.execute(join("b", "rex"))
         yield* spaces.execute({ _tag: "RemoveParticipant", spaceId: s("b"), by: u("bob"), user: u("rex") })

@@ -4,6 +4,8 @@ import { SpaceEvent } from "./SpaceEvent.js"
 
 const decode = Schema.decodeUnknownSync(SpaceEvent)
 const encode = Schema.encodeSync(SpaceEvent)
+/** Where and when every event below happens. */
+const inS1 = { spaceId: "s1", at: 1 }
 
 describe("leave reasons in the log", () => {
   it("leaves written before reasons existed decode as walk-outs", () => {
@@ -14,13 +16,7 @@ describe("leave reasons in the log", () => {
   })
 
   it("a dropped line is told from a walk-out, and round-trips", () => {
-    const event = decode({
-      _tag: "ParticipantLeft",
-      spaceId: "s1",
-      at: 1,
-      user: "lee",
-      reason: "disconnected"
-    })
+    const event = decode({ _tag: "ParticipantLeft", ...inS1, user: "lee", reason: "disconnected" })
     expect(event).toMatchObject({ reason: "disconnected" })
     expect(decode(encode(event))).toEqual(event)
     expect(() =>
@@ -29,14 +25,7 @@ describe("leave reasons in the log", () => {
   })
 
   it("an operator's end keeps the operator's note; older ends have none", () => {
-    const end = decode({
-      _tag: "SpaceEnded",
-      spaceId: "s1",
-      at: 1,
-      reason: "operator",
-      by: "ops",
-      note: "spam"
-    })
+    const end = decode({ _tag: "SpaceEnded", ...inS1, reason: "operator", by: "ops", note: "spam" })
     expect(end).toMatchObject({ note: "spam" })
     expect(
       decode({ _tag: "SpaceEnded", spaceId: "s1", at: 1, reason: "host", by: "hana" })

@@ -64,14 +64,21 @@ const presenceWith = (options: {
     return presence
   })
 
+/** A live room, presence started, and `user` holding one event stream (a tab) open in it. */
+const streamingIn = (user: UserId) =>
+  Effect.gen(function* () {
+    yield* liveRoom
+    const presence = yield* presenceWith({})
+    const tab = yield* Scope.make()
+    yield* Scope.extend(presence.holdStream(s1, user), tab)
+    return { presence, tab }
+  })
+
 describe("presence from connections", () => {
   it.scoped("a participant whose last connection is gone for the grace is left, as disconnected", () =>
     Effect.gen(function* () {
-      yield* liveRoom
-      const presence = yield* presenceWith({})
-      const stream = yield* Scope.make()
-      yield* Scope.extend(presence.holdStream(s1, lee), stream)
-      yield* Scope.close(stream, Exit.void).pipe(Effect.zipLeft(settle))
+      const { tab } = yield* streamingIn(lee)
+      yield* Scope.close(tab, Exit.void).pipe(Effect.zipLeft(settle))
       yield* after(GRACE - 1)
       expect(yield* leaves).toEqual([])
       yield* after(1)
@@ -81,10 +88,7 @@ describe("presence from connections", () => {
 
   it.scoped("reconnecting within the grace changes nothing; one of two connections gone is not gone", () =>
     Effect.gen(function* () {
-      yield* liveRoom
-      const presence = yield* presenceWith({})
-      const tab = yield* Scope.make()
-      yield* Scope.extend(presence.holdStream(s1, lee), tab)
+      const { presence, tab } = yield* streamingIn(lee)
       yield* presence.transportOpened(s1, lee, "t1")
       yield* Scope.close(tab, Exit.void).pipe(Effect.zipLeft(settle))
       yield* after(GRACE * 2)
@@ -102,10 +106,7 @@ describe("presence from connections", () => {
 
   it.scoped("a disconnected host starts the host's grace (HostLeft, reason disconnected)", () =>
     Effect.gen(function* () {
-      yield* liveRoom
-      const presence = yield* presenceWith({})
-      const tab = yield* Scope.make()
-      yield* Scope.extend(presence.holdStream(s1, hana), tab)
+      const { tab } = yield* streamingIn(hana)
       yield* Scope.close(tab, Exit.void).pipe(Effect.zipLeft(settle))
       yield* after(GRACE)
       expect(yield* leaves).toEqual([{ type: "HostLeft", user: "hana", reason: "disconnected" }])

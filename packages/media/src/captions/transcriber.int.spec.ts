@@ -1,9 +1,7 @@
-import type { SpaceId } from "@spaces/domain"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { MediaInstruction } from "../instructions.js"
 import type { MediaPlaneService } from "../mediaPlane.js"
-import { loggedEvents, requireWorker, withPlane } from "../testing/harness.js"
+import { loggedEvents, openRoom, requireWorker, withPlane } from "../testing/harness.js"
 import { plainSpeaker, spaceId, userId } from "../testing/peers.js"
 import {
   concatPcm,
@@ -50,17 +48,12 @@ const transcriberOn = (plane: MediaPlaneService) =>
     return { heard, transcriber }
   })
 
-const openRoom = (plane: MediaPlaneService, space: SpaceId) =>
-  plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
-
 describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
   it("turns two spoken phrases into final captions on the Space's timeline, partials first", () => {
-    const space = spaceId("captioned")
-    const host = userId("hana")
+    const [space, host] = [spaceId("captioned"), userId("hana")]
     return withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* openRoom(plane, space)
-        authority.speaker(space, host)
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const startedAt = Date.now() - 5_000 // the Space went live 5 s ago
         const { heard, transcriber } = yield* transcriberOn(plane)
         yield* transcriber.setCaptions(space, true, startedAt)
@@ -112,9 +105,7 @@ describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
     const [first, second] = [userId("ada"), userId("bo")]
     return withPlane({}, (plane, authority, logs) =>
       Effect.gen(function* () {
-        yield* openRoom(plane, space)
-        authority.speaker(space, first)
-        authority.speaker(space, second)
+        yield* openRoom(plane, authority, space, { speakers: [first, second] })
         const { heard, transcriber } = yield* transcriberOn(plane)
         yield* transcriber.setCaptions(space, true, Date.now())
         const speakers = [
@@ -141,12 +132,10 @@ describe("captions from a speaker's audio (real worker, pocketsphinx)", () => {
   }, 120_000)
 
   it("decodes nothing and captions nothing while captions are off, and stops at once when turned off", () => {
-    const space = spaceId("uncaptioned")
-    const host = userId("lee")
+    const [space, host] = [spaceId("uncaptioned"), userId("lee")]
     return withPlane({}, (plane, authority) =>
       Effect.gen(function* () {
-        yield* openRoom(plane, space)
-        authority.speaker(space, host)
+        yield* openRoom(plane, authority, space, { speakers: [host] })
         const { heard, transcriber } = yield* transcriberOn(plane)
         const speaker = yield* plainSpeaker(plane, space, host, 777)
         const frames = opusFrames(concatPcm(speechPcm(FIRST), silencePcm(1500)))

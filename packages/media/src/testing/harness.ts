@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs"
 import { Effect, HashMap, Layer, Logger, type Scope } from "effect"
 import * as mediasoup from "mediasoup"
+import type { SpaceId, UserId } from "@spaces/domain"
 import type { MediaConfig } from "../config.js"
+import { MediaInstruction } from "../instructions.js"
 import { MediaPlane, type MediaPlaneService } from "../mediaPlane.js"
 import { MediaPlaneLive } from "../mediaPlaneLive.js"
 import { missingWorkerMessage } from "../workers/workerPool.js"
@@ -56,6 +58,25 @@ export const withPlane = <A, E>(
     ).pipe(Effect.provide(layer), Effect.provide(capture))
   )
 }
+
+/** Who may speak and who may listen in a room, as the domain would say. */
+export interface RoomCast {
+  readonly speakers?: ReadonlyArray<UserId>
+  readonly listeners?: ReadonlyArray<UserId>
+}
+
+/** Starts the Space's room (not recording) and gives its cast their standing. */
+export const openRoom = (
+  plane: MediaPlaneService,
+  authority: TestAuthority,
+  space: SpaceId,
+  cast: RoomCast = {}
+) =>
+  Effect.gen(function* () {
+    yield* plane.apply(MediaInstruction.SpaceStarted({ spaceId: space, recording: false }))
+    for (const user of cast.speakers ?? []) authority.speaker(space, user)
+    for (const user of cast.listeners ?? []) authority.listener(space, user)
+  })
 
 /** Bounded wait (never a speed check) for an effect's answer to satisfy a condition; the answer. */
 export const eventually = <A, E>(probe: Effect.Effect<A, E>, done: (a: A) => boolean) =>

@@ -3,20 +3,10 @@ import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeReadModels } from "../ReadModelsLive.js"
 import { makeMemoryStorage } from "../store/MemoryStorage.js"
+import { spaceCreatedData } from "../testing/rawEvents.js"
 
 const meta = { recordedAt: Date.UTC(2026, 0, 1) }
-const created = (spaceId: string) => ({
-  _tag: "SpaceCreated",
-  spaceId,
-  at: meta.recordedAt,
-  host: "hana",
-  title: "Morning show",
-  topics: ["music"],
-  speakPolicy: "everyone",
-  recording: false,
-  captions: false,
-  scheduledFor: null
-})
+const created = (spaceId: string) => spaceCreatedData(spaceId, meta.recordedAt)
 
 describe("a malformed event", () => {
   it("stops the projections that read its type, with the stream and revision in their status; the others go on", () =>

@@ -18,6 +18,9 @@ const settle = Effect.gen(function* () {
   for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
 })
 
+/** Moves the test clock on, then lets everything that came due run. */
+const advance = (ms: number) => Effect.zipRight(TestClock.adjust(ms), settle)
+
 const run = <A, E>(program: Effect.Effect<A, E, Spaces | ReadModels>) => {
   const store = Layer.succeed(EventStore, makeInMemoryEventStore())
   const app = SchedulerLive.pipe(
@@ -44,21 +47,33 @@ const create = (scheduledFor?: number) => ({
   ...(scheduledFor === undefined ? {} : { scheduledFor })
 })
 
+/** The Spaces service, with s1 scheduled for 30 minutes after T0. */
+const scheduledSpace = Effect.gen(function* () {
+  const spaces = yield* Spaces
+  yield* spaces.execute(create(T0 + 30 * MIN))
+  yield* settle
+  return spaces
+})
+
+/** s1 stays scheduled until `ms` after T0, and is expired from that moment on. */
+const expiresAfter = (ms: number) =>
+  Effect.gen(function* () {
+    const spaces = yield* Spaces
+    yield* advance(ms - 1)
+    expect((yield* spaces.space(s1)).status).toBe("scheduled")
+    yield* advance(1)
+    const state = yield* spaces.space(s1)
+    expect(state.status).toBe("ended")
+    expect(state.endReason).toBe("expired")
+    return state
+  })
+
 describe("the scheduler", () => {
   it("expires a scheduled Space an hour after its time, not a moment before", () =>
     run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create(T0 + 30 * MIN))
-        yield* settle
-        yield* TestClock.adjust(90 * MIN - 1)
-        yield* settle
-        expect((yield* spaces.space(s1)).status).toBe("scheduled")
-        yield* TestClock.adjust(1)
-        yield* settle
-        const state = yield* spaces.space(s1)
-        expect(state.status).toBe("ended")
-        expect(state.endReason).toBe("expired")
+        yield* scheduledSpace
+        const state = yield* expiresAfter(90 * MIN)
         expect(state.endedAt).toBe(T0 + 90 * MIN)
       })
     ))
@@ -66,9 +81,7 @@ describe("the scheduler", () => {
   it("follows a reschedule", () =>
     run(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create(T0 + 30 * MIN))
-        yield* settle
+        const spaces = yield* scheduledSpace
         yield* spaces.execute({
           _tag: "RescheduleSpace",
           spaceId: s1,
@@ -76,12 +89,7 @@ describe("the scheduler", () => {
           scheduledFor: T0 + 120 * MIN
         })
         yield* settle
-        yield* TestClock.adjust(180 * MIN - 1)
-        yield* settle
-        expect((yield* spaces.space(s1)).status).toBe("scheduled")
-        yield* TestClock.adjust(1)
-        yield* settle
-        expect((yield* spaces.space(s1)).endReason).toBe("expired")
+        yield* expiresAfter(180 * MIN)
       })
     ))
 
@@ -92,18 +100,15 @@ describe("the scheduler", () => {
         yield* spaces.execute(create())
         yield* spaces.execute({ _tag: "LeaveSpace", spaceId: s1, by: host })
         yield* settle
-        yield* TestClock.adjust(5 * MIN - 1)
-        yield* settle
+        yield* advance(5 * MIN - 1)
         expect((yield* spaces.space(s1)).status).toBe("live")
         // The host comes back just in time, leaves again: a new grace period starts then.
         yield* spaces.execute({ _tag: "JoinSpace", spaceId: s1, by: host })
         yield* spaces.execute({ _tag: "LeaveSpace", spaceId: s1, by: host })
         yield* settle
-        yield* TestClock.adjust(1)
-        yield* settle
+        yield* advance(1)
         expect((yield* spaces.space(s1)).status).toBe("live")
-        yield* TestClock.adjust(5 * MIN - 1)
-        yield* settle
+        yield* advance(5 * MIN - 1)
         const state = yield* spaces.space(s1)
         expect(state.status).toBe("ended")
         expect(state.endReason).toBe("host_absent")

@@ -8,6 +8,18 @@ import { SchedulerLive } from "./Scheduler.js"
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0)
 const MIN = 60_000
 const host = UserId.make("hana")
+/** A Space scheduled 30 minutes after T0: it expires 60 minutes after that. */
+const createScheduled = {
+  _tag: "CreateSpace" as const,
+  spaceId: SpaceId.make("later"),
+  by: host,
+  title: "Scheduled",
+  topics: [],
+  speakPolicy: "everyone" as const,
+  recording: false,
+  captions: false,
+  scheduledFor: T0 + 30 * MIN
+}
 
 /**
  * Every server node runs its own scheduler from its own views of the one log: a due command is
@@ -37,17 +49,7 @@ describe("schedulers on several nodes, one log", () => {
           for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
         })
         // A scheduled Space (expires 60 min after its time) and a live one whose host walks out.
-        yield* at(0).execute({
-          _tag: "CreateSpace",
-          spaceId: SpaceId.make("later"),
-          by: host,
-          title: "Scheduled",
-          topics: [],
-          speakPolicy: "everyone",
-          recording: false,
-          captions: false,
-          scheduledFor: T0 + 30 * MIN
-        })
+        yield* at(0).execute(createScheduled)
         yield* at(1).execute({
           _tag: "CreateSpace",
           spaceId: SpaceId.make("now"),
@@ -95,17 +97,7 @@ describe("schedulers on several nodes, one log", () => {
           Effect.map(Layer.build(layer), (ctx) => Context.get(ctx, Spaces))
         )
         const later = SpaceId.make("later")
-        yield* services[0]!.execute({
-          _tag: "CreateSpace",
-          spaceId: later,
-          by: host,
-          title: "Scheduled",
-          topics: [],
-          speakPolicy: "everyone",
-          recording: false,
-          captions: false,
-          scheduledFor: T0 + 30 * MIN
-        })
+        yield* services[0]!.execute(createScheduled)
         // Every node loads the Space (their caches now hold it), then the clock passes the expiry.
         for (const s of services) yield* s.space(later)
         yield* TestClock.adjust(90 * MIN)

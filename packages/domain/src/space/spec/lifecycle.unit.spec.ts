@@ -1,6 +1,7 @@
 import { Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import type { UserId } from "../../ids.js"
 import { defaultRoomRules } from "../../rules/RoomRules.js"
 import {
   cohost,
@@ -265,16 +266,21 @@ describe("settings", () => {
   })
 
   it("only the host changes recording; host and co-hosts change captions", () => {
-    given(fullRoom())
-      .when({ _tag: "SetRecording", spaceId: space, by: host, recording: true })
-      .emits([{ _tag: "RecordingChanged", spaceId: space, at: T0, by: host, recording: true }])
-    given(fullRoom())
-      .when({ _tag: "SetRecording", spaceId: space, by: cohost, recording: true })
-      .rejects("NotPermitted", { standing: "cohost", rule: "only the host can change recording" })
-    given(fullRoom())
-      .when({ _tag: "SetCaptions", spaceId: space, by: cohost, captions: false })
-      .emits([{ _tag: "CaptionsChanged", spaceId: space, at: T0, by: cohost, captions: false }])
-    given(fullRoom()).when({ _tag: "SetCaptions", spaceId: space, by: cohost, captions: true }).emits([])
+    const recordingOnBy = (by: UserId) =>
+      given(fullRoom()).when({ _tag: "SetRecording", spaceId: space, by, recording: true })
+    recordingOnBy(host).emits([
+      { _tag: "RecordingChanged", spaceId: space, at: T0, by: host, recording: true }
+    ])
+    recordingOnBy(cohost).rejects("NotPermitted", {
+      standing: "cohost",
+      rule: "only the host can change recording"
+    })
+    const captionsByCohost = (captions: boolean) =>
+      given(fullRoom()).when({ _tag: "SetCaptions", spaceId: space, by: cohost, captions })
+    captionsByCohost(false).emits([
+      { _tag: "CaptionsChanged", spaceId: space, at: T0, by: cohost, captions: false }
+    ])
+    captionsByCohost(true).emits([])
   })
 })
 

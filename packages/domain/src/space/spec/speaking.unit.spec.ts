@@ -21,6 +21,16 @@ import {
 } from "../../testing/fixtures.js"
 import { given, T0 } from "../../testing/SpaceSpecification.js"
 
+/** The host gone (walked out or disconnected) at T0: five minutes' grace. */
+const hostAway = (reason: "left" | "disconnected"): SpaceEvent => ({
+  _tag: "HostLeft",
+  spaceId: space,
+  at: T0,
+  user: host,
+  graceEndsAt: T0 + 5 * 60_000,
+  reason
+})
+
 const raised = (who = listener): SpaceEvent => ({ _tag: "HandRaised", spaceId: space, at: T0, user: who })
 const invited = (who = listener): SpaceEvent => ({
   _tag: "SpeakerInvited",
@@ -85,14 +95,7 @@ describe("joining and leaving", () => {
       ])
     expect(away.status).toBe("live")
     expect(away.hostAway).toEqual({ since: T0, graceEndsAt: T0 + 5 * 60_000 })
-    const hostLeft: SpaceEvent = {
-      _tag: "HostLeft",
-      spaceId: space,
-      at: T0,
-      user: host,
-      graceEndsAt: T0 + 300_000,
-      reason: "left"
-    }
+    const hostLeft = hostAway("left")
     const back = given([...fullRoom(), hostLeft])
       .when({ _tag: "JoinSpace", spaceId: space, by: host })
       .emits([{ _tag: "HostReturned", spaceId: space, at: T0, user: host }])
@@ -100,14 +103,7 @@ describe("joining and leaving", () => {
   })
 
   it("the Space ends when the grace period is over (a system command), not before", () => {
-    const hostLeft: SpaceEvent = {
-      _tag: "HostLeft",
-      spaceId: space,
-      at: T0,
-      user: host,
-      graceEndsAt: T0 + 300_000,
-      reason: "left"
-    }
+    const hostLeft = hostAway("left")
     given([...fullRoom(), hostLeft], { now: T0 + 300_000 })
       .when({ _tag: "EndAbandonedSpace", spaceId: space })
       .emits([{ _tag: "SpaceEnded", spaceId: space, at: T0 + 300_000, reason: "host_absent", by: "system" }])
@@ -132,25 +128,9 @@ describe("joining and leaving", () => {
   it("a disconnected host starts the grace period and keeps the role on return", () => {
     const away = given(fullRoom())
       .when({ _tag: "DisconnectParticipant", spaceId: space, user: host })
-      .emits([
-        {
-          _tag: "HostLeft",
-          spaceId: space,
-          at: T0,
-          user: host,
-          graceEndsAt: T0 + 5 * 60_000,
-          reason: "disconnected"
-        }
-      ])
+      .emits([hostAway("disconnected")])
     expect(away.hostAway).toEqual({ since: T0, graceEndsAt: T0 + 5 * 60_000 })
-    const hostLeft: SpaceEvent = {
-      _tag: "HostLeft",
-      spaceId: space,
-      at: T0,
-      user: host,
-      graceEndsAt: T0 + 300_000,
-      reason: "disconnected"
-    }
+    const hostLeft = hostAway("disconnected")
     // A late second order while the host is away changes nothing.
     given([...fullRoom(), hostLeft])
       .when({ _tag: "DisconnectParticipant", spaceId: space, user: host })
@@ -163,14 +143,7 @@ describe("joining and leaving", () => {
   })
 
   it("a co-host can't take over ending while the host is away", () => {
-    const hostLeft: SpaceEvent = {
-      _tag: "HostLeft",
-      spaceId: space,
-      at: T0,
-      user: host,
-      graceEndsAt: T0 + 300_000,
-      reason: "left"
-    }
+    const hostLeft = hostAway("left")
     given([...fullRoom(), hostLeft])
       .when({ _tag: "EndSpace", spaceId: space, by: cohost })
       .rejects("NotPermitted")
