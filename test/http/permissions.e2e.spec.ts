@@ -208,6 +208,7 @@ const elsewhere: Record<string, string> = {
   "GET /v1/spaces/:spaceId/events": SIGNED_IN,
   "GET /v1/spaces/:spaceId/state": SIGNED_IN,
   "GET /v1/spaces/:spaceId/transcript": SIGNED_IN,
+  "GET /v1/spaces/:spaceId/posts/:postId": SIGNED_IN,
   "GET /v1/spaces/:spaceId/transcript.vtt": SIGNED_IN,
   "GET /v1/spaces/:spaceId/live": SIGNED_IN,
   "GET /v1/spaces/:spaceId/recording": SIGNED_IN,

@@ -120,12 +120,23 @@ describe.each(stores)("a Space from follow to replay, over HTTP (event store: %s
     const rejoin = await bob.call("POST", "/v1/spaces/sp-1/join")
     expect(rejoin.body).toMatchObject({ status: 403, type: "https://spaces.dev/problems/banned-from-space" })
 
-    // Posts
-    const post = ok(
-      await lee.call("POST", "/v1/spaces/sp-1/posts", { postId: "post-1", text: "great room" }),
-      201
-    )
+    // Posts: the Location of a new post answers it
+    const published = await lee.call("POST", "/v1/spaces/sp-1/posts", {
+      postId: "post-1",
+      text: "great room"
+    })
+    const post = ok(published, 201)
     expect(post.events[0]?._tag).toBe("PostPublished")
+    expect(published.headers.get("location")).toBe("/v1/spaces/sp-1/posts/post-1")
+    expect(ok(await fay.call("GET", "/v1/spaces/sp-1/posts/post-1"))).toMatchObject({
+      postId: "post-1",
+      author: "lee",
+      text: "great room"
+    })
+    expect((await fay.call("GET", "/v1/spaces/sp-1/posts/post-9")).body).toMatchObject({
+      status: 404,
+      type: "https://spaces.dev/problems/post-not-found"
+    })
     ok(await hana.call("PUT", "/v1/spaces/sp-1/pinned-post", { postId: "post-1" }))
 
     // Captions: a service identity only

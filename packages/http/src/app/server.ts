@@ -12,6 +12,7 @@ import { mountOps } from "../routes/ops.js"
 import { mountQueries } from "../routes/queries.js"
 import { mountReactions } from "../routes/reactions.js"
 import { mountTranscript } from "../routes/transcript.js"
+import { mountPostQuery } from "../routes/postQuery.js"
 import { Routes } from "../routes/registry.js"
 import { mountSignIn } from "../routes/signIn.js"
 import { mountShare } from "../routes/share.js"
@@ -76,6 +77,7 @@ export const createExpressApp = (app: App) => {
   mountQueries(app, routes)
   mountHistory(app, routes)
   mountTranscript(app, routes)
+  mountPostQuery(app, routes)
   mountReactions(app, routes)
   mountLive(app, routes)
   mountNotifications(app, routes)

@@ -30,6 +30,7 @@ export const ROUTES = [
   "GET /v1/spaces/:spaceId/live",
   "GET /v1/spaces/:spaceId/media/capabilities",
   "GET /v1/spaces/:spaceId/media/producers",
+  "GET /v1/spaces/:spaceId/posts/:postId",
   "GET /v1/spaces/:spaceId/recording",
   "GET /v1/spaces/:spaceId/recording/tracks/:file",
   "GET /v1/spaces/:spaceId/state",
