@@ -1,9 +1,7 @@
 import { existsSync } from "node:fs"
-import { SpaceId, UserId } from "@spaces/domain"
-import { Effect } from "effect"
 import * as mediasoup from "mediasoup"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { plainSpeaker, type TestSpeaker } from "../../packages/media/src/testing/peers.js"
+import type { TestSpeaker } from "../../packages/media/src/testing/peers.js"
 import {
   concatPcm,
   opusFrames,
@@ -12,8 +10,8 @@ import {
   silencePcm,
   speechPcm
 } from "../../packages/media/src/testing/speech.js"
-import { waitUntil } from "../../packages/media/src/testing/udp.js"
-import { type Client, client, eventually, openSse, startTestServer, type TestServer } from "./harness.js"
+import { openCaptionedRoom } from "./captionedRoom.js"
+import { type Client, eventually, openSse, type TestServer } from "./harness.js"
 
 // A sentence the default engine recognises whole on a quiet machine (`npm run bench -- captions`):
 // "…first question" came back as "…first western" even then, too little margin on a loaded CI run.
@@ -58,36 +56,14 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("captions over HTTP", () => {
   }
 
   beforeAll(async () => {
-    t = await startTestServer({
-      SPACES_MEDIA: "on",
-      SPACES_MEDIA_WORKERS: "1",
-      SPACES_MEDIA_MIN_PORT: "45000",
-      SPACES_MEDIA_MAX_PORT: "45999",
-      SPACES_CAPTIONS_DECODERS: "1",
-      // The speakers here talk through the media plane directly and hold no live connection: a
-      // loaded machine's set-up must not outlast the presence grace and leave them.
-      SPACES_DISCONNECT_GRACE_MS: "3600000"
-    })
-    if (!t.server.media.available) throw new Error("the test server has no media plane")
-    const plane = t.server.media.plane
-    host = await client(t.url, "cap-host")
-    listener = await client(t.url, "cap-listener")
-    const created = await host.call("POST", "/v1/spaces", {
+    ;({ t, host, listener, speaker } = await openCaptionedRoom({
+      env: { SPACES_MEDIA_MIN_PORT: "45000", SPACES_MEDIA_MAX_PORT: "45999", SPACES_CAPTIONS_DECODERS: "1" },
       spaceId,
       title: "Captioned",
-      topics: [],
-      speakPolicy: "everyone",
-      recording: false,
-      captions: true
-    })
-    expect(created.status).toBe(201)
-    expect((await host.call("POST", `/v1/spaces/${spaceId}/speakers/cap-host/unmute`)).status).toBe(200)
-    expect((await listener.call("POST", `/v1/spaces/${spaceId}/join`)).status).toBe(200)
-    const space = SpaceId.make(spaceId)
-    expect(await waitUntil(() => Effect.runSync(Effect.either(plane.stats(space)))._tag === "Right")).toBe(
-      true
-    )
-    speaker = await Effect.runPromise(plainSpeaker(plane, space, UserId.make("cap-host"), SSRC))
+      host: "cap-host",
+      listener: "cap-listener",
+      ssrc: SSRC
+    }))
   }, 60_000)
   afterAll(async () => {
     await speaker?.endpoint.close()

@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { ServiceId, SpaceId, UserId } from "@spaces/domain"
+import { ServiceId } from "@spaces/domain"
 import { CAPTIONS_SCOPE, MEDIA_TAP_SCOPE } from "@spaces/http"
-import { Effect } from "effect"
 import * as mediasoup from "mediasoup"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { plainSpeaker, type TestSpeaker } from "../../packages/media/src/testing/peers.js"
+import type { TestSpeaker } from "../../packages/media/src/testing/peers.js"
 import {
   concatPcm,
   opusFrames,
@@ -15,17 +14,8 @@ import {
   silencePcm,
   speechPcm
 } from "../../packages/media/src/testing/speech.js"
-import { waitUntil } from "../../packages/media/src/testing/udp.js"
-import {
-  type Client,
-  client,
-  openSse,
-  request,
-  serviceToken,
-  startTestServer,
-  type TestServer,
-  tokens
-} from "./harness.js"
+import { openCaptionedRoom } from "./captionedRoom.js"
+import { type Client, openSse, request, serviceToken, type TestServer, tokens } from "./harness.js"
 
 const SENTENCE = "hello everyone and welcome to the show"
 const SSRC = 6160
@@ -100,36 +90,18 @@ describe.skipIf(!existsSync(mediasoup.workerBin))("the transcriber as its own pr
   const spaceId = "ext-cap-1"
 
   beforeAll(async () => {
-    t = await startTestServer({
-      SPACES_MEDIA: "on",
-      SPACES_MEDIA_WORKERS: "1",
-      SPACES_MEDIA_MIN_PORT: "46000",
-      SPACES_MEDIA_MAX_PORT: "46999",
-      SPACES_CAPTIONS_ENGINE: "external",
-      // The speakers here talk through the media plane directly and hold no live connection: a
-      // loaded machine's set-up must not outlast the presence grace and leave them.
-      SPACES_DISCONNECT_GRACE_MS: "3600000"
-    })
-    if (!t.server.media.available) throw new Error("the test server has no media plane")
-    const plane = t.server.media.plane
-    host = await client(t.url, "ext-host")
-    listener = await client(t.url, "ext-listener")
-    const created = await host.call("POST", "/v1/spaces", {
+    ;({ t, host, listener, speaker } = await openCaptionedRoom({
+      env: {
+        SPACES_MEDIA_MIN_PORT: "46000",
+        SPACES_MEDIA_MAX_PORT: "46999",
+        SPACES_CAPTIONS_ENGINE: "external"
+      },
       spaceId,
       title: "Captioned elsewhere",
-      topics: [],
-      speakPolicy: "everyone",
-      recording: false,
-      captions: true
-    })
-    expect(created.status).toBe(201)
-    expect((await host.call("POST", `/v1/spaces/${spaceId}/speakers/ext-host/unmute`)).status).toBe(200)
-    expect((await listener.call("POST", `/v1/spaces/${spaceId}/join`)).status).toBe(200)
-    const space = SpaceId.make(spaceId)
-    expect(await waitUntil(() => Effect.runSync(Effect.either(plane.stats(space)))._tag === "Right")).toBe(
-      true
-    )
-    speaker = await Effect.runPromise(plainSpeaker(plane, space, UserId.make("ext-host"), SSRC))
+      host: "ext-host",
+      listener: "ext-listener",
+      ssrc: SSRC
+    }))
   }, 60_000)
   afterAll(async () => {
     await transcriber?.stop()
