@@ -15,6 +15,7 @@ import { join } from "node:path"
 import autocannon from "autocannon"
 import { loadConfig, makeTokens } from "../src/index.js"
 import { UserId } from "@spaces/domain"
+import { cpuSeconds, rssMiB } from "../../../scripts/bench/procStats.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 const DURATION = Number(process.env.BENCH_DURATION ?? 10)
@@ -39,7 +40,9 @@ const spawnServer = (script: string, env: Record<string, string>, log: string, p
     const out = openSync(log, "w")
     const child = spawn(
       process.execPath,
-      [...flags, "--conditions=@spaces/source", "--import", "tsx", script],
+      process.env.BENCH_DIST === "1" && profile
+        ? [...flags, "packages/http/dist/bin/server.js"]
+        : [...flags, "--conditions=@spaces/source", "--import", "tsx", script],
       { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", out, "inherit"] }
     )
     closeSync(out)
@@ -56,14 +59,6 @@ const spawnServer = (script: string, env: Record<string, string>, log: string, p
       reject(new Error(`${script} exited with ${code}`))
     })
   })
-
-/** Resident set size of a process, from /proc (Linux), in MiB. */
-const rssMiB = (pid: number) => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"))
-  return line === undefined ? Number.NaN : Number(line.split(/\s+/)[1]) / 1024
-}
 
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-bench-"))
@@ -150,14 +145,20 @@ const main = async () => {
   const bareFeed = () => ({ method: "GET", path: "/bare/feed", headers: {} })
 
   const rows: Array<Array<string>> = []
+  let bareCpu = cpuSeconds(bare.child.pid!)
   const measure = async (
     name: string,
     target: string,
     spacesRoute: typeof joinRoute,
     bareRoute: typeof joinRoute
   ) => {
+    const cpu0 = cpuSeconds(spaces.child.pid!)
     const a = await run(spaces.url, spacesRoute)
+    const cpu1 = cpuSeconds(spaces.child.pid!)
     const b = await run(bare.url, bareRoute)
+    const cpu2 = cpuSeconds(bare.child.pid!) - bareCpu
+    bareCpu += cpu2
+    const perRequest = (seconds: number, r: typeof a) => `${((seconds * 1e6) / Math.max(1, r.requests.total)).toFixed(0)} µs`
     const ok = (r: typeof a) =>
       r.non2xx > 0 || r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ""
     rows.push([
@@ -168,6 +169,8 @@ const main = async () => {
       `${b.latency.p99} ms`,
       `${((a.requests.average / b.requests.average) * 100).toFixed(1)}%`,
       `${(a.latency.p99 / Math.max(1, b.latency.p99)).toFixed(1)}×`,
+      perRequest(cpu1 - cpu0, a),
+      perRequest(cpu2, b),
       target
     ])
   }
@@ -184,6 +187,8 @@ const main = async () => {
     "bare p99",
     "Spaces / bare",
     "p99 / bare's",
+    "server CPU / request",
+    "bare's CPU / request",
     "target"
   ]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

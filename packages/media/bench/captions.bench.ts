@@ -13,7 +13,7 @@
  *    clips in real time; the largest K whose finals all come within 1.5 s of their phrase's end.
  */
 import { execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import type { SpaceId, UserId } from "@spaces/domain"
@@ -39,6 +39,7 @@ import {
   wordsOf
 } from "../src/testing/speech.js"
 import { waitUntil } from "../src/testing/udp.js"
+import { cpuSeconds } from "../../../scripts/bench/procStats.js"
 
 const CLIPS = [
   "hello everyone and welcome to the show",
@@ -162,11 +163,6 @@ const cliBaseline = (dir: string) =>
     return { reference: clip, hypothesis: out.replace(/\n/g, " ").trim() }
   })
 
-/** CPU seconds a process has used (utime + stime from /proc). */
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
 
 /** K decoders on one core, each fed the clips in real time: do all finals come within 1.5 s? */
 const decodersOnOneCore = async (k: number, pcm: ReadonlyArray<Int16Array>) => {

@@ -18,7 +18,7 @@
  *   lower bound there.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { Effect, Layer } from "effect"
 import * as mediasoup from "mediasoup"
@@ -29,6 +29,7 @@ import { opusRtpPacket, opusRtpParameters } from "../src/testing/rtp.js"
 import { sleep, type UdpEndpoint, udpEndpoint } from "../src/testing/udp.js"
 import { missingWorkerMessage } from "../src/workers/workerPool.js"
 import type { SpaceId, UserId } from "@spaces/domain"
+import { cpuSeconds } from "../../../scripts/bench/procStats.js"
 
 /** Every non-pipe consumer the workers create, seen through mediasoup's public observer API. */
 const consumers = new Set<types.Consumer>()
@@ -69,7 +70,6 @@ const MEASURE_PACKETS = 150 // 3 s per measurement
 const SAMPLE_EVERY = 25
 const MAX_CPU = 0.95 // of one core
 const space = "bench-space" as SpaceId
-const CLOCK_TICKS = 100 // USER_HZ on Linux
 
 const pin = (pid: number, cpu: string): boolean => {
   try {
@@ -80,12 +80,6 @@ const pin = (pid: number, cpu: string): boolean => {
   }
 }
 
-/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
-const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-}
 
 interface Audience {
   readonly size: () => number

@@ -14,7 +14,7 @@
  * outbound count read from its worker; worker CPU from /proc over the sending window.
  * NODES_BENCH_LISTENERS sets the audience (default 900).
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import type { SpaceId, UserId } from "@spaces/domain"
 import { Effect, Layer, type Scope } from "effect"
@@ -24,20 +24,15 @@ import { testAuthority } from "../src/testing/authority.js"
 import { opusRtpPacket, opusRtpParameters } from "../src/testing/rtp.js"
 import { sleep, udpEndpoint } from "../src/testing/udp.js"
 import { missingWorkerMessage } from "../src/workers/workerPool.js"
+import { cpuSeconds } from "../../../scripts/bench/procStats.js"
 
 const PACKETS_PER_SECOND = 50
 const MEASURE_PACKETS = 150
 const SAMPLE_EVERY = 25
-const CLOCK_TICKS = 100
 const AUDIENCE = Number(process.env.NODES_BENCH_LISTENERS ?? 900)
 const space = "bench-nodes" as SpaceId
 const host = "host" as UserId
 
-const cpuSeconds = (pid: number): number => {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-}
 
 const authority = testAuthority()
 authority.speaker(space, host)

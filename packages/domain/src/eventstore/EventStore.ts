@@ -49,6 +49,13 @@ export interface AppendResult {
   readonly position: number
 }
 
+/** One stream's part of a multi-stream append. */
+export interface StreamAppend {
+  readonly stream: string
+  readonly events: ReadonlyArray<EventData>
+  readonly expected: ExpectedRevision
+}
+
 /** Global positions are exclusive: reading `from: p` yields the events with `position > p`. */
 export const START = 0
 
@@ -63,6 +70,15 @@ export interface EventStoreShape {
     events: ReadonlyArray<EventData>,
     expected: ExpectedRevision
   ) => Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable>
+  /**
+   * Appends to several streams in one atomic step, in the order given: every stream at its
+   * expected revision and all the events written, or nothing written and the first conflict. One
+   * result per append, in order. Optional: a store without multi-stream transactions (EventStoreDB)
+   * leaves it out, and `appendStreams` appends one stream after the other.
+   */
+  readonly appendMany?: (
+    appends: ReadonlyArray<StreamAppend>
+  ) => Effect.Effect<ReadonlyArray<AppendResult>, WrongExpectedVersion | EventStoreUnavailable>
   /** The stream's events from `fromRevision` (default 0); an absent stream reads as empty. */
   readonly readStream: (
     stream: string,

@@ -5,7 +5,8 @@ import {
   type EventData,
   EventStore,
   type EventStoreShape,
-  type RecordedEvent
+  type RecordedEvent,
+  type StreamAppend
 } from "./EventStore.js"
 import { type ExpectedRevision, WrongExpectedVersion } from "./EventStoreError.js"
 import { CommitSignal, catchUpThenLive, readToEnd } from "./liveTail.js"
@@ -42,35 +43,58 @@ export const makeInMemoryEventStore = (): EventStoreShape => {
 
   const readPage = (after: number) => Effect.sync(() => log.slice(after, after + PAGE))
 
+  /** The outcome of appending to `stream` now: a retry's original result, a conflict, or what to write. */
+  const plan = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) => {
+    const stored = streams.get(stream) ?? []
+    const last = stored.length - 1
+    if (isRetryOf(stored, events)) {
+      const tail = stored[stored.length - 1]!
+      return { done: { nextRevision: tail.revision, position: tail.position } satisfies AppendResult }
+    }
+    const conflict = checkExpected(stream, expected, last)
+    return conflict === undefined ? { write: { stream, events, last } } : { conflict }
+  }
+
+  const write = (stream: string, events: ReadonlyArray<EventData>, last: number): AppendResult => {
+    if (events.length === 0) return { nextRevision: last, position: log.length }
+    const recorded = events.map(
+      (event, i): RecordedEvent => ({
+        ...event,
+        streamId: stream,
+        revision: last + 1 + i,
+        position: log.length + 1 + i
+      })
+    )
+    log.push(...recorded)
+    streams.set(stream, (streams.get(stream) ?? []).concat(recorded))
+    const tail = recorded[recorded.length - 1]!
+    return { nextRevision: tail.revision, position: tail.position }
+  }
+
   const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
     Effect.suspend(() => {
-      const stored = streams.get(stream) ?? []
-      const last = stored.length - 1
-      if (isRetryOf(stored, events)) {
-        const tail = stored[stored.length - 1]!
-        return Effect.succeed<AppendResult>({ nextRevision: tail.revision, position: tail.position })
-      }
-      const conflict = checkExpected(stream, expected, last)
-      if (conflict) return Effect.fail(conflict)
-      if (events.length === 0)
-        return Effect.succeed<AppendResult>({ nextRevision: last, position: log.length })
-      const recorded = events.map(
-        (event, i): RecordedEvent => ({
-          ...event,
-          streamId: stream,
-          revision: last + 1 + i,
-          position: log.length + 1 + i
-        })
-      )
-      log.push(...recorded)
-      streams.set(stream, stored.concat(recorded))
-      signal.notify()
-      const tail = recorded[recorded.length - 1]!
-      return Effect.succeed<AppendResult>({ nextRevision: tail.revision, position: tail.position })
+      const planned = plan(stream, events, expected)
+      if (planned.done !== undefined) return Effect.succeed(planned.done)
+      if (planned.conflict !== undefined) return Effect.fail(planned.conflict)
+      const result = write(stream, events, planned.write.last)
+      if (events.length > 0) signal.notify()
+      return Effect.succeed(result)
+    })
+
+  /** Every stream checked before anything is written: all the appends or none. */
+  const appendMany = (appends: ReadonlyArray<StreamAppend>) =>
+    Effect.suspend(() => {
+      const planned = appends.map((a) => plan(a.stream, a.events, a.expected))
+      const conflict = planned.find((p) => p.conflict !== undefined)?.conflict
+      if (conflict !== undefined) return Effect.fail(conflict)
+      const results = planned.map((p) => p.done ?? write(p.write!.stream, p.write!.events, p.write!.last))
+      if (planned.some((p) => p.write !== undefined && p.write.events.length > 0)) signal.notify()
+      return Effect.succeed(results)
     })
 
   return {
     append,
+    appendMany,
     readStream: (stream, options) =>
       Effect.sync(() => (streams.get(stream) ?? []).slice(options?.fromRevision ?? 0)),
     readAll: (from) => readToEnd(from, readPage),

@@ -1,6 +1,13 @@
 import { Effect, Either, ParseResult, type Schema } from "effect"
 import type { Decider } from "../Decider.js"
-import type { EventMetadata, EventStoreShape, RecordedEvent, ReadError } from "../eventstore/EventStore.js"
+import type {
+  AppendResult,
+  EventMetadata,
+  EventStoreShape,
+  ReadError,
+  RecordedEvent,
+  StreamAppend
+} from "../eventstore/EventStore.js"
 import {
   type EventStoreUnavailable,
   MalformedEvent,
@@ -149,6 +156,51 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       return remember(stream, yield* foldInto(cached, newer))
     })
 
+  /** The events as the store takes them: each with a new id, its encoded payload and `metadata`. */
+  const toAppend = (
+    stream: string,
+    from: Loaded<State, Event>,
+    events: ReadonlyArray<Event>,
+    metadata: EventMetadata,
+    newId: Effect.Effect<string>
+  ): Effect.Effect<StreamAppend> =>
+    Effect.map(
+      Effect.forEach(events, (event) =>
+        Effect.map(newId, (id) => ({ id, type: event._tag, data: encode(event), metadata }))
+      ),
+      (data) => ({ stream, events: data, expected: from.revision === -1 ? "no_stream" : from.revision })
+    )
+
+  /** Our own committed append extends the cached state, if nobody wrote in between; its outcome. */
+  const committed = (
+    from: Loaded<State, Event>,
+    events: ReadonlyArray<Event>,
+    written: StreamAppend,
+    result: AppendResult
+  ): Outcome<Event> => {
+    const { stream } = written
+    const first = result.nextRevision - events.length + 1
+    // Positions inside a batch are only used for the last event: stores need not number a batch
+    // contiguously.
+    if ((cache.get(stream) ?? empty) === from)
+      remember(
+        stream,
+        foldDecoded(
+          from,
+          events.map((event, i) => ({
+            event,
+            record: {
+              ...written.events[i]!,
+              streamId: stream,
+              revision: first + i,
+              position: result.position - events.length + 1 + i
+            }
+          }))
+        )
+      )
+    return { events, revision: result.nextRevision, position: result.position }
+  }
+
   const append = (
     stream: string,
     from: Loaded<State, Event>,
@@ -156,32 +208,11 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     metadata: EventMetadata,
     newId: Effect.Effect<string>
   ): Effect.Effect<Outcome<Event>, WrongExpectedVersion | EventStoreUnavailable> =>
-    Effect.gen(function* () {
-      const data = yield* Effect.forEach(events, (event) =>
-        Effect.map(newId, (id) => ({ id, type: event._tag, data: encode(event), metadata }))
+    Effect.flatMap(toAppend(stream, from, events, metadata, newId), (written) =>
+      Effect.map(store.append(stream, written.events, written.expected), (result) =>
+        committed(from, events, written, result)
       )
-      const result = yield* store.append(stream, data, from.revision === -1 ? "no_stream" : from.revision)
-      const first = result.nextRevision - events.length + 1
-      const recorded = data.map(
-        (d, i): RecordedEvent => ({
-          ...d,
-          streamId: stream,
-          revision: first + i,
-          position: result.position - events.length + 1 + i
-        })
-      )
-      // Our own write extends the cached state only if nobody wrote in between. (Positions inside
-      // a batch are only used for the last event: stores need not number a batch contiguously.)
-      if ((cache.get(stream) ?? empty) === from)
-        remember(
-          stream,
-          foldDecoded(
-            from,
-            events.map((event, i) => ({ event, record: recorded[i]! }))
-          )
-        )
-      return { events, revision: result.nextRevision, position: result.position }
-    })
+    )
 
   const isCurrent = (stream: string, loaded: Loaded<State, Event>) => cache.get(stream) === loaded
 
@@ -214,7 +245,10 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       }
     })
 
-  return { load, append, isCurrent, outcomeOf } satisfies AggregateRepository<Event, State>
+  return { load, append, toAppend, committed, isCurrent, outcomeOf } satisfies AggregateRepository<
+    Event,
+    State
+  >
 }
 
 export interface AggregateRepository<Event, State> {
@@ -226,6 +260,21 @@ export interface AggregateRepository<Event, State> {
     metadata: EventMetadata,
     newId: Effect.Effect<string>
   ) => Effect.Effect<Outcome<Event>, WrongExpectedVersion | EventStoreUnavailable>
+  /** The events of an append as the store takes them (ids, encoded payloads, expected revision). */
+  readonly toAppend: (
+    stream: string,
+    from: Loaded<State, Event>,
+    events: ReadonlyArray<Event>,
+    metadata: EventMetadata,
+    newId: Effect.Effect<string>
+  ) => Effect.Effect<StreamAppend>
+  /** After `toAppend`'s append committed (alone or with other streams'): the cache and the outcome. */
+  readonly committed: (
+    from: Loaded<State, Event>,
+    events: ReadonlyArray<Event>,
+    written: StreamAppend,
+    result: AppendResult
+  ) => Outcome<Event>
   /**
    * Whether `loaded` is still the cached state of `stream`: nothing this process wrote or read
    * since has moved it (another process's write shows only at the next `load`, or as a conflict).

@@ -1,6 +1,12 @@
 import { Clock, Context, Effect, HashSet, Layer, Option } from "effect"
 import type { Decider } from "../Decider.js"
-import { EventStore, type EventMetadata, type ReadError } from "../eventstore/EventStore.js"
+import { appendStreams } from "../eventstore/appendStreams.js"
+import {
+  type AppendResult,
+  EventStore,
+  type EventMetadata,
+  type ReadError
+} from "../eventstore/EventStore.js"
 import { type EventStoreUnavailable, WrongExpectedVersion } from "../eventstore/EventStoreError.js"
 import type { SpaceId, UserId } from "../ids.js"
 import { Rules } from "../rules/RoomRules.js"
@@ -32,7 +38,7 @@ import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
 import { IdempotencyKeyReused } from "./IdempotencyKeyReused.js"
 import { IdGenerator } from "./IdGenerator.js"
 import { makeKeyedLock, UserMoves } from "./KeyedLock.js"
-import { makePresence } from "./presence.js"
+import { makePresence, type PreparedAppend } from "./presence.js"
 
 export interface CommandOptions {
   /**
@@ -243,6 +249,11 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         })
     }
 
+    /** Who a command is recorded as: its actor, or the service or the system (scheduled commands). */
+    const spaceActor = (command: SpaceCommand) =>
+      actorOf(command) ?? ("service" in command ? command.service : "system")
+    const userActor = (command: UserCommand) => (command._tag === "EnterSpace" ? command.user : command.by)
+
     const runSpace = (
       command: SpaceCommand,
       options: CommandOptions | undefined,
@@ -252,7 +263,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
         space,
         spaceStream(command.spaceId),
         command,
-        actorOf(command) ?? ("service" in command ? command.service : "system"),
+        spaceActor(command),
         options,
         digestOf(command, options),
         first
@@ -263,13 +274,48 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       options: CommandOptions | undefined,
       first?: FirstAttempt<UserState, UserEvent>
     ) => {
-      const by = command._tag === "EnterSpace" ? command.user : command.by
+      const by = userActor(command)
       return decideAndAppend(user, userStream(by), command, by, options, digestOf(command, options), first)
     }
+
+    /** A decided command's append on `repo`, and what its commit does to the cache. */
+    const prepare = <Event, State>(
+      repo: AggregateRepository<Event, State>,
+      stream: string,
+      loaded: Loaded<State, Event>,
+      events: ReadonlyArray<Event>,
+      actor: string,
+      now: number,
+      command?: SpaceCommand,
+      options?: CommandOptions
+    ): Effect.Effect<PreparedAppend> =>
+      Effect.map(
+        repo.toAppend(
+          stream,
+          loaded,
+          events,
+          metadata(actor, options, command === undefined ? undefined : digestOf(command, options), now),
+          ids.uuid
+        ),
+        (written) => ({
+          written,
+          committed: (result: AppendResult) => repo.committed(loaded, events, written, result)
+        })
+      )
 
     const presence = makePresence({
       spaces,
       users,
+      prepare,
+      appendAll: (parts) =>
+        Effect.map(
+          appendStreams(
+            store,
+            parts.map((p) => p.written)
+          ),
+          (results) => parts.map((p, i) => p.committed(results[i]!))
+        ),
+      atomic: store.appendMany !== undefined,
       decideSpace: (command, state, now) => decideWith(space, command, state, now),
       decideUser: (command, state, now) => decideWith(user, command, state, now),
       runSpace,

@@ -1,12 +1,18 @@
 import { Effect, Either, HashMap, Layer, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import { type EventMetadata, EventStore, type EventStoreShape } from "../eventstore/EventStore.js"
+import {
+  type EventMetadata,
+  EventStore,
+  type EventStoreShape,
+  type StreamAppend
+} from "../eventstore/EventStore.js"
 import { WrongExpectedVersion } from "../eventstore/EventStoreError.js"
 import { makeInMemoryEventStore } from "../eventstore/InMemoryEventStore.js"
 import { SpaceId, UserId } from "../ids.js"
 import { spacesOn } from "../layers.js"
 import { defaultRoomRules, type RoomRules } from "../rules/RoomRules.js"
 import { spaceStream } from "../streams.js"
+import { oneStreamAtATime } from "../testing/stores.js"
 import { Spaces } from "./Spaces.js"
 
 const u = (name: string) => UserId.make(name)
@@ -196,32 +202,36 @@ describe("the command handler", () => {
     expect(replayed.events.map((e) => e._tag)).toEqual(["ListenerJoined"])
   })
 
-  it("retries the decision on a concurrent write, on the newer state", async () => {
+  it.each([
+    ["one stream at a time", (store: EventStoreShape) => oneStreamAtATime(store)],
+    ["with the user's move in one atomic append", (store: EventStoreShape) => store]
+  ])("retries the decision on a concurrent write, on the newer state (%s)", async (_, shape) => {
     const inner = makeInMemoryEventStore()
     let injected = false
     // A writer that slips an event in between the handler's read and its append, once.
-    const racing: EventStoreShape = {
+    const slipIn = (appends: ReadonlyArray<StreamAppend>) =>
+      Effect.gen(function* () {
+        if (injected || !appends.some((a) => a.stream === "space-a" && a.expected === 1)) return
+        injected = true
+        yield* inner.append(
+          "space-a",
+          [
+            {
+              id: "x",
+              type: "ListenerJoined",
+              data: { _tag: "ListenerJoined", spaceId: "a", at: 1, user: "olga" },
+              metadata: { recordedAt: 1 }
+            }
+          ],
+          1
+        )
+      })
+    const racing = shape({
       ...inner,
       append: (stream, events, expected) =>
-        Effect.gen(function* () {
-          if (!injected && stream === "space-a" && expected === 1) {
-            injected = true
-            yield* inner.append(
-              stream,
-              [
-                {
-                  id: "x",
-                  type: "ListenerJoined",
-                  data: { _tag: "ListenerJoined", spaceId: "a", at: 1, user: "olga" },
-                  metadata: { recordedAt: 1 }
-                }
-              ],
-              1
-            )
-          }
-          return yield* inner.append(stream, events, expected)
-        })
-    }
+        Effect.zipRight(slipIn([{ stream, events, expected }]), inner.append(stream, events, expected)),
+      appendMany: (appends) => Effect.zipRight(slipIn(appends), inner.appendMany!(appends))
+    })
     await run(
       Effect.gen(function* () {
         const spaces = yield* spacesWith(create("a", "hana"))

@@ -6,7 +6,7 @@ import { spacesOn } from "../layers.js"
 import { evolve } from "../space/evolve.js"
 import { SpaceEvent } from "../space/SpaceEvent.js"
 import { initialSpaceState, type SpaceState } from "../space/SpaceState.js"
-import { interleaving } from "../testing/stores.js"
+import { interleaving, oneStreamAtATime } from "../testing/stores.js"
 import { Spaces } from "./Spaces.js"
 
 const u = (name: string) => UserId.make(name)
@@ -20,7 +20,13 @@ const countingConflicts = (store: EventStoreShape) => {
     append: (stream, events, expected) =>
       store
         .append(stream, events, expected)
-        .pipe(Effect.tapError(() => Effect.sync(() => counter.conflicts++)))
+        .pipe(Effect.tapError(() => Effect.sync(() => counter.conflicts++))),
+    ...(store.appendMany === undefined
+      ? {}
+      : {
+          appendMany: (appends) =>
+            store.appendMany!(appends).pipe(Effect.tapError(() => Effect.sync(() => counter.conflicts++)))
+        })
   }
   return { counter, wrapped }
 }
@@ -87,8 +93,11 @@ describe("many fibers, one Space", () => {
 })
 
 describe("many fibers, many Spaces", () => {
-  it("a user is never live in two Spaces at any point of the log", async () => {
-    const { counter, wrapped } = countingConflicts(interleaving())
+  it.each([
+    ["each move in one atomic append", (store: EventStoreShape) => store],
+    ["one stream at a time", oneStreamAtATime]
+  ])("a user is never live in two Spaces at any point of the log (%s)", async (_, shape) => {
+    const { counter, wrapped } = countingConflicts(shape(interleaving()))
     const people = Array.from({ length: 12 }, (_, i) => u(`p${i}`))
     const rooms = ["a", "b", "c"]
     const log = await Effect.runPromise(

@@ -7,6 +7,7 @@ import { spacesOn } from "../layers.js"
 import { defaultRoomRules } from "../rules/RoomRules.js"
 import { spaceStream } from "../streams.js"
 import { participantOf } from "../space/SpaceState.js"
+import { oneStreamAtATime } from "../testing/stores.js"
 import { Spaces } from "./Spaces.js"
 
 const u = UserId.make
@@ -24,46 +25,81 @@ const create = (spaceId: string, by: string) => ({
 const join = (spaceId: string, by: string) => ({ _tag: "JoinSpace" as const, spaceId: s(spaceId), by: u(by) })
 
 /**
- * The join path decides twice: a trial decision (does the command admit the user?) before the user
- * leaves their previous Space, and the final one after. Between the two, another command can change
- * the target Space. This pins that interleaving: Bob fills the target right after Alice has left
- * her previous Space, so the final decision refuses her.
+ * The join path decides the admission before the user's leave and move are appended with it.
+ * Between the decision and the appends another command can change the target Space. These pin that
+ * interleaving: Bob fills the target right after Alice's decision, so she is refused in the end.
  */
-describe("a join refused on the final decision after passing the trial one", () => {
-  it("is refused, and the user is back in the Space they were in (not left in none)", async () => {
+describe("a join refused on the final decision after passing the first one", () => {
+  const rules = { ...defaultRoomRules, maxListeners: 1 }
+
+  /**
+   * Runs Alice's join to "target" with Bob's join slipped in by `hooked` at the right moment. Bob
+   * joins through another handler on the same log, as through another server node: in one process
+   * the admissions to a Space take turns.
+   */
+  const race = (inner: EventStoreShape, hooked: EventStoreShape) =>
+    Effect.gen(function* () {
+      const spaces = yield* Spaces
+      yield* spaces.execute(create("previous", "host-p"))
+      yield* spaces.execute(join("previous", "alice"))
+      yield* spaces.execute(create("target", "host-t"))
+      const otherNode = spacesOn(Layer.succeed(EventStore, inner), { rules })
+      armed = () =>
+        Effect.runPromiseExit(
+          Effect.flatMap(Spaces, (other) => other.execute(join("target", "bob"))).pipe(
+            Effect.provide(otherNode)
+          )
+        )
+      const refused = yield* Effect.either(spaces.execute(join("target", "alice")))
+      return {
+        refused,
+        previous: yield* spaces.space(s("previous")),
+        target: yield* spaces.space(s("target"))
+      }
+    }).pipe(Effect.provide(spacesOn(Layer.succeed(EventStore, hooked), { rules })))
+  let armed: (() => Promise<unknown>) | undefined
+
+  /** Runs Bob's join once, the first time `when` holds, before the write goes on. */
+  const once = (when: boolean) =>
+    Effect.promise(async () => {
+      const bobJoins = armed
+      if (!when || bobJoins === undefined) return
+      armed = undefined
+      await bobJoins()
+    })
+
+  it("atomic append: refused, nothing of Alice's move written, she is still in the Space she was in", async () => {
     const inner = makeInMemoryEventStore()
-    let onLeave: (() => Promise<unknown>) | undefined
-    const store: EventStoreShape = {
-      ...inner,
-      append: (stream, events, expected) =>
-        Effect.gen(function* () {
-          const hook = onLeave
-          if (hook !== undefined && stream === spaceStream(s("previous"))) {
-            onLeave = undefined
-            yield* Effect.promise(hook)
-          }
-          return yield* inner.append(stream, events, expected)
-        })
-    }
-    const rules = { ...defaultRoomRules, maxListeners: 1 }
-    const layer = spacesOn(Layer.succeed(EventStore, store), { rules })
     const { refused, previous, target } = await Effect.runPromise(
-      Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* spaces.execute(create("previous", "host-p"))
-        yield* spaces.execute(join("previous", "alice"))
-        yield* spaces.execute(create("target", "host-t"))
-        // Alice's trial decision passes (the target has room); as she leaves "previous", Bob fills it.
-        onLeave = () => Effect.runPromiseExit(spaces.execute(join("target", "bob"))).then(() => undefined)
-        const refused = yield* Effect.either(spaces.execute(join("target", "alice")))
-        return {
-          refused,
-          previous: yield* spaces.space(s("previous")),
-          target: yield* spaces.space(s("target"))
-        }
-      }).pipe(Effect.provide(layer))
+      race(inner, {
+        ...inner,
+        appendMany: (appends) =>
+          Effect.zipRight(
+            once(appends.some((a) => a.stream === spaceStream(s("target")))),
+            inner.appendMany!(appends)
+          )
+      })
     )
-    expect(onLeave).toBeUndefined()
+    expect(armed).toBeUndefined()
+    expect(Either.isLeft(refused) ? refused.left._tag : "admitted").toBe("ListenerLimitReached")
+    expect(participantOf(target, u("bob"))).toBeDefined()
+    expect(participantOf(target, u("alice"))).toBeUndefined()
+    expect(participantOf(previous, u("alice"))).toBeDefined()
+    // The refused attempt wrote nothing: "previous" never saw her leave.
+    const log = await Effect.runPromise(inner.readStream(spaceStream(s("previous"))))
+    expect(log.map((e) => e.type)).not.toContain("ParticipantLeft")
+  })
+
+  it("one stream at a time: refused, and the user is back in the Space they were in (not left in none)", async () => {
+    const inner = oneStreamAtATime(makeInMemoryEventStore())
+    const { refused, previous, target } = await Effect.runPromise(
+      race(inner, {
+        ...inner,
+        append: (stream, events, expected) =>
+          Effect.zipRight(once(stream === spaceStream(s("previous"))), inner.append(stream, events, expected))
+      })
+    )
+    expect(armed).toBeUndefined()
     expect(Either.isLeft(refused) ? refused.left._tag : "admitted").toBe("ListenerLimitReached")
     expect(participantOf(target, u("bob"))).toBeDefined()
     expect(participantOf(target, u("alice"))).toBeUndefined()
