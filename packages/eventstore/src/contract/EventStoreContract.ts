@@ -47,8 +47,13 @@ const expectIncreasing = (recorded: ReadonlyArray<RecordedEvent>) => {
   }
 }
 
+export interface ContractOptions {
+  /** The store has `appendMany` (multi-stream atomic appends): its tests run too. */
+  readonly multiStream?: boolean
+}
+
 /** Registers the event store contract's tests in the surrounding `describe`. */
-export const eventStoreContract = (open: StoreFactory) => {
+export const eventStoreContract = (open: StoreFactory, options: ContractOptions = {}) => {
   const test = (
     name: string,
     body: (store: EventStoreShape) => Effect.Effect<void, unknown>,
@@ -311,5 +316,98 @@ export const eventStoreContract = (open: StoreFactory) => {
       const result = yield* store.append(stream, [], "any")
       expect(result.nextRevision).toBe(0)
       expect(yield* store.readStream(stream)).toHaveLength(1)
+    }))
+
+  if (options.multiStream !== true) return
+
+  /** The store's multi-stream append (present: the suite was told so). */
+  const many = (store: EventStoreShape) => {
+    if (store.appendMany === undefined) throw new Error("this store has no appendMany")
+    return store.appendMany
+  }
+
+  test("appendMany: every stream appended, in the order given, one result each", (store) =>
+    Effect.gen(function* () {
+      const [a, b, c] = [freshStream(), freshStream(), freshStream()]
+      yield* store.append(b, events(2), "no_stream")
+      const from = yield* mark(store)
+      const results = yield* many(store)([
+        { stream: a, events: events(1), expected: "no_stream" },
+        { stream: b, events: events(2), expected: 1 },
+        { stream: c, events: events(1), expected: "any" }
+      ])
+      expect(results.map((r) => r.nextRevision)).toEqual([0, 3, 0])
+      const logged = yield* readAllAfter(store, from, [a, b, c])
+      expect(logged.map((e) => `${e.streamId}@${e.revision}`)).toEqual([
+        `${a}@0`,
+        `${b}@2`,
+        `${b}@3`,
+        `${c}@0`
+      ])
+      expectIncreasing(logged)
+      expect(results.map((r) => r.position)).toEqual([
+        logged[0]!.position,
+        logged[2]!.position,
+        logged[3]!.position
+      ])
+    }))
+
+  test("appendMany: one stale stream refuses them all and nothing is written", (store) =>
+    Effect.gen(function* () {
+      const [a, b] = [freshStream(), freshStream()]
+      yield* store.append(b, events(2), "no_stream")
+      const conflict = yield* conflictOf(
+        many(store)([
+          { stream: a, events: events(1), expected: "no_stream" },
+          { stream: b, events: events(1), expected: 0 }
+        ])
+      )
+      expect(conflict).toMatchObject({ stream: b, expected: 0, actual: 1 })
+      expect(yield* store.readStream(a)).toHaveLength(0)
+      expect(yield* store.readStream(b)).toHaveLength(2)
+    }))
+
+  test("appendMany: a refused one leaves appends made at the same moment in place", (store) =>
+    Effect.gen(function* () {
+      const [a, b, alone] = [freshStream(), freshStream(), freshStream()]
+      yield* store.append(b, events(1), "no_stream")
+      const [refused, appended] = yield* Effect.all(
+        [
+          Effect.either(
+            many(store)([
+              { stream: a, events: events(1), expected: "no_stream" },
+              { stream: b, events: events(1), expected: "no_stream" }
+            ])
+          ),
+          store.append(alone, events(1), "no_stream")
+        ],
+        { concurrency: "unbounded" }
+      )
+      expect(Either.isLeft(refused) && refused.left).toBeInstanceOf(WrongExpectedVersion)
+      expect(appended.nextRevision).toBe(0)
+      expect(yield* store.readStream(a)).toHaveLength(0)
+      expect(yield* store.readStream(alone)).toHaveLength(1)
+    }))
+
+  test("appendMany: concurrent with single appends to its streams, all or none of it is written", (store) =>
+    Effect.gen(function* () {
+      const [a, b] = [freshStream(), freshStream()]
+      const outcomes = yield* Effect.all(
+        [
+          Effect.either(
+            many(store)([
+              { stream: a, events: events(1), expected: "no_stream" },
+              { stream: b, events: events(1), expected: "no_stream" }
+            ])
+          ),
+          Effect.either(store.append(b, events(1), "no_stream"))
+        ],
+        { concurrency: "unbounded" }
+      )
+      const [together, single] = outcomes
+      // Exactly one of them created b; a was written only if the multi-stream append won.
+      expect([Either.isRight(together), Either.isRight(single)].filter(Boolean)).toHaveLength(1)
+      expect(yield* store.readStream(a)).toHaveLength(Either.isRight(together) ? 1 : 0)
+      expect(yield* store.readStream(b)).toHaveLength(1)
     }))
 }

@@ -4,5 +4,5 @@ import { describe } from "vitest"
 import { eventStoreContract } from "./EventStoreContract.js"
 
 describe("in-memory event store contract", () => {
-  eventStoreContract(Effect.sync(makeInMemoryEventStore))
+  eventStoreContract(Effect.sync(makeInMemoryEventStore), { multiStream: true })
 })

@@ -18,9 +18,9 @@ const freshFile = (synchronous: SqliteSynchronous) =>
   })
 
 describe("SQLite event store contract (synchronous=NORMAL)", () => {
-  eventStoreContract(freshFile("normal"))
+  eventStoreContract(freshFile("normal"), { multiStream: true })
 })
 
 describe("SQLite event store contract (synchronous=FULL)", () => {
-  eventStoreContract(freshFile("full"))
+  eventStoreContract(freshFile("full"), { multiStream: true })
 })

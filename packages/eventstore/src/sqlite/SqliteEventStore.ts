@@ -20,7 +20,11 @@ import { watchExternalCommits } from "./externalCommits.js"
 import { decodeRows, EVENT_COLUMNS, type EventRow } from "./rows.js"
 import { prepareDatabase, type SqliteSynchronous } from "./schema.js"
 import { makeCommitQueue } from "../commitQueue.js"
-import { type GroupOutcome, makeWriter, type PendingAppend, type SqliteWriter } from "./writer.js"
+import { type GroupOutcome, makeWriter, type PendingWrite, type SqliteWriter } from "./writer.js"
+
+/** How many events a group-commit item writes. */
+const sizeOf = (item: PendingWrite) =>
+  "many" in item ? item.many.reduce((n, a) => n + a.events.length, 0) : item.events.length
 
 export interface SqliteEventStoreOptions {
   /** The database file (created with its directory if absent), or `":memory:"`. */
@@ -173,27 +177,31 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
    * after its leave) share the next commit. A lone writer waits for no loop turn (`setImmediate`
    * would also gather requests arriving on other sockets, at a loop turn per append for everyone).
    */
-  const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
+  const commits = makeCommitQueue<PendingWrite, GroupOutcome>({
     run: async (group) => {
       const outcomes = writer.appendGroup(group)
-      if (group.some((append, i) => append.events.length > 0 && !("_tag" in outcomes[i]!))) committed()
+      if (group.some((item, i) => sizeOf(item) > 0 && !("_tag" in outcomes[i]!))) committed()
       return outcomes
     },
-    size: (append) => append.events.length,
+    size: sizeOf,
     schedule: (flush) => queueMicrotask(flush)
   })
 
+  /** Waits for the item's group to commit; its outcome, or the conflict or failure that refused it. */
+  const commit = <A extends AppendResult | ReadonlyArray<AppendResult>>(item: PendingWrite) =>
+    Effect.flatMap(
+      Effect.tryPromise({ try: () => commits.push(item), catch: unavailable }),
+      (outcome): Effect.Effect<A, WrongExpectedVersion | EventStoreUnavailable> =>
+        !("_tag" in outcome)
+          ? Effect.succeed(outcome as A)
+          : outcome._tag === "Failed"
+            ? Effect.fail(unavailable(outcome.error))
+            : Effect.fail(outcome)
+    )
+
   return {
-    append: (stream, events, expected) =>
-      Effect.flatMap(
-        Effect.tryPromise({ try: () => commits.push({ stream, events, expected }), catch: unavailable }),
-        (outcome): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> =>
-          !("_tag" in outcome)
-            ? Effect.succeed(outcome)
-            : outcome._tag === "Failed"
-              ? Effect.fail(unavailable(outcome.error))
-              : Effect.fail(outcome)
-      ),
+    append: (stream, events, expected) => commit<AppendResult>({ stream, events, expected }),
+    appendMany: (appends) => commit<ReadonlyArray<AppendResult>>({ many: appends }),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
     readAll: (from) => readToEnd(from, readPage),

@@ -20,8 +20,24 @@ export interface PendingAppend {
   readonly expected: ExpectedRevision
 }
 
-/** One append's part of a group: its outcome, or the error that rolled back its part alone. */
-export type GroupOutcome = WriteOutcome | { readonly _tag: "Failed"; readonly error: unknown }
+/** Appends to several streams that stand or fall together (`EventStore.appendMany`). */
+export interface PendingMany {
+  readonly many: ReadonlyArray<PendingAppend>
+}
+
+/** One item of a group commit: an append, or several that are one atomic step. */
+export type PendingWrite = PendingAppend | PendingMany
+
+/** What an atomic multi-stream append gives: every append's result, or the conflict that refused them all. */
+export type ManyOutcome = ReadonlyArray<AppendResult> | WrongExpectedVersion
+
+/** One item's part of a group: its outcome, or the error that rolled back its part alone. */
+export type GroupOutcome = WriteOutcome | ManyOutcome | { readonly _tag: "Failed"; readonly error: unknown }
+
+/** Thrown inside a multi-stream append to roll back its savepoint: one of its streams conflicted. */
+class Refused {
+  constructor(readonly conflict: WrongExpectedVersion) {}
+}
 
 /**
  * The single writer of one SQLite file. better-sqlite3 is synchronous, so in one process two appends
@@ -63,23 +79,61 @@ export const makeWriter = (db: Database.Database) => {
     return position
   }
 
-  const checkedAppend = db.transaction(
-    (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
-      const last = lastOfStream.get(stream)
-      const lastRevision = last === undefined ? -1 : last[0]
-      // A retry after a lost acknowledgement: the stream already ends with these ids. Only then is
-      // the tail read, so a normal append costs one indexed lookup.
-      if (last !== undefined && events.length > 0 && events[events.length - 1]!.id === last[1]) {
-        const tail = idsAfter.all(stream, lastRevision - events.length).map((id) => ({ id }))
-        if (isRetryOf(tail, events)) return { nextRevision: lastRevision, position: last[2] }
-      }
-      const conflict = checkExpected(stream, expected, lastRevision)
-      if (conflict) return conflict
-      if (events.length === 0) return { nextRevision: lastRevision, position: lastPosition.get() ?? 0 }
-      const position = insertAt(stream, events, lastRevision + 1)
-      return { nextRevision: lastRevision + events.length, position }
+  const appendChecked = (
+    stream: string,
+    events: ReadonlyArray<EventData>,
+    expected: ExpectedRevision
+  ): WriteOutcome => {
+    const last = lastOfStream.get(stream)
+    const lastRevision = last === undefined ? -1 : last[0]
+    // A retry after a lost acknowledgement: the stream already ends with these ids. Only then is
+    // the tail read, so a normal append costs one indexed lookup.
+    if (last !== undefined && events.length > 0 && events[events.length - 1]!.id === last[1]) {
+      const tail = idsAfter.all(stream, lastRevision - events.length).map((id) => ({ id }))
+      if (isRetryOf(tail, events)) return { nextRevision: lastRevision, position: last[2] }
     }
+    const conflict = checkExpected(stream, expected, lastRevision)
+    if (conflict) return conflict
+    if (events.length === 0) return { nextRevision: lastRevision, position: lastPosition.get() ?? 0 }
+    const position = insertAt(stream, events, lastRevision + 1)
+    return { nextRevision: lastRevision + events.length, position }
+  }
+  const checkedAppend = db.transaction(appendChecked)
+
+  /** Every stream at its expected revision, or the first conflict and nothing written (rolled back). */
+  const checkedMany = db.transaction(
+    (appends: ReadonlyArray<PendingAppend>): Array<AppendResult> =>
+      appends.map(({ stream, events, expected }) => {
+        let outcome: WriteOutcome
+        try {
+          outcome = appendChecked(stream, events, expected)
+        } catch (error) {
+          outcome = onConstraint(error, stream, expected)
+        }
+        if (outcome instanceof WrongExpectedVersion) throw new Refused(outcome)
+        return outcome
+      })
   )
+
+  /** One item of a group, in a transaction or savepoint of its own (`alone`: the transaction). */
+  const writeItem = (item: PendingWrite, alone: boolean): GroupOutcome => {
+    if ("many" in item) {
+      try {
+        return alone ? checkedMany.immediate(item.many) : checkedMany(item.many)
+      } catch (error) {
+        if (error instanceof Refused) return error.conflict
+        throw error
+      }
+    }
+    const { stream, events, expected } = item
+    try {
+      return alone
+        ? checkedAppend.immediate(stream, events, expected)
+        : checkedAppend(stream, events, expected)
+    } catch (error) {
+      return onConstraint(error, stream, expected)
+    }
+  }
 
   const uncheckedInsert = db.transaction(
     (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => ({
@@ -94,27 +148,15 @@ export const makeWriter = (db: Database.Database) => {
    */
   let groupCommits = 0
   const groupAppend = db.transaction(
-    (group: ReadonlyArray<PendingAppend>): Array<GroupOutcome> =>
-      group.map(({ stream, events, expected }): GroupOutcome => {
+    (group: ReadonlyArray<PendingWrite>): Array<GroupOutcome> =>
+      group.map((item): GroupOutcome => {
         try {
-          return checkedAppend(stream, events, expected)
-        } catch (error) {
-          try {
-            return onConstraint(error, stream, expected)
-          } catch (failure) {
-            return { _tag: "Failed", error: failure }
-          }
+          return writeItem(item, false)
+        } catch (failure) {
+          return { _tag: "Failed", error: failure }
         }
       })
   )
-
-  const appendAlone = ({ stream, events, expected }: PendingAppend): GroupOutcome => {
-    try {
-      return checkedAppend.immediate(stream, events, expected)
-    } catch (error) {
-      return onConstraint(error, stream, expected)
-    }
-  }
 
   /** A UNIQUE(stream, revision) violation means another writer took the revision: a conflict. */
   const onConstraint = (error: unknown, stream: string, expected: ExpectedRevision): WriteOutcome => {
@@ -140,9 +182,9 @@ export const makeWriter = (db: Database.Database) => {
      * Appends a group in one transaction (one commit for all), each append with its own check and
      * outcome; throws only if the transaction as a whole failed (then none of them was written).
      */
-    appendGroup: (group: ReadonlyArray<PendingAppend>): ReadonlyArray<GroupOutcome> => {
-      // Alone, an append needs no savepoint: its transaction is its own.
-      const outcomes = group.length === 1 ? [appendAlone(group[0]!)] : groupAppend.immediate(group)
+    appendGroup: (group: ReadonlyArray<PendingWrite>): ReadonlyArray<GroupOutcome> => {
+      // Alone, an item needs no savepoint: its transaction is its own.
+      const outcomes = group.length === 1 ? [writeItem(group[0]!, true)] : groupAppend.immediate(group)
       groupCommits++
       return outcomes
     },
