@@ -15,5 +15,8 @@ beforeAll(async () => {
 afterAll(() => cluster?.stop())
 
 describe("PostgreSQL event store contract", () => {
-  eventStoreContract(Effect.suspend(() => scopedPostgresEventStore({ connectionString: url })))
+  eventStoreContract(
+    Effect.suspend(() => scopedPostgresEventStore({ connectionString: url })),
+    { multiStream: true }
+  )
 })

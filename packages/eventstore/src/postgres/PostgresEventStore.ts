@@ -12,12 +12,13 @@ import {
   type ReadError,
   type RecordedEvent,
   readToEnd,
+  type StreamAppend,
   WrongExpectedVersion
 } from "@spaces/domain"
 import pg from "pg"
 import { Context, Effect, Layer, Schedule, Stream } from "effect"
 import { decodeRows, type EventRow } from "../sqlite/rows.js"
-import { makeGroupCommit } from "./groupCommit.js"
+import { type AppendRow, appendManyQuery, makeGroupCommit } from "./groupCommit.js"
 import { listenForCommits } from "./listener.js"
 import { EXPECTED_ANY, EXPECTED_NO_STREAM, EXPECTED_STREAM_EXISTS, migrate } from "./schema.js"
 
@@ -151,6 +152,17 @@ export const makePostgresEventStore = async (
     backoffMs: backoff
   })
 
+  const refusedBy = (stream: string, expected: ExpectedRevision, row: AppendRow) =>
+    new WrongExpectedVersion({
+      stream,
+      expected,
+      actual: row.next_revision < 0 ? "no_stream" : row.next_revision
+    })
+  const resultOf = (row: AppendRow): AppendResult => ({
+    nextRevision: row.next_revision,
+    position: row.last_position ?? 0
+  })
+
   const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
     Effect.flatMap(
       Effect.tryPromise({
@@ -158,17 +170,50 @@ export const makePostgresEventStore = async (
         catch: unavailable
       }),
       (row): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> => {
-        if (!row.appended)
-          return Effect.fail(
-            new WrongExpectedVersion({
-              stream,
-              expected,
-              actual: row.next_revision < 0 ? "no_stream" : row.next_revision
-            })
-          )
+        if (!row.appended) return Effect.fail(refusedBy(stream, expected, row))
         // Subscribers in this process wake at once; other processes wake on the NOTIFY.
         if (events.length > 0) signal.notify()
-        return Effect.succeed({ nextRevision: row.next_revision, position: row.last_position ?? 0 })
+        return Effect.succeed(resultOf(row))
+      }
+    )
+
+  /**
+   * Several streams in one transaction of its own (not the group commit's, whose appends stand
+   * alone): committed if every stream was at its expected revision, else rolled back. The append
+   * lock is held until then, so positions still commit in order. Not retried on a lost connection
+   * (the caller's retry with the same ids is recognised per stream).
+   */
+  const appendMany = (appends: ReadonlyArray<StreamAppend>) =>
+    Effect.flatMap(
+      Effect.tryPromise({
+        try: async () => {
+          const client = await pool.connect()
+          let broken: Error | undefined
+          try {
+            await client.query("BEGIN")
+            const { rows } = await client.query<AppendRow>(
+              appendManyQuery(appends.map((a) => ({ ...a, expected: expectedCode(a.expected) })))
+            )
+            await client.query(rows.every((r) => r.appended) ? "COMMIT" : "ROLLBACK")
+            return rows
+          } catch (error) {
+            // A connection that failed mid-transaction is dropped from the pool, not reused.
+            await client.query("ROLLBACK").catch((lost: Error) => {
+              broken = lost
+            })
+            throw error
+          } finally {
+            client.release(broken)
+          }
+        },
+        catch: unavailable
+      }),
+      (rows): Effect.Effect<ReadonlyArray<AppendResult>, WrongExpectedVersion | EventStoreUnavailable> => {
+        const refused = rows.findIndex((r) => !r.appended)
+        if (refused >= 0)
+          return Effect.fail(refusedBy(appends[refused]!.stream, appends[refused]!.expected, rows[refused]!))
+        if (appends.some((a) => a.events.length > 0)) signal.notify()
+        return Effect.succeed(rows.map(resultOf))
       }
     )
 
@@ -189,6 +234,7 @@ export const makePostgresEventStore = async (
 
   return {
     append,
+    appendMany,
     readStream: (stream, readOptions) =>
       rows({
         name: "spaces_read_stream",

@@ -35,22 +35,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * each still with its own expected-revision check and outcome. One group is in flight per process
  * (the queue is `commitQueue.ts`'s, shared with the SQLite store).
  */
+/** `spaces_append_many` over several appends: one outcome row per append, in order. */
+export const appendManyQuery = (group: ReadonlyArray<PendingAppend>) => {
+  const events = group.flatMap((a) => a.events)
+  return {
+    name: "spaces_append_many",
+    text: "SELECT appended, next_revision, last_position FROM spaces_append_many($1, $2, $3, $4, $5, $6, $7)",
+    values: [
+      group.map((a) => a.stream),
+      group.map((a) => a.expected),
+      group.map((a) => a.events.length),
+      events.map((e) => e.id),
+      events.map((e) => e.type),
+      events.map((e) => JSON.stringify(e.data) ?? "null"),
+      events.map((e) => JSON.stringify(e.metadata))
+    ]
+  }
+}
+
 export const makeGroupCommit = (options: GroupCommitOptions) => {
   const run = async (group: ReadonlyArray<PendingAppend>): Promise<ReadonlyArray<AppendRow>> => {
-    const events = group.flatMap((a) => a.events)
-    const query = {
-      name: "spaces_append_many",
-      text: "SELECT appended, next_revision, last_position FROM spaces_append_many($1, $2, $3, $4, $5, $6, $7)",
-      values: [
-        group.map((a) => a.stream),
-        group.map((a) => a.expected),
-        group.map((a) => a.events.length),
-        events.map((e) => e.id),
-        events.map((e) => e.type),
-        events.map((e) => JSON.stringify(e.data) ?? "null"),
-        events.map((e) => JSON.stringify(e.metadata))
-      ]
-    }
+    const query = appendManyQuery(group)
     for (let attempt = 0; ; attempt++) {
       try {
         return (await options.pool.query<AppendRow>(query)).rows
