@@ -37,12 +37,23 @@ const external = [
 
 const inputsOf = (outfile) => `${outfile}.inputs.json`
 
-/** True when the bundle is missing, or this script or any file it was built from is newer. */
+/**
+ * What npm rewrites on every install: files unpacked from the registry keep the tarball's old
+ * dates, so a dependency upgraded by `npm ci` shows only here.
+ */
+const installRecords = ["package-lock.json", "node_modules/.package-lock.json"]
+  .map((file) => join(root, file))
+  .filter(existsSync)
+
+/**
+ * True when the bundle is missing, or this script, an install, or any file it was built from is
+ * newer (or gone).
+ */
 export const isStale = (outfile) => {
   if (!existsSync(outfile) || !existsSync(inputsOf(outfile))) return true
   const built = statSync(outfile).mtimeMs
   const inputs = JSON.parse(readFileSync(inputsOf(outfile), "utf8"))
-  return [self, ...inputs.map((input) => join(root, input))].some(
+  return [self, ...installRecords, ...inputs.map((input) => join(root, input))].some(
     (path) => !existsSync(path) || statSync(path).mtimeMs > built
   )
 }
