@@ -15,7 +15,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { LIVE_SPACES, startupLog } from "./startupLog.js"
 
 const root = new URL("../../..", import.meta.url).pathname
@@ -28,6 +28,8 @@ const fmt = (n: number, digits = 0) =>
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const serverEnv = (dbPath: string, media: "on" | "off"): Record<string, string> => ({
+  // The live Spaces that record write beside the copy of the log, not into the checkout.
+  SPACES_RECORDINGS_DIR: join(dirname(dbPath), "recordings"),
   PORT: "0",
   HOST: "127.0.0.1",
   NODE_ENV: "production",
