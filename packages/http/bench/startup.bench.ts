@@ -2,8 +2,10 @@
  * Start-up benchmark (`npm run bench -- startup`): time from process start to the first 200 from
  * `/readyz`, with a 1,000,000-event SQLite log whose projections are caught up and 1,000 live
  * Spaces whose rooms the media plane reopens; beside it, in the same run, the time until those
- * rooms are open, and the server's RSS at both moments. Baseline: node + tsx, the same store
- * opened on the same file and an Express `/readyz` asking it the same question, nothing else.
+ * rooms are open, and the server's RSS at both moments. The server runs as `npm start` runs it:
+ * plain node on the bundle `scripts/build-server.mjs` makes (built before the clock starts, as
+ * `npm start`'s prestart step does). Baseline: node on a bundle built the same way of the same
+ * store opened on the same file and an Express `/readyz` asking it the same question, nothing else.
  *
  * The log is generated once through the store's batch append and cached under
  * `~/.cache/spaces/bench` (see `startupLog.ts`); the views beside it are built once by running the
@@ -13,7 +15,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { LIVE_SPACES, startupLog } from "./startupLog.js"
 
 const root = new URL("../../..", import.meta.url).pathname
@@ -26,6 +28,8 @@ const fmt = (n: number, digits = 0) =>
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const serverEnv = (dbPath: string, media: "on" | "off"): Record<string, string> => ({
+  // The live Spaces that record write beside the copy of the log, not into the checkout.
+  SPACES_RECORDINGS_DIR: join(dirname(dbPath), "recordings"),
   PORT: "0",
   HOST: "127.0.0.1",
   NODE_ENV: "production",
@@ -59,7 +63,7 @@ interface Started {
 const startTimed = (script: string, env: Record<string, string>) =>
   new Promise<Started>((resolve, reject) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, ["--conditions=@spaces/source", "--import", "tsx", script], {
+    const child = spawn(process.execPath, [script], {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"]
@@ -117,14 +121,35 @@ const startTimed = (script: string, env: Record<string, string>) =>
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)))
   })
 
-/** Node + tsx loading the server's modules and exiting: how much of a start is module loading. */
+/**
+ * The three programs, bundled as `npm start` bundles the server (`scripts/build-server.mjs`), so
+ * that all three load alike: plain node on one JavaScript file.
+ */
+const bundled = {
+  server: join(root, "packages/http/bundle/server.mjs"),
+  baseline: join(root, "packages/http/bundle/bench/startupBaseline.mjs"),
+  modules: join(root, "packages/http/bundle/bench/main.mjs")
+}
+const bundle = (...args: ReadonlyArray<string>) => {
+  const run = spawnSync(process.execPath, ["scripts/build-server.mjs", ...args], {
+    cwd: root,
+    stdio: "inherit"
+  })
+  if (run.status !== 0) throw new Error(`bundling failed: ${args.join(" ")}`)
+}
+const bundleAll = () => {
+  bundle()
+  bundle("packages/http/bench/startupBaseline.ts", bundled.baseline)
+  bundle("packages/http/src/main.ts", bundled.modules)
+}
+
+/** Node loading the server's modules and exiting: how much of a start is module loading. */
 const importOnlyMs = () => {
   const t0 = performance.now()
-  const run = spawnSync(
-    process.execPath,
-    ["--conditions=@spaces/source", "--import", "tsx", "-e", 'await import("./packages/http/src/main.ts")'],
-    { cwd: root, stdio: "inherit" }
-  )
+  const run = spawnSync(process.execPath, ["-e", `await import(${JSON.stringify(bundled.modules)})`], {
+    cwd: root,
+    stdio: "inherit"
+  })
   if (run.status !== 0) throw new Error("importing the server's modules failed")
   return performance.now() - t0
 }
@@ -143,6 +168,7 @@ const notCaughtUp = (ready: unknown) =>
   ).filter((r) => r.lagEvents > 0 || r.state !== "live")
 
 const main = async () => {
+  bundleAll()
   const log = await startupLog(EVENTS, (line) => console.log(`  ${line}`))
   const views = join(log.dir, "spaces.views.sqlite")
   const viewsReady = join(log.dir, "views.ready")
@@ -150,7 +176,7 @@ const main = async () => {
     // The views, caught up once by the server itself (as an operator's first start would).
     rmSync(views, { force: true })
     const started = performance.now()
-    const prep = await startTimed("packages/http/src/bin/server.ts", {
+    const prep = await startTimed(bundled.server, {
       ...serverEnv(log.path, "off"),
       SPACES_READY_MAX_LAG: "0"
     })
@@ -180,11 +206,11 @@ const main = async () => {
       copyFileSync(views, join(dir, "spaces.views.sqlite"))
 
       imports.push(importOnlyMs())
-      const bare = await startTimed("packages/http/bench/startupBaseline.ts", { SPACES_DB_PATH: dbPath })
+      const bare = await startTimed(bundled.baseline, { SPACES_DB_PATH: dbPath })
       baseline.push({ ready: bare.readyMs, rss: bare.rssAtReady })
       await stop(bare.child)
 
-      const server = await startTimed("packages/http/src/bin/server.ts", serverEnv(dbPath, "on"))
+      const server = await startTimed(bundled.server, serverEnv(dbPath, "on"))
       const reopened = await server.lineSeen("media.rooms_reopened")
       const lagging = notCaughtUp(server.ready)
       if (lagging.length > 0) console.log(`  warning: ready with runners behind: ${JSON.stringify(lagging)}`)
@@ -219,7 +245,7 @@ const main = async () => {
     `| server RSS at ready / with the rooms open | ${fmt(median(ours.map((o) => o.rssReady)))} / ${fmt(median(ours.map((o) => o.rssReopened)))} MiB | ${fmt(median(baseline.map((b) => b.rss)))} MiB | – |`
   )
   console.log(
-    `| of which node + tsx loading the server's modules (then exiting) | ${fmt(median(imports))} ms | ${fmt(base)} ms | ${(median(imports) / base).toFixed(2)}× |`
+    `| of which node loading the server's modules (then exiting) | ${fmt(median(imports))} ms | ${fmt(base)} ms | ${(median(imports) / base).toFixed(2)}× |`
   )
   console.log(
     `target: < 3,000 ms to ready with the rooms open: ${Math.max(ready, reopened) < 3_000 ? "met" : "missed"}`

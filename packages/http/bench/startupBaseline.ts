@@ -1,7 +1,8 @@
 /**
- * The start-up benchmark's baseline: node + tsx, the same event store opened on the same file, an
- * Express server whose `/readyz` asks the store what the real one asks (a stream read), and nothing
- * else (no projections, no media, no log followers). `SPACES_DB_PATH` names the file.
+ * The start-up benchmark's baseline, bundled like the server: node, the same event store opened on
+ * the same file, an Express server whose `/readyz` asks the store what the real one asks (a stream
+ * read), and nothing else (no projections, no media, no log followers). `SPACES_DB_PATH` names the
+ * file.
  */
 import { EventStore } from "@spaces/domain"
 import { SqliteEventStore } from "@spaces/eventstore"

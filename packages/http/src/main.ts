@@ -1,16 +1,28 @@
 import type { Server } from "node:http"
-import { LogFollower, LogFollowerLive, spacesOn } from "@spaces/domain"
+import { LogFollower, LogFollowerLive, Spaces, spacesOn } from "@spaces/domain"
 import { eventStoreLayer } from "@spaces/eventstore"
-import { MediaPlane, MediaPlaneLive, type RoomEvent } from "@spaces/media"
+import { MediaPlane, MediaPlaneLive, type MediaUnavailable, type RoomEvent } from "@spaces/media"
 import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
-import { Cause, Context, Effect, Exit, Layer, Logger, LogLevel, PubSub, Runtime, Scope } from "effect"
+import {
+  Cause,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Layer,
+  Logger,
+  LogLevel,
+  PubSub,
+  Runtime,
+  Scope
+} from "effect"
 import type { App, AppServices, Media } from "./app/context.js"
 import { createExpressApp, createOpsApp } from "./app/server.js"
 import type { RouteSpec } from "./routes/registry.js"
 import { makeTokens } from "./auth/tokens.js"
 import type { ServerConfig } from "./config.js"
 import { type Logger as JsonLogger, makeLogger } from "./log.js"
-import { DomainSpeakerAuthority } from "./media/authority.js"
+import { domainSpeakerAuthorityOnceOpen } from "./media/authority.js"
 import { followLogIntoMedia } from "./media/glue.js"
 import { runPusher } from "./notifications/pusher.js"
 import { Metrics } from "./observability/metrics.js"
@@ -92,30 +104,43 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     // One log follower for the process: the projections' runners, the live streams, the media
     // glue, presence and captions all read the log through it.
     const core = Layer.provideMerge(views, Layer.provideMerge(LogFollowerLive, domain))
-    const context = yield* Layer.build(core)
+    // The media workers (processes of their own) start while the store and the views open: the
+    // plane asks the domain only once clients can reach it, after both are up.
+    const spacesOpen = yield* Deferred.make<Spaces["Type"]>()
+    const buildCore = Layer.build(core).pipe(
+      Effect.tap((context) => Deferred.succeed(spacesOpen, Context.get(context, Spaces)))
+    )
+    const buildMedia: Effect.Effect<Media, MediaUnavailable, Scope.Scope> =
+      config.media.mode === "off"
+        ? Effect.succeed<Media>({ available: false, reason: "media is off (SPACES_MEDIA=off)" })
+        : Layer.build(
+            MediaPlaneLive({ logLevel: "warn", ...config.media.options }).pipe(
+              Layer.provide(domainSpeakerAuthorityOnceOpen(spacesOpen))
+            )
+          ).pipe(
+            Effect.map((ctx): Media => ({ available: true, plane: Context.get(ctx, MediaPlane) })),
+            Effect.catchAll((error) =>
+              config.media.mode === "on"
+                ? Effect.fail(error)
+                : Effect.sync((): Media => {
+                    logger.warn("media unavailable: running without media (signalling answers 503)", {
+                      reason: error.reason
+                    })
+                    return { available: false, reason: error.reason }
+                  })
+            )
+          )
+    // The plane in a scope of its own, closed before the store and the views (as when it was built
+    // after them), and closed on a failed start too.
+    const mediaScope = yield* Scope.make()
+    yield* Effect.addFinalizer((exit) => Scope.close(mediaScope, exit))
+    // The plane first: its workers spawn before the store's synchronous opening takes the thread.
+    const [media, context] = yield* Effect.all([Scope.extend(buildMedia, mediaScope), buildCore], {
+      concurrency: 2
+    })
+    yield* Effect.addFinalizer((exit) => Scope.close(mediaScope, exit))
     const follower = Context.get(context, LogFollower)
     const runtime = yield* Effect.provide(Effect.runtime<AppServices>(), context)
-
-    const media: Media = yield* config.media.mode === "off"
-      ? Effect.succeed<Media>({ available: false, reason: "media is off (SPACES_MEDIA=off)" })
-      : Layer.build(
-          MediaPlaneLive({ logLevel: "warn", ...config.media.options }).pipe(
-            Layer.provide(DomainSpeakerAuthority),
-            Layer.provide(Layer.succeedContext(context))
-          )
-        ).pipe(
-          Effect.map((ctx): Media => ({ available: true, plane: Context.get(ctx, MediaPlane) })),
-          Effect.catchAll((error) =>
-            config.media.mode === "on"
-              ? Effect.fail(error)
-              : Effect.sync((): Media => {
-                  logger.warn("media unavailable: running without media (signalling answers 503)", {
-                    reason: error.reason
-                  })
-                  return { available: false, reason: error.reason }
-                })
-          )
-        )
 
     const hub = logHubOf(follower)
     // What the edges start from after a restart: the live Spaces as the rooms view knows them once

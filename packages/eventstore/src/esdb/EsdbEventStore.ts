@@ -1,12 +1,4 @@
-import {
-  BACKWARDS,
-  EventStoreDBClient,
-  excludeSystemEvents,
-  FORWARDS,
-  type JSONType,
-  jsonEvent,
-  WrongExpectedVersionError
-} from "@eventstore/db-client"
+import type { EventStoreDBClient, JSONType } from "@eventstore/db-client"
 import {
   CheckpointStore,
   type CheckpointStoreShape,
@@ -20,6 +12,7 @@ import {
 } from "@spaces/domain"
 import { Chunk, Context, type Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { appending } from "./appending.js"
+import { esdbClient } from "./client.js"
 import { toNumber, toReadPosition } from "./positions.js"
 import {
   CHECKPOINT_STREAM_PREFIX,
@@ -66,7 +59,7 @@ export const makeEsdbEventStore = (
         () =>
           client.readStream(stream, {
             fromRevision: BigInt(readOptions?.fromRevision ?? 0),
-            direction: FORWARDS
+            direction: "forwards"
           }),
         () => true
       ),
@@ -78,7 +71,7 @@ export const makeEsdbEventStore = (
     Effect.mapError(
       Effect.map(
         collect(
-          () => client.readStream(stream, { fromRevision: "end", direction: BACKWARDS, maxCount: count }),
+          () => client.readStream(stream, { fromRevision: "end", direction: "backwards", maxCount: count }),
           () => true
         ),
         ({ events }) => events.reverse()
@@ -92,7 +85,7 @@ export const makeEsdbEventStore = (
       Effect.map(
         collect(
           () =>
-            client.readStream(stream, { fromRevision: BigInt(revision), direction: FORWARDS, maxCount: 1 }),
+            client.readStream(stream, { fromRevision: BigInt(revision), direction: "forwards", maxCount: 1 }),
           () => true
         ),
         ({ events }) => events[0]
@@ -110,7 +103,7 @@ export const makeEsdbEventStore = (
             stream,
             events.map((event: EventData) =>
               // The event's own id: ESDB drops a re-sent event with a known id (idempotent retry).
-              jsonEvent({
+              esdbClient().jsonEvent({
                 id: event.id,
                 type: event.type,
                 data: event.data as JSONType,
@@ -120,7 +113,7 @@ export const makeEsdbEventStore = (
             { expectedRevision: toExpectedRevision(expected) }
           ),
         catch: (error) =>
-          error instanceof WrongExpectedVersionError
+          error instanceof esdbClient().WrongExpectedVersionError
             ? toWrongExpectedVersion(stream, expected, error)
             : fromClientError(error)
       })
@@ -131,7 +124,7 @@ export const makeEsdbEventStore = (
     Effect.map(
       collect(
         () =>
-          client.readAll({ fromPosition: toReadPosition(after), maxCount: pageSize, direction: FORWARDS }),
+          client.readAll({ fromPosition: toReadPosition(after), maxCount: pageSize, direction: "forwards" }),
         // $all reads from a position inclusively: drop the event at `after` itself.
         (event) => isOurs(event) && event.position !== undefined && event.position.commit > BigInt(after)
       ),
@@ -155,7 +148,10 @@ export const makeEsdbEventStore = (
   const subscribeOnce = (after: number): Stream.Stream<RecordedEvent, ReadError> =>
     Stream.acquireRelease(
       Effect.sync(() =>
-        client.subscribeToAll({ fromPosition: toReadPosition(after), filter: excludeSystemEvents() })
+        client.subscribeToAll({
+          fromPosition: toReadPosition(after),
+          filter: esdbClient().excludeSystemEvents()
+        })
       ),
       // Cancels the gRPC call; ending the iteration alone would leave it open.
       (subscription) => Effect.promise(() => subscription.unsubscribe().catch(() => undefined))
@@ -203,7 +199,7 @@ export const makeEsdbEventStore = (
                 }
           await client.appendToStream(
             stream,
-            jsonEvent({ type: "CheckpointSaved", data: { position, ...pair } })
+            esdbClient().jsonEvent({ type: "CheckpointSaved", data: { position, ...pair } })
           )
         },
         catch: fromClientError
@@ -221,7 +217,7 @@ export const scopedEsdbEventStore = (options: EsdbEventStoreOptions) =>
   Effect.map(
     Effect.acquireRelease(
       Effect.try({
-        try: () => EventStoreDBClient.connectionString(options.connectionString),
+        try: () => esdbClient().EventStoreDBClient.connectionString(options.connectionString),
         catch: fromClientError
       }),
       (client) => Effect.promise(() => client.dispose().catch(() => undefined))

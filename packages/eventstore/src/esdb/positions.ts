@@ -1,4 +1,4 @@
-import { type Position, type ReadPosition, START } from "@eventstore/db-client"
+import type { Position, ReadPosition } from "@eventstore/db-client"
 
 /**
  * How an ESDB position becomes the port's global position (one `number`), and back.
@@ -33,7 +33,7 @@ export const toNumber = (position: Position): number => {
 
 /** The ESDB position of our number: commit = prepare (see above); 0 (or less) is the start. */
 export const toReadPosition = (position: number): ReadPosition => {
-  if (position <= 0) return START
+  if (position <= 0) return "start"
   if (!Number.isSafeInteger(position))
     throw new RangeError(`${position} is not an EventStoreDB position (a safe non-negative integer)`)
   return { commit: BigInt(position), prepare: BigInt(position) }

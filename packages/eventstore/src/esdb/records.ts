@@ -1,14 +1,9 @@
 /** Mapping between EventStoreDB's client and the port: records, revisions, errors, and catch-up reads of `$all`. */
-import {
-  AccessDeniedError,
-  ANY,
-  type AppendExpectedRevision,
-  type CurrentRevision,
-  NO_STREAM,
-  type RecordedEvent as EsdbRecordedEvent,
-  STREAM_EXISTS,
-  StreamNotFoundError,
-  type WrongExpectedVersionError
+import type {
+  AppendExpectedRevision,
+  CurrentRevision,
+  RecordedEvent as EsdbRecordedEvent,
+  WrongExpectedVersionError
 } from "@eventstore/db-client"
 import {
   type ActualRevision,
@@ -23,6 +18,7 @@ import {
   WrongExpectedVersion
 } from "@spaces/domain"
 import { Effect, Option, Schedule, Stream } from "effect"
+import { esdbClient } from "./client.js"
 import { isBeyondNumber, knownPosition } from "./positions.js"
 
 /** Checkpoints are stored in ESDB streams under this prefix; reads of the log leave them out. */
@@ -47,7 +43,7 @@ export const isRetryable = (error: ReadError | WrongExpectedVersion): boolean =>
  */
 export const fromClientError = (cause: unknown): EventStoreUnavailable => {
   const detail = cause instanceof Error ? cause.message : String(cause)
-  return cause instanceof AccessDeniedError
+  return cause instanceof esdbClient().AccessDeniedError
     ? new EventStoreAccessDenied({
         reason:
           `access denied by EventStoreDB (${detail || "no details"}): check the connection string's ` +
@@ -56,14 +52,9 @@ export const fromClientError = (cause: unknown): EventStoreUnavailable => {
     : new EventStoreUnavailable({ reason: detail })
 }
 
+/** The port's names ("any", "no_stream", "stream_exists") are the client's own constants. */
 export const toExpectedRevision = (expected: ExpectedRevision): AppendExpectedRevision =>
-  expected === "any"
-    ? ANY
-    : expected === "no_stream"
-      ? NO_STREAM
-      : expected === "stream_exists"
-        ? STREAM_EXISTS
-        : BigInt(expected)
+  typeof expected === "number" ? BigInt(expected) : expected
 
 /**
  * The client's "current revision" as ours. It is `"no_stream"` for an absent stream on the
@@ -186,7 +177,7 @@ export const collect = (
           }
         } catch (error) {
           // A stream that does not exist (or was soft-deleted) reads as empty, as the port says.
-          if (!(error instanceof StreamNotFoundError)) throw error
+          if (!(error instanceof esdbClient().StreamNotFoundError)) throw error
         }
         return { out, raw, last }
       },

@@ -15,7 +15,7 @@ import {
   type StreamAppend,
   WrongExpectedVersion
 } from "@spaces/domain"
-import pg from "pg"
+import type pg from "pg"
 import { Context, Effect, Layer, Schedule, Stream } from "effect"
 import { decodeRows, type EventRow } from "../sqlite/rows.js"
 import { type AppendRow, appendManyQuery, makeGroupCommit } from "./groupCommit.js"
@@ -47,14 +47,14 @@ const unavailable = (cause: unknown) =>
 /** bigint columns as numbers (positions stay below 2^53); `json` as its text, parsed by `decodeRows`. */
 const INT8 = 20
 const JSON_OID = 114
-const types = {
+const typesOf = (driver: typeof pg) => ({
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === INT8
       ? (value: string) => Number(value)
       : oid === JSON_OID
         ? (value: string) => value
-        : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser
-}
+        : driver.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser
+})
 
 const expectedCode = (expected: ExpectedRevision): number =>
   expected === "any"
@@ -80,12 +80,14 @@ const COLUMNS = "position, stream, revision, id, type, data, metadata"
 export const makePostgresEventStore = async (
   options: PostgresEventStoreOptions
 ): Promise<PostgresEventStore> => {
+  // Loaded only for this store: a server on SQLite never loads the driver (a faster start).
+  const { default: driver } = await import("pg")
   const connection: pg.ClientConfig = {
     connectionString: options.connectionString,
     application_name: options.applicationName ?? "spaces",
-    types
+    types: typesOf(driver)
   }
-  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 })
+  const pool = new driver.Pool({ ...connection, max: options.poolSize ?? 10 })
   // An idle connection that the server drops emits here; without a listener it would crash the process.
   pool.on("error", () => undefined)
   try {
@@ -222,7 +224,12 @@ export const makePostgresEventStore = async (
   let stopListening: (() => void) | undefined
   const retainListener = Effect.sync(() => {
     if (subscribers++ === 0 && !closed) {
-      stopListening = listenForCommits({ connection, onWake: () => signal.notify(), backoffMs: backoff })
+      stopListening = listenForCommits({
+        Client: driver.Client,
+        connection,
+        onWake: () => signal.notify(),
+        backoffMs: backoff
+      })
     }
   })
   const releaseListener = Effect.sync(() => {

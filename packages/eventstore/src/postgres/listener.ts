@@ -1,7 +1,9 @@
-import pg from "pg"
+import type pg from "pg"
 import { CHANNEL } from "./schema.js"
 
 export interface ListenerOptions {
+  /** The driver's client class (the driver is loaded by the store that listens). */
+  readonly Client: typeof pg.Client
   readonly connection: pg.ClientConfig
   /** Called on every NOTIFY, and after each (re)connection: commits may have been missed meanwhile. */
   readonly onWake: () => void
@@ -35,7 +37,7 @@ export const listenForCommits = (options: ListenerOptions): (() => void) => {
 
   const connect = () => {
     if (stopped) return
-    const current = new pg.Client(options.connection)
+    const current = new options.Client(options.connection)
     client = current
     let lost = false
     const onLost = () => {

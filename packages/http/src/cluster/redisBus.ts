@@ -1,4 +1,4 @@
-import { Redis } from "ioredis"
+import type { Redis } from "ioredis"
 import { Effect, Layer, PubSub, type Scope } from "effect"
 import { EphemeralBus, type EphemeralBusShape } from "./EphemeralBus.js"
 
@@ -12,16 +12,19 @@ export const connectRedis = (
   options: { readonly queueWhileDown?: boolean } = {}
 ) =>
   Effect.acquireRelease(
-    Effect.sync(
-      () =>
-        new Redis(url, {
-          connectionName: name,
-          // Subscriptions wait for the connection; ephemeral publishes are dropped while it is down.
-          enableOfflineQueue: options.queueWhileDown ?? false,
-          maxRetriesPerRequest: 1,
-          // Reconnect forever, at most every 2 s: the broker coming back heals the plane by itself.
-          retryStrategy: (attempt) => Math.min(100 * attempt, 2_000)
-        })
+    // Loaded only with a broker configured: a single node never needs ioredis (a faster start).
+    Effect.promise(() => import("ioredis")).pipe(
+      Effect.map(
+        ({ Redis }): Redis =>
+          new Redis(url, {
+            connectionName: name,
+            // Subscriptions wait for the connection; ephemeral publishes are dropped while it is down.
+            enableOfflineQueue: options.queueWhileDown ?? false,
+            maxRetriesPerRequest: 1,
+            // Reconnect forever, at most every 2 s: the broker coming back heals the plane by itself.
+            retryStrategy: (attempt) => Math.min(100 * attempt, 2_000)
+          })
+      )
     ),
     (redis) => Effect.promise(() => redis.quit().catch(() => redis.disconnect()))
   ).pipe(

@@ -6,7 +6,6 @@ import {
   type StoredPushSubscription
 } from "@spaces/projections"
 import { Clock, Effect, Stream } from "effect"
-import webpush from "web-push"
 import type { PushConfig } from "../config.js"
 import type { Logger } from "../log.js"
 
@@ -37,6 +36,8 @@ export const sendPush = (
   payload: unknown
 ) =>
   Effect.tryPromise(async () => {
+    // Loaded on the first push: a server without VAPID keys never needs it (a faster start).
+    const { default: webpush } = await import("web-push")
     const details = webpush.generateRequestDetails(
       { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
       JSON.stringify(payload),

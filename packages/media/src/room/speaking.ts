@@ -23,8 +23,12 @@ export const observeSpeaking = (
   Effect.tryPromise({
     try: async () => {
       const router = room.origin.router
-      const active = await router.createActiveSpeakerObserver(activeSpeakerObserverOptions(config))
-      const levels = await router.createAudioLevelObserver(audioLevelObserverOptions(config))
+      // Both asked at once: a room opens in two round trips to its worker, not three (restarts
+      // reopen every live room). One failing leaves the other to the router's close.
+      const [active, levels] = await Promise.all([
+        router.createActiveSpeakerObserver(activeSpeakerObserverOptions(config)),
+        router.createAudioLevelObserver(audioLevelObserverOptions(config))
+      ])
       const userOf = (producer: types.Producer): UserId | undefined => room.producers.get(producer.id)?.userId
 
       active.on("dominantspeaker", ({ producer }) => {
