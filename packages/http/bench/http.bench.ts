@@ -5,10 +5,10 @@
  *
  *   npm run bench -- http
  *
- * The Spaces server and the bare server run as child processes (SQLite file in a temp directory,
+ * The Spaces server (as `npm start` runs it, from its bundle) and the bare server run as child processes (SQLite file in a temp directory,
  * media off, rate limit out of the way); autocannon drives them from this process.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
@@ -40,8 +40,8 @@ const spawnServer = (script: string, env: Record<string, string>, log: string, p
     const out = openSync(log, "w")
     const child = spawn(
       process.execPath,
-      process.env.BENCH_DIST === "1" && profile
-        ? [...flags, "packages/http/dist/bin/server.js"]
+      script.endsWith(".mjs")
+        ? [...flags, script]
         : [...flags, "--conditions=@spaces/source", "--import", "tsx", script],
       { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", out, "inherit"] }
     )
@@ -74,8 +74,11 @@ const main = async () => {
     SPACES_RATE_LIMIT_BURST: "1000000"
   }
   // At info, as a deployment runs: the listening line, and a line per request.
+  // As `npm start` runs it: the bundle its prestart step builds (function names intact in a profile).
+  const built = spawnSync(process.execPath, ["scripts/build-server.mjs"], { cwd: root, stdio: "inherit" })
+  if (built.status !== 0) throw new Error("scripts/build-server.mjs failed")
   const spaces = await spawnServer(
-    "packages/http/src/bin/server.ts",
+    "packages/http/bundle/server.mjs",
     { ...env, SPACES_LOG_LEVEL: "info" },
     join(dir, "spaces.log"),
     true
@@ -158,7 +161,8 @@ const main = async () => {
     const b = await run(bare.url, bareRoute)
     const cpu2 = cpuSeconds(bare.child.pid!) - bareCpu
     bareCpu += cpu2
-    const perRequest = (seconds: number, r: typeof a) => `${((seconds * 1e6) / Math.max(1, r.requests.total)).toFixed(0)} µs`
+    const perRequest = (seconds: number, r: typeof a) =>
+      `${((seconds * 1e6) / Math.max(1, r.requests.total)).toFixed(0)} µs`
     const ok = (r: typeof a) =>
       r.non2xx > 0 || r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ""
     rows.push([
