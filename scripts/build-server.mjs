@@ -91,8 +91,10 @@ export const bundle = async (entry, outfile) => {
     // Workspace packages from their sources, as `--conditions=@spaces/source` loads them.
     conditions: ["@spaces/source"],
     external,
-    // Class and function names stay as written (logs, errors, stack traces).
-    keepNames: true,
+    // No `keepNames`: it wraps every function expression, effect's included, in a call that sets
+    // its name each time it is created (6% of a join's CPU in a profile). Nothing reads function
+    // names; the source map beside the bundle maps stack traces back to the sources.
+    keepNames: false,
     sourcemap: "linked",
     metafile: true,
     write: false,
