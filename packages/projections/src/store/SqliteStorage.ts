@@ -179,8 +179,12 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         const value = getRow.get(ns(table), part, id)
         return value === undefined ? undefined : (JSON.parse(value) as V)
       },
-      scan: <V>(table: string, part: string) =>
-        scanRows.all(ns(table), part).map(([id, value]) => [id, JSON.parse(value) as V] as const)
+      scan: <V>(table: string, part: string) => {
+        // The rows are ours (fresh arrays): parsed in place, not copied (a feed query scans ~1,000).
+        const rows = scanRows.all(ns(table), part) as Array<[string, unknown]>
+        for (const row of rows) row[1] = JSON.parse(row[1] as string)
+        return rows as ReadonlyArray<readonly [string, V]>
+      }
     }
 
     // Set by a reset, dropped by `settle`, a failed or refused commit, or when it grows too big.
