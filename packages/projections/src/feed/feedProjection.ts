@@ -44,11 +44,6 @@ export interface PulledPresence {
 
 /** Ids hold no spaces (see the domain's `opaqueId`): a space separates the two parts. */
 export const inboxId = (spaceId: string, user: string) => `${spaceId} ${user}`
-/** The Space and the followed person of an inbox row's id. */
-export const ofInboxId = (id: string) => {
-  const space = id.indexOf(" ")
-  return { spaceId: id.slice(0, space) as SpaceId, user: id.slice(space + 1) as UserId }
-}
 
 export const DEFAULT_FAN_OUT_THRESHOLD = 2_000
 

@@ -68,7 +68,7 @@ export const feedOf = (feed: ReadView, rooms: ReadView, viewer: UserId, limit = 
     candidate.onStage = candidate.speaking.includes(true)
   }
   for (const [id, speaking] of feed.scan<boolean>(INBOX, viewer)) {
-    // `ofInboxId` without its object: one per row.
+    // An inbox row's id is `inboxId(spaceId, user)`: split in place, no object per row.
     const space = id.indexOf(" ")
     add(id.slice(0, space), id.slice(space + 1), speaking)
   }
