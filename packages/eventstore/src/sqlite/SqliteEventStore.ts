@@ -174,7 +174,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
    * would also gather requests arriving on other sockets, at a loop turn per append for everyone).
    */
   const commits = makeCommitQueue<PendingAppend, GroupOutcome>({
-    run: async (group) => {
+    run: (group) => {
       const outcomes = writer.appendGroup(group)
       if (group.some((append, i) => append.events.length > 0 && !("_tag" in outcomes[i]!))) committed()
       return outcomes
@@ -184,15 +184,21 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
   })
 
   return {
+    // One suspension per append, resumed straight from the commit: no promise in between.
     append: (stream, events, expected) =>
-      Effect.flatMap(
-        Effect.tryPromise({ try: () => commits.push({ stream, events, expected }), catch: unavailable }),
-        (outcome): Effect.Effect<AppendResult, WrongExpectedVersion | EventStoreUnavailable> =>
-          !("_tag" in outcome)
-            ? Effect.succeed(outcome)
-            : outcome._tag === "Failed"
-              ? Effect.fail(unavailable(outcome.error))
-              : Effect.fail(outcome)
+      Effect.async<AppendResult, WrongExpectedVersion | EventStoreUnavailable>((resume) =>
+        commits.enqueue(
+          { stream, events, expected },
+          (outcome) =>
+            resume(
+              !("_tag" in outcome)
+                ? Effect.succeed(outcome)
+                : outcome._tag === "Failed"
+                  ? Effect.fail(unavailable(outcome.error))
+                  : Effect.fail(outcome)
+            ),
+          (error) => resume(Effect.fail(unavailable(error)))
+        )
       ),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
