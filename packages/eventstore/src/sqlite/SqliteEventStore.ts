@@ -202,7 +202,8 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
       ),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
-    readAll: (from) => readToEnd(from, readPage),
+    // A one-off read of the log: no subscriber shares its pages, so none is kept (see `lastPage`).
+    readAll: (from) => readToEnd(from, (after) => decoded(() => pageAfter.all(after, pageSize))),
     subscribeAll: (from) =>
       Stream.unwrapScoped(
         Effect.as(
