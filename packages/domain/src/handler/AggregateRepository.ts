@@ -6,6 +6,7 @@ import {
   MalformedEvent,
   type WrongExpectedVersion
 } from "../eventstore/EventStoreError.js"
+import { makeDroppedKeys } from "./droppedKeys.js"
 
 /** What one accepted command wrote: kept per idempotency key so a retry gets the same answer. */
 export interface Outcome<Event> {
@@ -121,11 +122,14 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     counted.delete(stream)
   }
 
+  const dropped = makeDroppedKeys()
+
   /** Drops a stream's oldest outcomes until it holds `keep`, raising its `evictedThrough`. */
-  const trim = (index: OutcomeIndex<Event>, keep: number) => {
+  const trim = (stream: string, index: OutcomeIndex<Event>, keep: number) => {
     for (const [key, outcome] of index.outcomes) {
       if (index.outcomes.size <= keep) break
       index.outcomes.delete(key)
+      dropped.add(stream, key)
       index.evictedThrough = Math.max(index.evictedThrough, outcome.revision)
     }
   }
@@ -140,7 +144,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     for (const [other, state] of cache) {
       if (totalOutcomes <= maxTotalOutcomes || other === stream) break
       const before = state.index.outcomes.size
-      trim(state.index, Math.max(0, before - (totalOutcomes - maxTotalOutcomes)))
+      trim(other, state.index, Math.max(0, before - (totalOutcomes - maxTotalOutcomes)))
       totalOutcomes -= before - state.index.outcomes.size
       counted.set(other, state.index.outcomes.size)
     }
@@ -168,6 +172,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
 
   /** Folds decoded events into a loaded state, indexing outcomes by idempotency key. */
   const foldDecoded = (
+    stream: string,
     from: Loaded<State, Event>,
     entries: ReadonlyArray<{ readonly event: Event; readonly record: RecordedEvent }>
   ): Loaded<State, Event> => {
@@ -190,7 +195,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
           ...(digest === undefined ? {} : { commandDigest: digest })
         })
         // Oldest first out (insertion order); a retry of it reads the stream (`outcomeOf`).
-        if (outcomes.size > maxOutcomes) trim(index, maxOutcomes)
+        if (outcomes.size > maxOutcomes) trim(stream, index, maxOutcomes)
       }
     }
     index.revision = revision
@@ -198,6 +203,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
   }
 
   const foldInto = (
+    stream: string,
     from: Loaded<State, Event>,
     recorded: ReadonlyArray<RecordedEvent>
   ): Either.Either<Loaded<State, Event>, MalformedEvent> => {
@@ -207,7 +213,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       if (Either.isLeft(decoded)) return Either.left(decoded.left)
       entries.push({ event: decoded.right, record })
     }
-    return Either.right(foldDecoded(from, entries))
+    return Either.right(foldDecoded(stream, from, entries))
   }
 
   const load = (stream: string): Effect.Effect<Loaded<State, Event>, ReadError> =>
@@ -215,7 +221,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       const cached = cache.get(stream) ?? empty
       const newer = yield* store.readStream(stream, { fromRevision: cached.revision + 1 })
       if (newer.length === 0) return cached
-      return remember(stream, yield* foldInto(cached, newer))
+      return remember(stream, yield* foldInto(stream, cached, newer))
     })
 
   const append = (
@@ -245,6 +251,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
         remember(
           stream,
           foldDecoded(
+            stream,
             from,
             events.map((event, i) => ({ event, record: recorded[i]! }))
           )
@@ -266,7 +273,9 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     Effect.gen(function* () {
       const kept = loaded.index.outcomes.get(key)
       const evictedThrough = loaded.index.evictedThrough
-      if (kept !== undefined || evictedThrough < 0) return kept
+      // A key never dropped from memory is not in the log's older part: no read (the usual case,
+      // a new key, would otherwise read the whole stream once it had dropped any outcome).
+      if (kept !== undefined || evictedThrough < 0 || !dropped.mayHave(stream, key)) return kept
       const recorded = yield* store.readStream(stream)
       const keyed = recorded.filter((r) => r.revision <= evictedThrough && r.metadata.idempotencyKey === key)
       if (keyed.length === 0) return undefined
