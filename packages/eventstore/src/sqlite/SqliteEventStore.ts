@@ -108,9 +108,12 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
    * subscribers are woken. A page read at one generation is the same page for as long as it lasts.
    */
   let generation = 0
+  /** Live subscriptions (`subscribeAll`): nobody else waits on the signal. */
+  let subscribers = 0
   const committed = () => {
     generation++
-    signal.notify()
+    // A wake-up costs a new wait handle per commit: none when nobody can be waiting.
+    if (subscribers > 0) signal.notify()
   }
   /**
    * The last page read, decoded. Every subscriber in the process (projections, the log's head, live
@@ -155,7 +158,6 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     })
 
   // Other processes' commits are watched only while somebody subscribes (see externalCommits.ts).
-  let subscribers = 0
   let stopWatching: (() => void) | undefined
   const retainWatch = Effect.sync(() => {
     if (subscribers++ === 0 && !inMemory && db.open) {
