@@ -99,6 +99,10 @@ describe("SQLite event store", () => {
         expect(late._tag === "Left" && late.left).toMatchObject({ _tag: "WrongExpectedVersion", actual: 6 })
         expect(elsewhere).toMatchObject({ nextRevision: 0 })
         expect((yield* revisions("space-1")).length).toBe(7)
+        // An empty append checks against the file too: the other connection's event moved the stream.
+        yield* other.append("space-1", [event()], 6)
+        expect(yield* Effect.flip(ours.append("space-1", [], 6))).toMatchObject({ actual: 7 })
+        expect(yield* ours.append("space-1", [], 7)).toMatchObject({ nextRevision: 7 })
       })
   )
 

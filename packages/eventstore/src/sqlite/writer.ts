@@ -88,7 +88,8 @@ export const makeWriter = (db: Database.Database) => {
 
   const checkedAppend = db.transaction(
     (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
-      const cached = lastEvents.get(stream)
+      // An empty append writes nothing that a stale entry would collide with: it asks the file.
+      const cached = events.length > 0 ? lastEvents.get(stream) : undefined
       let last = cached ?? lookup(stream)
       const lastId = events.length > 0 ? events[events.length - 1]!.id : undefined
       // A retry after a lost acknowledgement: the stream already ends with these ids. Only then is
