@@ -5,8 +5,11 @@
  * outcome. Nobody is answered before the group's commit returned.
  */
 export interface CommitQueueOptions<Item, Outcome> {
-  /** Runs one group in one transaction; answers one outcome per item, in order. */
-  readonly run: (group: ReadonlyArray<Item>) => Promise<ReadonlyArray<Outcome>>
+  /**
+   * Runs one group in one transaction; answers one outcome per item, in order. A synchronous driver
+   * answers at once (an array, or a throw): its group is settled in the same turn, no promise.
+   */
+  readonly run: (group: ReadonlyArray<Item>) => Promise<ReadonlyArray<Outcome>> | ReadonlyArray<Outcome>
   /** How many events an item carries: a group closes at `maxGroupEvents` (one bigger item still goes, alone). */
   readonly size: (item: Item) => number
   readonly maxGroupEvents?: number
@@ -47,26 +50,38 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
     return queue.splice(0, count)
   }
 
+  const settle = (group: ReturnType<typeof take>, outcomes: ReadonlyArray<Outcome>) => {
+    if (outcomes.length !== group.length)
+      throw new Error(`group commit answered ${outcomes.length} outcomes for ${group.length} appends`)
+    for (let i = 0; i < group.length; i++) group[i]!.resolve(outcomes[i]!)
+  }
+
+  /** After a group failed as a whole: fail them all, or run each alone (see `isolate`). */
+  const recover = async (group: ReturnType<typeof take>, error: unknown) => {
+    if (group.length === 1 || options.isolate?.(error) !== true) {
+      for (const p of group) p.reject(error)
+      return
+    }
+    for (const p of group) {
+      try {
+        const outcomes = await options.run([p.item])
+        p.resolve(outcomes[0]!)
+      } catch (alone) {
+        p.reject(alone)
+      }
+    }
+  }
+
+  /** Runs groups while items wait; synchronous groups settle without leaving the current turn. */
   const flush = async () => {
     try {
       while (queue.length > 0) {
         const group = take()
         try {
-          const outcomes = await options.run(group.map((p) => p.item))
-          if (outcomes.length !== group.length)
-            throw new Error(`group commit answered ${outcomes.length} outcomes for ${group.length} appends`)
-          for (const [i, p] of group.entries()) p.resolve(outcomes[i]!)
+          const outcomes = options.run(group.map((p) => p.item))
+          settle(group, Array.isArray(outcomes) ? outcomes : await outcomes)
         } catch (error) {
-          if (group.length === 1 || options.isolate?.(error) !== true) {
-            for (const p of group) p.reject(error)
-            continue
-          }
-          for (const p of group) {
-            await options.run([p.item]).then(
-              (outcomes) => p.resolve(outcomes[0]!),
-              (alone: unknown) => p.reject(alone)
-            )
-          }
+          await recover(group, error)
         }
       }
     } finally {
@@ -74,15 +89,19 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
     }
   }
 
+  const enqueue = (item: Item, resolve: (outcome: Outcome) => void, reject: (error: unknown) => void) => {
+    queue.push({ item, resolve, reject })
+    if (!flushing) {
+      flushing = true
+      schedule(() => void flush())
+    }
+  }
+
   return {
     /** Resolves with the item's outcome once its group committed; rejects if the group failed. */
     push: (item: Item): Promise<Outcome> =>
-      new Promise<Outcome>((resolve, reject) => {
-        queue.push({ item, resolve, reject })
-        if (!flushing) {
-          flushing = true
-          schedule(() => void flush())
-        }
-      })
+      new Promise<Outcome>((resolve, reject) => enqueue(item, resolve, reject)),
+    /** `push` with callbacks: called once, after the item's group committed (or failed). */
+    enqueue
   }
 }

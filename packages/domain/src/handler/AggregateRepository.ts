@@ -13,6 +13,7 @@ import {
   MalformedEvent,
   type WrongExpectedVersion
 } from "../eventstore/EventStoreError.js"
+import { makeDroppedKeys } from "./droppedKeys.js"
 
 /** What one accepted command wrote: kept per idempotency key so a retry gets the same answer. */
 export interface Outcome<Event> {
@@ -27,15 +28,31 @@ export interface KeyedOutcome<Event> extends Outcome<Event> {
   readonly commandDigest?: string
 }
 
+/**
+ * A stream's keyed outcomes in memory, shared by the states loaded from it and extended in place
+ * (copying a thousand entries per command was the command path's largest cost). It only ever
+ * learns committed outcomes or forgets old ones (raising `evictedThrough`), so an older state that
+ * sees it still answers a key exactly: from memory, or from the stream below `evictedThrough`.
+ */
+export interface OutcomeIndex<Event> {
+  readonly outcomes: Map<string, KeyedOutcome<Event>>
+  /** Highest revision of an outcome dropped from `outcomes`; -1 when none was. */
+  evictedThrough: number
+  /** The revision folded so far: a state at another revision must not extend it (it copies). */
+  revision: number
+}
+
 export interface Loaded<State, Event> {
   readonly state: State
   /** Revision of the stream's last event; -1 when the stream does not exist. */
   readonly revision: number
   readonly position: number
-  /** The latest keyed outcomes (at most `maxOutcomesPerStream`; older ones are looked up in the stream). */
+  /**
+   * The latest keyed outcomes (at most `maxOutcomesPerStream`, and all streams' together at most
+   * `maxOutcomes`; older ones are looked up in the stream). Shared: see `OutcomeIndex`.
+   */
   readonly outcomes: ReadonlyMap<string, KeyedOutcome<Event>>
-  /** Highest revision of an outcome dropped from `outcomes`; -1 when none was. */
-  readonly evictedThrough: number
+  readonly index: OutcomeIndex<Event>
 }
 
 interface Options<Event extends { readonly _tag: string }, Encoded, State> {
@@ -46,6 +63,11 @@ interface Options<Event extends { readonly _tag: string }, Encoded, State> {
   readonly cacheSize?: number
   /** Keyed outcomes kept in memory per stream; a key older than these is found by reading the stream. */
   readonly maxOutcomesPerStream?: number
+  /**
+   * Keyed outcomes kept in memory over all cached streams (default 100,000): past it, the least
+   * recently used streams lose their oldest outcomes first (found by reading the stream as well).
+   */
+  readonly maxOutcomes?: number
 }
 
 /** The first few problems, each with its path: a union's full type would drown the one that matters. */
@@ -83,38 +105,93 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
   const { evolve, initialState } = options.decider
   const cacheSize = options.cacheSize ?? 10_000
   const maxOutcomes = Math.max(1, options.maxOutcomesPerStream ?? 1_000)
+  const maxTotalOutcomes = Math.max(1, options.maxOutcomes ?? 100_000)
   const cache = new Map<string, Loaded<State, Event>>()
   const decode = decodeRecorded(schema)
   const encode = (event: Event) => ParseResult.encodeSync(schema)(event)
+  const emptyIndex = (): OutcomeIndex<Event> => ({ outcomes: new Map(), evictedThrough: -1, revision: -1 })
+  // Never extended (its revision is never a fold's): each stream's first fold copies it.
+  const emptyOutcomes: OutcomeIndex<Event> = { outcomes: new Map(), evictedThrough: -1, revision: Number.NaN }
   const empty: Loaded<State, Event> = {
     state: initialState,
     revision: -1,
     position: 0,
-    outcomes: new Map(),
-    evictedThrough: -1
+    outcomes: emptyOutcomes.outcomes,
+    index: emptyOutcomes
+  }
+
+  /** Outcomes held by the cached streams, as counted when each was last remembered. */
+  let totalOutcomes = 0
+  const counted = new Map<string, number>()
+  const forget = (stream: string) => {
+    cache.delete(stream)
+    totalOutcomes -= counted.get(stream) ?? 0
+    counted.delete(stream)
+  }
+
+  const dropped = makeDroppedKeys()
+
+  /** Drops a stream's oldest outcomes until it holds `keep`, raising its `evictedThrough`. */
+  const trim = (stream: string, index: OutcomeIndex<Event>, keep: number) => {
+    for (const [key, outcome] of index.outcomes) {
+      if (index.outcomes.size <= keep) break
+      index.outcomes.delete(key)
+      dropped.add(stream, key)
+      index.evictedThrough = Math.max(index.evictedThrough, outcome.revision)
+    }
   }
 
   const remember = (stream: string, loaded: Loaded<State, Event>) => {
     cache.delete(stream)
     cache.set(stream, loaded)
-    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
+    totalOutcomes += loaded.index.outcomes.size - (counted.get(stream) ?? 0)
+    counted.set(stream, loaded.index.outcomes.size)
+    if (cache.size > cacheSize) forget(cache.keys().next().value!)
+    // Over the global bound: the least recently used streams give up their oldest outcomes.
+    for (const [other, state] of cache) {
+      if (totalOutcomes <= maxTotalOutcomes || other === stream) break
+      const before = state.index.outcomes.size
+      trim(other, state.index, Math.max(0, before - (totalOutcomes - maxTotalOutcomes)))
+      totalOutcomes -= before - state.index.outcomes.size
+      counted.set(other, state.index.outcomes.size)
+    }
     return loaded
+  }
+
+  /**
+   * The index `from` can be extended through: its own, when nothing folded past `from` yet (the
+   * usual case: in place); otherwise a copy as of `from` (a fold that raced another one).
+   */
+  const indexFor = (from: Loaded<State, Event>): OutcomeIndex<Event> => {
+    const index = from.index
+    if (index.revision === from.revision) return index
+    if (index === emptyOutcomes) return emptyIndex()
+    const copy: OutcomeIndex<Event> = {
+      outcomes: new Map(),
+      evictedThrough: index.evictedThrough,
+      revision: from.revision
+    }
+    // Appends are atomic and `from` ends one: an outcome past it came wholly after it.
+    for (const [key, outcome] of index.outcomes)
+      if (outcome.revision <= from.revision) copy.outcomes.set(key, outcome)
+    return copy
   }
 
   /** Folds decoded events into a loaded state, indexing outcomes by idempotency key. */
   const foldDecoded = (
+    stream: string,
     from: Loaded<State, Event>,
     entries: ReadonlyArray<{ readonly event: Event; readonly record: RecordedEvent }>
   ): Loaded<State, Event> => {
-    let { state, revision, position, evictedThrough } = from
-    let outcomes = from.outcomes as Map<string, KeyedOutcome<Event>>
+    let { state, revision, position } = from
+    const index = indexFor(from)
+    const outcomes = index.outcomes
     for (const { event, record } of entries) {
       state = evolve(state, event)
       revision = record.revision
       position = record.position
       const key = record.metadata.idempotencyKey
       if (key !== undefined) {
-        if (outcomes === from.outcomes) outcomes = new Map(outcomes)
         const previous = outcomes.get(key)
         // Every event of one append carries the same metadata: the first one's digest stands.
         const digest = previous === undefined ? record.metadata.commandDigest : previous.commandDigest
@@ -125,17 +202,15 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
           ...(digest === undefined ? {} : { commandDigest: digest })
         })
         // Oldest first out (insertion order); a retry of it reads the stream (`outcomeOf`).
-        if (outcomes.size > maxOutcomes) {
-          const [oldestKey, oldest] = outcomes.entries().next().value!
-          outcomes.delete(oldestKey)
-          evictedThrough = Math.max(evictedThrough, oldest.revision)
-        }
+        if (outcomes.size > maxOutcomes) trim(stream, index, maxOutcomes)
       }
     }
-    return { state, revision, position, outcomes, evictedThrough }
+    index.revision = revision
+    return { state, revision, position, outcomes, index }
   }
 
   const foldInto = (
+    stream: string,
     from: Loaded<State, Event>,
     recorded: ReadonlyArray<RecordedEvent>
   ): Either.Either<Loaded<State, Event>, MalformedEvent> => {
@@ -145,7 +220,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       if (Either.isLeft(decoded)) return Either.left(decoded.left)
       entries.push({ event: decoded.right, record })
     }
-    return Either.right(foldDecoded(from, entries))
+    return Either.right(foldDecoded(stream, from, entries))
   }
 
   const load = (stream: string): Effect.Effect<Loaded<State, Event>, ReadError> =>
@@ -153,7 +228,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       const cached = cache.get(stream) ?? empty
       const newer = yield* store.readStream(stream, { fromRevision: cached.revision + 1 })
       if (newer.length === 0) return cached
-      return remember(stream, yield* foldInto(cached, newer))
+      return remember(stream, yield* foldInto(stream, cached, newer))
     })
 
   /** The events as the store takes them: each with a new id, its encoded payload and `metadata`. */
@@ -186,6 +261,7 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
       remember(
         stream,
         foldDecoded(
+          stream,
           from,
           events.map((event, i) => ({
             event,
@@ -226,12 +302,13 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
     key: string
   ): Effect.Effect<KeyedOutcome<Event> | undefined, ReadError> =>
     Effect.gen(function* () {
-      const kept = loaded.outcomes.get(key)
-      if (kept !== undefined || loaded.evictedThrough < 0) return kept
+      const kept = loaded.index.outcomes.get(key)
+      const evictedThrough = loaded.index.evictedThrough
+      // A key never dropped from memory is not in the log's older part: no read (the usual case,
+      // a new key, would otherwise read the whole stream once it had dropped any outcome).
+      if (kept !== undefined || evictedThrough < 0 || !dropped.mayHave(stream, key)) return kept
       const recorded = yield* store.readStream(stream)
-      const keyed = recorded.filter(
-        (r) => r.revision <= loaded.evictedThrough && r.metadata.idempotencyKey === key
-      )
+      const keyed = recorded.filter((r) => r.revision <= evictedThrough && r.metadata.idempotencyKey === key)
       if (keyed.length === 0) return undefined
       const events: Array<Event> = []
       for (const record of keyed) events.push(yield* decode(record))

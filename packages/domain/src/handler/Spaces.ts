@@ -118,6 +118,11 @@ export interface SpacesOptions {
   readonly cacheSize?: number
   /** Idempotency outcomes kept in memory per stream (older keys are looked up in the stream). */
   readonly maxOutcomesPerStream?: number
+  /**
+   * Idempotency outcomes kept in memory over all streams, per aggregate kind (default 100,000; the
+   * least recently used streams' oldest go first, and are then looked up in the stream).
+   */
+  readonly maxOutcomes?: number
 }
 
 export const makeSpacesWith = (options: SpacesOptions = {}) =>
@@ -130,7 +135,8 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize }),
       ...(options.maxOutcomesPerStream === undefined
         ? {}
-        : { maxOutcomesPerStream: options.maxOutcomesPerStream })
+        : { maxOutcomesPerStream: options.maxOutcomesPerStream }),
+      ...(options.maxOutcomes === undefined ? {} : { maxOutcomes: options.maxOutcomes })
     }
     const spaces = makeAggregateRepository(store, { schema: SpaceEvent, decider: SpaceDecider, ...cache })
     const users = makeAggregateRepository(store, { schema: UserEvent, decider: UserDecider, ...cache })

@@ -65,4 +65,41 @@ describe("idempotency outcomes kept in memory", () => {
     const found = await Effect.runPromise(repo.outcomeOf(spaceStream(space), loaded, "k0"))
     expect(found?.events.map((e) => e._tag)).toEqual(["SpaceCreated", "SpaceStarted"])
   })
+
+  it("are bounded over all streams: the least recently used lose their oldest; their retries still replay", async () => {
+    const store = makeInMemoryEventStore()
+    const other = SpaceId.make("outcomes-2")
+    const kai = UserId.make("kai")
+    const layer = spacesOn(Layer.succeed(EventStore, store), { maxOutcomes: 3 })
+    const { first, firstPost, retried, retriedPost, reused, length, after } = await Effect.runPromise(
+      Effect.gen(function* () {
+        const spaces = yield* Spaces
+        const first = yield* spaces.execute(create, { idempotencyKey: "k0" })
+        const firstPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
+        // Another Space's outcomes, more recently used, push the first Space's out.
+        yield* spaces.execute({ ...create, spaceId: other, by: kai }, { idempotencyKey: "o0" })
+        for (let n = 1; n <= 2; n++)
+          yield* spaces.execute({ ...post(n), spaceId: other, by: kai }, { idempotencyKey: `o${n}` })
+        const length = (yield* store.readStream(spaceStream(space))).length
+        const retried = yield* spaces.execute(create, { idempotencyKey: "k0" })
+        const retriedPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
+        const reused = yield* Effect.flip(spaces.execute(post(9), { idempotencyKey: "k1" }))
+        const after = (yield* store.readStream(spaceStream(space))).length
+        return { first, firstPost, retried, retriedPost, reused, length, after }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(retried).toEqual({ ...first, replayed: true })
+    expect(retriedPost).toEqual({ ...firstPost, replayed: true })
+    expect(reused._tag).toBe("IdempotencyKeyReused")
+    expect(after).toBe(length)
+
+    // The bound holds over both streams: the first one, least recently used, kept none.
+    const repo = makeAggregateRepository(store, { schema: SpaceEvent, decider: SpaceDecider, maxOutcomes: 3 })
+    const one = await Effect.runPromise(repo.load(spaceStream(space)))
+    const two = await Effect.runPromise(repo.load(spaceStream(other)))
+    expect([...one.outcomes.keys()]).toEqual([])
+    expect([...two.outcomes.keys()]).toEqual(["o0", "o1", "o2"])
+    const found = await Effect.runPromise(repo.outcomeOf(spaceStream(space), one, "k0"))
+    expect(found?.events.map((e) => e._tag)).toEqual(["SpaceCreated", "SpaceStarted"])
+  })
 })

@@ -55,6 +55,58 @@ describe("SQLite event store", () => {
   )
 
   it.scopedLive(
+    "a stream another connection appended to behind our back: conflicts, appends and retries stay exact",
+    () =>
+      Effect.gen(function* () {
+        const ours = yield* scopedSqliteEventStore({ path })
+        const other = yield* scopedSqliteEventStore({ path })
+        const revisions = (stream: string) =>
+          Effect.map(ours.readStream(stream), (events) => events.map((e) => [e.revision, e.id]))
+        // Ours writes (and remembers) revision 0; the other connection then writes revision 1.
+        const first = event()
+        yield* ours.append("space-1", [first], "no_stream")
+        const second = event()
+        yield* other.append("space-1", [second], 0)
+        // Expecting the revision ours last wrote is a conflict naming the real one.
+        const stale = yield* Effect.flip(ours.append("space-1", [event()], 0))
+        expect(stale).toBeInstanceOf(WrongExpectedVersion)
+        expect(stale).toMatchObject({ stream: "space-1", expected: 0, actual: 1 })
+        // Expecting the real revision succeeds though ours never read it.
+        const third = event()
+        expect(yield* ours.append("space-1", [third], 1)).toMatchObject({ nextRevision: 2 })
+        // "any" lands after the other connection's events, never on top of them.
+        const fourth = event()
+        yield* other.append("space-1", [fourth], 2)
+        const fifth = event()
+        expect(yield* ours.append("space-1", [fifth], "any")).toMatchObject({ nextRevision: 4 })
+        // A retry through ours of what the other connection committed is answered as applied.
+        const sixth = event()
+        const applied = yield* other.append("space-1", [sixth], 4)
+        expect(yield* ours.append("space-1", [sixth], 4)).toEqual(applied)
+        expect(yield* revisions("space-1")).toEqual(
+          [first, second, third, fourth, fifth, sixth].map((e, i) => [i, e.id])
+        )
+        // And in a group commit, where each append runs in a savepoint of its own.
+        const seventh = event()
+        yield* other.append("space-1", [seventh], 5)
+        const [late, elsewhere] = yield* Effect.all(
+          [
+            Effect.either(ours.append("space-1", [event()], 5)),
+            ours.append("space-2", [event()], "no_stream")
+          ],
+          { concurrency: "unbounded" }
+        )
+        expect(late._tag === "Left" && late.left).toMatchObject({ _tag: "WrongExpectedVersion", actual: 6 })
+        expect(elsewhere).toMatchObject({ nextRevision: 0 })
+        expect((yield* revisions("space-1")).length).toBe(7)
+        // An empty append checks against the file too: the other connection's event moved the stream.
+        yield* other.append("space-1", [event()], 6)
+        expect(yield* Effect.flip(ours.append("space-1", [], 6))).toMatchObject({ actual: 7 })
+        expect(yield* ours.append("space-1", [], 7)).toMatchObject({ nextRevision: 7 })
+      })
+  )
+
+  it.scopedLive(
     "concurrent appends share one commit, each with its own outcome; one that fails fails alone",
     () =>
       Effect.gen(function* () {

@@ -31,7 +31,11 @@ export interface SqliteEventStoreOptions {
   readonly path: string
   /** Durability of each commit; see `SqliteSynchronous`. Default `"normal"`. */
   readonly synchronous?: SqliteSynchronous
-  /** Events per page when reading the global log. Big pages amortise the query; default 8192. */
+  /**
+   * Events per page when reading the global log; default 1024. Big pages amortise the query, but a
+   * page lives until its reader is done with it: past a few thousand events its objects outlive the
+   * young generation and the garbage collector costs more than the queries saved.
+   */
   readonly pageSize?: number
 }
 
@@ -68,7 +72,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     db.close()
     throw error
   }
-  const pageSize = options.pageSize ?? 8192
+  const pageSize = options.pageSize ?? 1024
   const writer = makeWriter(db)
   const signal = new CommitSignal()
 
@@ -108,9 +112,12 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
    * subscribers are woken. A page read at one generation is the same page for as long as it lasts.
    */
   let generation = 0
+  /** Live subscriptions (`subscribeAll`): nobody else waits on the signal. */
+  let subscribers = 0
   const committed = () => {
     generation++
-    signal.notify()
+    // A wake-up costs a new wait handle per commit: none when nobody can be waiting.
+    if (subscribers > 0) signal.notify()
   }
   /**
    * The last page read, decoded. Every subscriber in the process (projections, the log's head, live
@@ -155,7 +162,6 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     })
 
   // Other processes' commits are watched only while somebody subscribes (see externalCommits.ts).
-  let subscribers = 0
   let stopWatching: (() => void) | undefined
   const retainWatch = Effect.sync(() => {
     if (subscribers++ === 0 && !inMemory && db.open) {
@@ -178,7 +184,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
    * would also gather requests arriving on other sockets, at a loop turn per append for everyone).
    */
   const commits = makeCommitQueue<PendingWrite, GroupOutcome>({
-    run: async (group) => {
+    run: (group) => {
       const outcomes = writer.appendGroup(group)
       if (group.some((item, i) => sizeOf(item) > 0 && !("_tag" in outcomes[i]!))) committed()
       return outcomes
@@ -187,16 +193,24 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     schedule: (flush) => queueMicrotask(flush)
   })
 
-  /** Waits for the item's group to commit; its outcome, or the conflict or failure that refused it. */
+  /**
+   * Waits for the item's group to commit: one suspension, resumed straight from the commit (no
+   * promise in between); its outcome, or the conflict or failure that refused it.
+   */
   const commit = <A extends AppendResult | ReadonlyArray<AppendResult>>(item: PendingWrite) =>
-    Effect.flatMap(
-      Effect.tryPromise({ try: () => commits.push(item), catch: unavailable }),
-      (outcome): Effect.Effect<A, WrongExpectedVersion | EventStoreUnavailable> =>
-        !("_tag" in outcome)
-          ? Effect.succeed(outcome as A)
-          : outcome._tag === "Failed"
-            ? Effect.fail(unavailable(outcome.error))
-            : Effect.fail(outcome)
+    Effect.async<A, WrongExpectedVersion | EventStoreUnavailable>((resume) =>
+      commits.enqueue(
+        item,
+        (outcome) =>
+          resume(
+            !("_tag" in outcome)
+              ? Effect.succeed(outcome as A)
+              : outcome._tag === "Failed"
+                ? Effect.fail(unavailable(outcome.error))
+                : Effect.fail(outcome)
+          ),
+        (error) => resume(Effect.fail(unavailable(error)))
+      )
     )
 
   return {
@@ -204,7 +218,8 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     appendMany: (appends) => commit<ReadonlyArray<AppendResult>>({ many: appends }),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
-    readAll: (from) => readToEnd(from, readPage),
+    // A one-off read of the log: no subscriber shares its pages, so none is kept (see `lastPage`).
+    readAll: (from) => readToEnd(from, (after) => decoded(() => pageAfter.all(after, pageSize))),
     subscribeAll: (from) =>
       Stream.unwrapScoped(
         Effect.as(

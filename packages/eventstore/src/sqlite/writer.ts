@@ -10,6 +10,9 @@ import type Database from "better-sqlite3"
 
 type LastEvent = [revision: number, id: string, position: number]
 
+/** Streams whose last event the writer remembers (see `lastEvents`). */
+const MAX_CACHED_STREAMS = 16_384
+
 /** The outcome of a write: the append's result, or the conflict that refused it (nothing written). */
 export type WriteOutcome = AppendResult | WrongExpectedVersion
 
@@ -79,61 +82,57 @@ export const makeWriter = (db: Database.Database) => {
     return position
   }
 
-  const appendChecked = (
-    stream: string,
-    events: ReadonlyArray<EventData>,
-    expected: ExpectedRevision
-  ): WriteOutcome => {
+  /**
+   * The last event of recently written or read streams, so that an append needs no lookup before
+   * its insert. Kept only for what committed (cleared when a transaction fails). Another process may
+   * append to the same file behind our back; revisions are dense and never deleted, so a stale entry
+   * makes the insert at its next revision hit UNIQUE(stream, revision): the append is then run again
+   * from a fresh lookup (`appendChecked`), and a conflict decided from the cache is re-checked
+   * against the file before it is answered. Bounded: the oldest entry goes first.
+   */
+  const lastEvents = new Map<string, LastEvent>()
+  const remember = (stream: string, last: LastEvent) => {
+    if (lastEvents.size >= MAX_CACHED_STREAMS && !lastEvents.has(stream))
+      lastEvents.delete(lastEvents.keys().next().value!)
+    lastEvents.set(stream, last)
+  }
+  const lookup = (stream: string): LastEvent | undefined => {
     const last = lastOfStream.get(stream)
-    const lastRevision = last === undefined ? -1 : last[0]
-    // A retry after a lost acknowledgement: the stream already ends with these ids. Only then is
-    // the tail read, so a normal append costs one indexed lookup.
-    if (last !== undefined && events.length > 0 && events[events.length - 1]!.id === last[1]) {
-      const tail = idsAfter.all(stream, lastRevision - events.length).map((id) => ({ id }))
-      if (isRetryOf(tail, events)) return { nextRevision: lastRevision, position: last[2] }
-    }
-    const conflict = checkExpected(stream, expected, lastRevision)
-    if (conflict) return conflict
-    if (events.length === 0) return { nextRevision: lastRevision, position: lastPosition.get() ?? 0 }
-    const position = insertAt(stream, events, lastRevision + 1)
-    return { nextRevision: lastRevision + events.length, position }
+    if (last !== undefined) remember(stream, last)
+    return last
   }
-  const checkedAppend = db.transaction(appendChecked)
 
-  /** Every stream at its expected revision, or the first conflict and nothing written (rolled back). */
-  const checkedMany = db.transaction(
-    (appends: ReadonlyArray<PendingAppend>): Array<AppendResult> =>
-      appends.map(({ stream, events, expected }) => {
-        let outcome: WriteOutcome
-        try {
-          outcome = appendChecked(stream, events, expected)
-        } catch (error) {
-          outcome = onConstraint(error, stream, expected)
-        }
-        if (outcome instanceof WrongExpectedVersion) throw new Refused(outcome)
-        return outcome
-      })
-  )
-
-  /** One item of a group, in a transaction or savepoint of its own (`alone`: the transaction). */
-  const writeItem = (item: PendingWrite, alone: boolean): GroupOutcome => {
-    if ("many" in item) {
-      try {
-        return alone ? checkedMany.immediate(item.many) : checkedMany(item.many)
-      } catch (error) {
-        if (error instanceof Refused) return error.conflict
-        throw error
+  const checkedAppend = db.transaction(
+    (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
+      // An empty append writes nothing that a stale entry would collide with: it asks the file.
+      const cached = events.length > 0 ? lastEvents.get(stream) : undefined
+      let last = cached ?? lookup(stream)
+      const lastId = events.length > 0 ? events[events.length - 1]!.id : undefined
+      // A retry after a lost acknowledgement: the stream already ends with these ids. Only then is
+      // the tail read, so a normal append costs no lookup at all (or one, uncached).
+      if (last !== undefined && lastId === last[1]) {
+        const tail = idsAfter.all(stream, last[0] - events.length).map((id) => ({ id }))
+        if (isRetryOf(tail, events)) return { nextRevision: last[0], position: last[2] }
       }
+      let conflict = checkExpected(stream, expected, last === undefined ? -1 : last[0])
+      // Decided from memory: the file has the last word (another process may have moved the stream).
+      if (conflict && cached !== undefined) {
+        last = lookup(stream)
+        if (last !== undefined && lastId === last[1]) {
+          const tail = idsAfter.all(stream, last[0] - events.length).map((id) => ({ id }))
+          if (isRetryOf(tail, events)) return { nextRevision: last[0], position: last[2] }
+        }
+        conflict = checkExpected(stream, expected, last === undefined ? -1 : last[0])
+      }
+      if (conflict) return conflict
+      const lastRevision = last === undefined ? -1 : last[0]
+      if (events.length === 0) return { nextRevision: lastRevision, position: lastPosition.get() ?? 0 }
+      const position = insertAt(stream, events, lastRevision + 1)
+      const nextRevision = lastRevision + events.length
+      remember(stream, [nextRevision, lastId!, position])
+      return { nextRevision, position }
     }
-    const { stream, events, expected } = item
-    try {
-      return alone
-        ? checkedAppend.immediate(stream, events, expected)
-        : checkedAppend(stream, events, expected)
-    } catch (error) {
-      return onConstraint(error, stream, expected)
-    }
-  }
+  )
 
   const uncheckedInsert = db.transaction(
     (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => ({
@@ -158,6 +157,64 @@ export const makeWriter = (db: Database.Database) => {
       })
   )
 
+  /**
+   * Runs `transaction` (the append in a transaction or savepoint of its own). A UNIQUE violation
+   * means the cached last event was stale: forget it and run once more from the file, where a second
+   * violation is a real conflict. Any other failure rolled the writes back: forget the stream too.
+   */
+  const appendChecked = (
+    transaction: (
+      stream: string,
+      events: ReadonlyArray<EventData>,
+      expected: ExpectedRevision
+    ) => WriteOutcome,
+    stream: string,
+    events: ReadonlyArray<EventData>,
+    expected: ExpectedRevision
+  ): WriteOutcome => {
+    try {
+      return transaction(stream, events, expected)
+    } catch (error) {
+      const wasCached = lastEvents.delete(stream)
+      if (!(wasCached && isUniqueViolation(error))) return onConstraint(error, stream, expected)
+    }
+    try {
+      return transaction(stream, events, expected)
+    } catch (error) {
+      lastEvents.delete(stream)
+      return onConstraint(error, stream, expected)
+    }
+  }
+
+  /** Every stream at its expected revision, or the first conflict and nothing written (rolled back). */
+  const checkedMany = db.transaction(
+    (appends: ReadonlyArray<PendingAppend>): Array<AppendResult> =>
+      appends.map(({ stream, events, expected }) => {
+        const outcome = appendChecked(checkedAppend, stream, events, expected)
+        if (outcome instanceof WrongExpectedVersion) throw new Refused(outcome)
+        return outcome
+      })
+  )
+
+  /** One item of a group, in a transaction or savepoint of its own (`alone`: the transaction). */
+  const writeItem = (item: PendingWrite, alone: boolean): GroupOutcome => {
+    if (!("many" in item))
+      return appendChecked(
+        alone ? checkedAppend.immediate : checkedAppend,
+        item.stream,
+        item.events,
+        item.expected
+      )
+    try {
+      return alone ? checkedMany.immediate(item.many) : checkedMany(item.many)
+    } catch (error) {
+      // Rolled back: what its appends remembered never committed.
+      for (const { stream } of item.many) lastEvents.delete(stream)
+      if (error instanceof Refused) return error.conflict
+      throw error
+    }
+  }
+
   /** A UNIQUE(stream, revision) violation means another writer took the revision: a conflict. */
   const onConstraint = (error: unknown, stream: string, expected: ExpectedRevision): WriteOutcome => {
     if (!isUniqueViolation(error)) throw error
@@ -171,20 +228,25 @@ export const makeWriter = (db: Database.Database) => {
 
   return {
     /** Appends atomically if the stream is at `expected`; throws only on I/O or driver failure. */
-    append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
-      try {
-        return checkedAppend.immediate(stream, events, expected)
-      } catch (error) {
-        return onConstraint(error, stream, expected)
-      }
-    },
+    append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome =>
+      appendChecked(checkedAppend.immediate, stream, events, expected),
     /**
      * Appends a group in one transaction (one commit for all), each append with its own check and
      * outcome; throws only if the transaction as a whole failed (then none of them was written).
      */
     appendGroup: (group: ReadonlyArray<PendingWrite>): ReadonlyArray<GroupOutcome> => {
       // Alone, an item needs no savepoint: its transaction is its own.
-      const outcomes = group.length === 1 ? [writeItem(group[0]!, true)] : groupAppend.immediate(group)
+      let outcomes: ReadonlyArray<GroupOutcome>
+      if (group.length === 1) outcomes = [writeItem(group[0]!, true)]
+      else {
+        try {
+          outcomes = groupAppend.immediate(group)
+        } catch (error) {
+          // Rolled back as a whole: what the savepoints remembered never committed.
+          lastEvents.clear()
+          throw error
+        }
+      }
       groupCommits++
       return outcomes
     },
@@ -195,6 +257,7 @@ export const makeWriter = (db: Database.Database) => {
      * read would do. Exists to prove the constraint turns such a race into a conflict, not a crash.
      */
     insertUnchecked: (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => {
+      lastEvents.delete(stream)
       try {
         return uncheckedInsert.immediate(stream, events, first)
       } catch (error) {
