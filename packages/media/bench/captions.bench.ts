@@ -163,7 +163,6 @@ const cliBaseline = (dir: string) =>
     return { reference: clip, hypothesis: out.replace(/\n/g, " ").trim() }
   })
 
-
 /** K decoders on one core, each fed the clips in real time: do all finals come within 1.5 s? */
 const decodersOnOneCore = async (k: number, pcm: ReadonlyArray<Int16Array>) => {
   const binary = pocketsphinxHelper(defaultPocketsphinxOptions().cacheDir)

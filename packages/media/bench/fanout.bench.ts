@@ -80,7 +80,6 @@ const pin = (pid: number, cpu: string): boolean => {
   }
 }
 
-
 interface Audience {
   readonly size: () => number
   readonly grow: (to: number) => Effect.Effect<void, unknown>

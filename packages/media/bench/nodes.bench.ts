@@ -33,7 +33,6 @@ const AUDIENCE = Number(process.env.NODES_BENCH_LISTENERS ?? 900)
 const space = "bench-nodes" as SpaceId
 const host = "host" as UserId
 
-
 const authority = testAuthority()
 authority.speaker(space, host)
 
