@@ -56,6 +56,9 @@ const typesOf = (driver: typeof pg) => ({
         : driver.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser
 })
 
+/** How long a multi-stream append's transaction may sit idle holding the append lock. */
+const MANY_IDLE_TIMEOUT_MS = 5_000
+
 const expectedCode = (expected: ExpectedRevision): number =>
   expected === "any"
     ? EXPECTED_ANY
@@ -182,17 +185,27 @@ export const makePostgresEventStore = async (
   /**
    * Several streams in one transaction of its own (not the group commit's, whose appends stand
    * alone): committed if every stream was at its expected revision, else rolled back. The append
-   * lock is held until then, so positions still commit in order. Not retried on a lost connection
-   * (the caller's retry with the same ids is recognised per stream).
+   * lock is held until then, so positions still commit in order; a client that stalls or vanishes
+   * while holding it is cut off after `MANY_IDLE_TIMEOUT_MS` (the server ends an idle transaction),
+   * so it can't hold every node's appends for longer. Not retried on a lost connection (the
+   * caller's retry with the same ids is recognised per stream).
    */
   const appendMany = (appends: ReadonlyArray<StreamAppend>) =>
     Effect.flatMap(
       Effect.tryPromise({
         try: async () => {
           const client = await pool.connect()
+          // Checked out, a client has no error listener of the pool's: a socket failing now would
+          // be an unhandled 'error' event. Noted here, the query in flight fails on its own.
           let broken: Error | undefined
+          const onError = (error: Error) => {
+            broken = error
+          }
+          client.on("error", onError)
           try {
-            await client.query("BEGIN")
+            await client.query(
+              `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${MANY_IDLE_TIMEOUT_MS}`
+            )
             const { rows } = await client.query<AppendRow>(
               appendManyQuery(appends.map((a) => ({ ...a, expected: expectedCode(a.expected) })))
             )
@@ -205,6 +218,7 @@ export const makePostgresEventStore = async (
             })
             throw error
           } finally {
+            client.off("error", onError)
             client.release(broken)
           }
         },

@@ -152,6 +152,9 @@ export const makeWriter = (db: Database.Database) => {
         try {
           return writeItem(item, false)
         } catch (failure) {
+          // Some failures (disk full, I/O) roll back the whole transaction, not the savepoint: the
+          // group ends there and fails as a whole, rather than the next items committing alone.
+          if (!db.inTransaction) throw failure
           return { _tag: "Failed", error: failure }
         }
       })
