@@ -107,3 +107,51 @@ describe("a join refused on the final decision after passing the first one", () 
     expect(participantOf(previous, u("alice"))).toBeDefined()
   })
 })
+
+/**
+ * Two nodes move one user at the same moment: back into the Space their stream already names on
+ * one, into another Space on the other. With no lock shared between the two handlers, only the
+ * log's expected revisions can keep the user in one live Space: the rejoin must write to the
+ * user's stream too, or the two moves touch different streams and both commit.
+ */
+describe("a rejoin racing a move of the same user on another node", () => {
+  it("is fenced by the user's stream: the user ends up live in one Space", async () => {
+    const inner = makeInMemoryEventStore()
+    let racing: (() => Promise<unknown>) | undefined
+    // The other node's move runs once, right before this node's write, whichever way it is made.
+    const otherMoveFirst = Effect.promise(async () => {
+      const otherMove = racing
+      racing = undefined
+      if (otherMove !== undefined) await otherMove()
+    })
+    const hooked: EventStoreShape = {
+      ...inner,
+      append: (stream, events, expected) =>
+        Effect.zipRight(otherMoveFirst, inner.append(stream, events, expected)),
+      appendMany: (appends) => Effect.zipRight(otherMoveFirst, inner.appendMany!(appends))
+    }
+    const onNode = (store: EventStoreShape) => spacesOn(Layer.succeed(EventStore, store))
+    const states = await Effect.runPromise(
+      Effect.gen(function* () {
+        const spaces = yield* Spaces
+        yield* spaces.execute(create("b", "host-b"))
+        yield* spaces.execute(create("c", "host-c"))
+        yield* spaces.execute(join("b", "ana"))
+        yield* spaces.execute({ _tag: "LeaveSpace", spaceId: s("b"), by: u("ana") })
+        // Ana's stream still names "b". Her rejoin of "b" here; her move to "c" on the other node,
+        // slipped in between this node's decision and its append.
+        racing = () =>
+          Effect.runPromise(
+            Effect.flatMap(Spaces, (other) => other.execute(join("c", "ana"))).pipe(
+              Effect.provide(onNode(inner))
+            )
+          )
+        yield* spaces.execute(join("b", "ana"))
+        return [yield* spaces.space(s("b")), yield* spaces.space(s("c"))]
+      }).pipe(Effect.provide(onNode(hooked)))
+    )
+    expect(racing).toBeUndefined()
+    const liveIn = states.filter((state) => participantOf(state, u("ana")) !== undefined)
+    expect(liveIn).toHaveLength(1)
+  })
+})

@@ -176,8 +176,9 @@ export const decideUser = (
       const { hosting } = state
       if (command.hosting && hosting !== null && hosting !== command.spaceId && isLive(hosting))
         return Effect.fail(new AlreadyHostingLiveSpace({ user: command.user, spaceId: hosting }))
-      if (state.presence === command.spaceId && (!command.hosting || hosting === command.spaceId))
-        return Effect.succeed([])
+      // Entering the Space the stream already names (back after leaving it) is recorded too: every
+      // admission then appends to the user's stream at the revision read, which fences it against
+      // a concurrent move of the same user made elsewhere.
       return Effect.succeed([
         {
           _tag: "SpaceEntered",
