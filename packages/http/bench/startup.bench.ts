@@ -13,9 +13,10 @@
  * `SPACES_BENCH_STARTUP_EVENTS` changes the size of the log, `SPACES_BENCH_ROUNDS` the rounds (3).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { rssMiB } from "../../../scripts/bench/procStats.js"
 import { LIVE_SPACES, startupLog } from "./startupLog.js"
 
 const root = new URL("../../..", import.meta.url).pathname
@@ -42,12 +43,6 @@ const serverEnv = (dbPath: string, media: "on" | "off"): Record<string, string> 
   SPACES_DISCONNECT_GRACE_MS: "86400000",
   SPACES_HOST_GRACE_SECONDS: "86400"
 })
-
-const rssMiB = (pid: number) => {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return kb / 1024
-}
 
 interface Started {
   readonly child: ChildProcess
