@@ -38,7 +38,7 @@ import { HostingPolicy, type HostingNotAllowed } from "./HostingPolicy.js"
 import { IdempotencyKeyReused } from "./IdempotencyKeyReused.js"
 import { IdGenerator } from "./IdGenerator.js"
 import { makeKeyedLock, UserMoves } from "./KeyedLock.js"
-import { makePresence, type PreparedAppend } from "./presence.js"
+import { makePresence, type PresenceDeps } from "./presence.js"
 
 export interface CommandOptions {
   /**
@@ -285,16 +285,7 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
     }
 
     /** A decided command's append on `repo`, and what its commit does to the cache. */
-    const prepare = <Event, State>(
-      repo: AggregateRepository<Event, State>,
-      stream: string,
-      loaded: Loaded<State, Event>,
-      events: ReadonlyArray<Event>,
-      actor: string,
-      now: number,
-      command?: SpaceCommand,
-      options?: CommandOptions
-    ): Effect.Effect<PreparedAppend> =>
+    const prepare: PresenceDeps["prepare"] = (repo, stream, loaded, events, actor, now, command, options) =>
       Effect.map(
         repo.toAppend(
           stream,
