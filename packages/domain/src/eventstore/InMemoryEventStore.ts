@@ -71,16 +71,6 @@ export const makeInMemoryEventStore = (): EventStoreShape => {
     return { nextRevision: tail.revision, position: tail.position }
   }
 
-  const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
-    Effect.suspend(() => {
-      const planned = plan(stream, events, expected)
-      if (planned.done !== undefined) return Effect.succeed(planned.done)
-      if (planned.conflict !== undefined) return Effect.fail(planned.conflict)
-      const result = write(stream, events, planned.write.last)
-      if (events.length > 0) signal.notify()
-      return Effect.succeed(result)
-    })
-
   /** Every stream checked before anything is written: all the appends or none. */
   const appendMany = (appends: ReadonlyArray<StreamAppend>) =>
     Effect.suspend(() => {
@@ -91,6 +81,10 @@ export const makeInMemoryEventStore = (): EventStoreShape => {
       if (planned.some((p) => p.write !== undefined && p.write.events.length > 0)) signal.notify()
       return Effect.succeed(results)
     })
+
+  /** One stream's append: a multi-stream append of one. */
+  const append = (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision) =>
+    Effect.map(appendMany([{ stream, events, expected }]), (results) => results[0]!)
 
   return {
     append,
