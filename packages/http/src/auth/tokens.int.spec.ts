@@ -60,6 +60,54 @@ describe("HS256 tokens", () => {
   })
 })
 
+describe("HS256 signatures and claims", () => {
+  const tokens = makeTokens(
+    loadConfig({
+      SPACES_JWT_SECRET: SECRET,
+      SPACES_JWT_ISSUER: "https://spaces.test",
+      SPACES_JWT_AUDIENCE: "spaces-api"
+    }).auth
+  )
+  const claims = { sub: "ada", iss: "https://spaces.test", aud: "spaces-api", exp: now() + 600 }
+  const refused = (token: string) => outcome(tokens.verify(token)).then((o) => ("status" in o ? o.status : o))
+
+  it("accepts a well-signed token and refuses one whose payload or signature was changed", async () => {
+    const token = await hs256(claims)
+    expect(await outcome(tokens.verify(token))).toEqual({ accepted: { kind: "user", userId: "ada" } })
+    const [header, , signature] = token.split(".")
+    const forged = Buffer.from(JSON.stringify({ ...claims, sub: "root" })).toString("base64url")
+    expect(await refused(`${header}.${forged}.${signature}`)).toBe(401)
+    const flipped = `${signature!.slice(0, -2)}${signature!.endsWith("AA") ? "BB" : "AA"}`
+    expect(await refused(`${header}.${token.split(".")[1]}.${flipped}`)).toBe(401)
+    expect(await refused(`${header}.${token.split(".")[1]}.`)).toBe(401)
+    expect(await refused(`${token}.extra`)).toBe(401)
+  })
+
+  it("refuses a token signed with another secret, an unsigned one and a critical extension", async () => {
+    const other = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode("another-secret-another-secret-another-0"))
+    expect(await refused(other)).toBe(401)
+    const none = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${other.split(".")[1]}.`
+    expect(await refused(none)).toBe(401)
+    const crit = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", crit: ["exp"], exp: 1 } as never)
+      .sign(new TextEncoder().encode(SECRET))
+      .catch(() => undefined)
+    if (crit !== undefined) expect(await refused(crit)).toBe(401)
+  })
+
+  it("checks issuer, audience, expiry and not-before as jose does", async () => {
+    expect(await refused(await hs256({ ...claims, iss: "https://elsewhere.test" }))).toBe(401)
+    expect(await refused(await hs256({ ...claims, aud: "another-api" }))).toBe(401)
+    expect(await outcome(tokens.verify(await hs256({ ...claims, exp: now() - 5 })))).toMatchObject({
+      status: 401,
+      detail: expect.stringMatching(/"exp" claim timestamp check failed/)
+    })
+    expect(await refused(await hs256({ ...claims, nbf: now() + 120 }))).toBe(401)
+  })
+})
+
 describe("tokens of an identity provider (JWKS)", () => {
   let server: Server
   let jwksUrl: string

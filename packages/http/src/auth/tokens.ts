@@ -1,8 +1,16 @@
 import { ServiceId, UserId } from "@spaces/domain"
 import { Either, Schema } from "effect"
-import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify, SignJWT } from "jose"
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  jwtVerify,
+  type ProtectedHeaderParameters,
+  SignJWT
+} from "jose"
 import type { AuthConfig } from "../config.js"
 import { HttpProblem, problems } from "../problems.js"
+import { verifyHs256 } from "./hs256.js"
 
 /** Who is calling: a user (every product command) or a service (the transcription adapter). */
 export type Principal =
@@ -70,12 +78,6 @@ export const makeTokens = (config: AuthConfig): Tokens => {
     requiredClaims: ["exp"]
   }
 
-  // Imported once: given the raw bytes, jose imports a key on every verification.
-  const hmacKey =
-    config.secret === undefined
-      ? undefined
-      : crypto.subtle.importKey("raw", config.secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"])
-
   /**
    * HS256 tokens already verified, by token: a client sends the same token with every request, and
    * the signature check is most of an authenticated request's cost. A hit is trusted only until the
@@ -90,16 +92,17 @@ export const makeTokens = (config: AuthConfig): Tokens => {
       if (Date.now() < hit.until) return hit.principal
       verified.delete(token)
     }
-    let alg: string | undefined
+    let header: ProtectedHeaderParameters
     try {
-      alg = decodeProtectedHeader(token).alg
+      header = decodeProtectedHeader(token)
     } catch {
       throw problems.unauthorized("the bearer token is not a JWT")
     }
     try {
       // HS256 tokens are checked with the shared secret, others with the identity provider's keys.
-      if (alg === "HS256" && hmacKey !== undefined) {
-        const { payload } = await jwtVerify(token, await hmacKey, { ...options, algorithms: ["HS256"] })
+      const alg = header.alg
+      if (alg === "HS256" && config.secret !== undefined) {
+        const payload = verifyHs256(token, header, config.secret, options)
         checkLifetime(payload, config.maxTokenLifetimeSeconds)
         const principal = principalOf(payload)
         // jose refuses a token once the clock (in whole seconds) reaches `exp`.
