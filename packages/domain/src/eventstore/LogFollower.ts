@@ -227,11 +227,12 @@ export const makeLogFollower = (
       Stream.suspend(() => {
         const cursor = { last: start_ }
         return Stream.suspend(() => from(cursor.last)).pipe(
-          Stream.tap((event) =>
-            Effect.sync(() => {
-              cursor.last = event.position
-            })
-          ),
+          // Once per chunk, not an effect per event: every event of the log passes here.
+          Stream.mapChunks((chunk) => {
+            const tail = Chunk.last(chunk)
+            if (tail._tag === "Some") cursor.last = tail.value.position
+            return chunk
+          }),
           Stream.tapError((error) =>
             Effect.logError("log follower: a consumer waits for a malformed event to be corrected", error)
           ),

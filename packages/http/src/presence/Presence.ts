@@ -8,8 +8,9 @@ import {
   type UserId,
   isSpaceStream
 } from "@spaces/domain"
-import { Duration, Effect, Either, FiberMap, type Scope, Stream } from "effect"
+import { Effect, Either, FiberMap, type Scope, Stream } from "effect"
 import { ConnectionTracker } from "./ConnectionTracker.js"
+import { makeGraceTimers } from "./graceTimers.js"
 
 /** What the presence edge does for the routes: connections in, system leaves out. */
 export interface Presence {
@@ -70,8 +71,6 @@ export const makePresence = (options: PresenceOptions) =>
   Effect.gen(function* () {
     const tracker = yield* ConnectionTracker
     const spaces = yield* Spaces
-    const timers = yield* FiberMap.make<string>()
-    const grace = Duration.millis(options.graceMs)
 
     const leave = (spaceId: SpaceId, user: UserId) =>
       Effect.gen(function* () {
@@ -95,25 +94,14 @@ export const makePresence = (options: PresenceOptions) =>
         )
       )
 
-    /**
-     * Everyone recorded in a live room when the server started, not connected since: they share
-     * one grace, from the start, and one timer (a big audience would otherwise be as many fibers).
-     */
-    const atStart = new Map<string, readonly [SpaceId, UserId]>()
+    // A mass disconnect (a lost network) leaves a few at a time: their appends share commits
+    // without flooding the store.
+    const timers = yield* makeGraceTimers<readonly [SpaceId, UserId]>(options.graceMs, (due) =>
+      Effect.forEach(due, ([spaceId, user]) => leave(spaceId, user), { concurrency: 16, discard: true })
+    )
     /** Starts the grace of (space, user) unless it is running already. */
-    const arm = (spaceId: SpaceId, user: UserId) =>
-      Effect.suspend(() =>
-        atStart.has(keyOf(spaceId, user))
-          ? Effect.void
-          : FiberMap.run(timers, keyOf(spaceId, user), Effect.delay(leave(spaceId, user), grace), {
-              onlyIfMissing: true
-            }).pipe(Effect.asVoid)
-      )
-    const disarm = (spaceId: SpaceId, user: UserId) =>
-      Effect.suspend(() => {
-        atStart.delete(keyOf(spaceId, user))
-        return FiberMap.remove(timers, keyOf(spaceId, user))
-      })
+    const arm = (spaceId: SpaceId, user: UserId) => timers.arm(keyOf(spaceId, user), [spaceId, user])
+    const disarm = (spaceId: SpaceId, user: UserId) => Effect.sync(() => timers.disarm(keyOf(spaceId, user)))
     const armUnlessConnected = (spaceId: SpaceId, user: UserId) =>
       Effect.flatMap(tracker.isConnected(spaceId, user), (connected) =>
         connected ? Effect.void : arm(spaceId, user)
@@ -146,20 +134,7 @@ export const makePresence = (options: PresenceOptions) =>
         // After a restart nobody is connected yet: everyone recorded in a live room gets the grace
         // from now (clients reconnect within it), never an instant mass leave.
         for (const { spaceId, participants } of liveAtStart)
-          for (const user of participants)
-            if (!(yield* tracker.isConnected(spaceId, user)))
-              atStart.set(keyOf(spaceId, user), [spaceId, user])
-        yield* Effect.forkScoped(
-          Effect.sleep(grace).pipe(
-            Effect.zipRight(
-              Effect.suspend(() => {
-                const due = [...atStart.values()]
-                atStart.clear()
-                return Effect.forEach(due, ([spaceId, user]) => leave(spaceId, user), { discard: true })
-              })
-            )
-          )
-        )
+          for (const user of participants) yield* armUnlessConnected(spaceId, user)
         // Someone entering a room without a connection (an API client that never opens the stream).
         yield* enteredWithoutConnection(log)
       })
@@ -212,9 +187,6 @@ export const makePresence = (options: PresenceOptions) =>
             yield* FiberMap.run(watchers, spaceId, watch(spaceId, events), { onlyIfMissing: true })
         }),
       transportClosed,
-      pending: Effect.sync(() => [
-        ...atStart.values(),
-        ...[...timers].map(([k]) => JSON.parse(k) as readonly [SpaceId, UserId])
-      ])
+      pending: Effect.sync(timers.pending)
     } satisfies Presence
   })
