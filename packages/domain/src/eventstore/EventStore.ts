@@ -84,6 +84,14 @@ export interface EventStoreShape {
     stream: string,
     options?: { readonly fromRevision?: number }
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, ReadError>
+  /**
+   * The stream's current revision, when the store knows it without reading: nothing can have been
+   * written to the stream that this process did not see (an embedded store no other process wrote
+   * to since). Undefined when it would have to read, or the stream has no events. Optional: a
+   * shared server store (PostgreSQL, EventStoreDB) leaves it out. A repository whose cached state is
+   * at this revision skips the read that would only confirm it.
+   */
+  readonly knownRevision?: (stream: string) => number | undefined
   /** Every event after `from` in commit order, up to the end of the log as of the call. */
   readonly readAll: (from: number) => Stream.Stream<RecordedEvent, ReadError>
   /** Catch-up subscription: every event after `from`, then the new ones as they commit, forever. */

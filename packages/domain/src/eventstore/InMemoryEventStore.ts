@@ -91,6 +91,11 @@ export const makeInMemoryEventStore = (): EventStoreShape => {
     appendMany,
     readStream: (stream, options) =>
       Effect.sync(() => (streams.get(stream) ?? []).slice(options?.fromRevision ?? 0)),
+    // Nobody else writes to this log: the stream's length is its revision.
+    knownRevision: (stream) => {
+      const stored = streams.get(stream)
+      return stored === undefined ? undefined : stored.length - 1
+    },
     readAll: (from) => readToEnd(from, readPage),
     subscribeAll: (from) => catchUpThenLive(from, readPage, signal)
   }

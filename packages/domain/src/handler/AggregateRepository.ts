@@ -226,6 +226,8 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
   const load = (stream: string): Effect.Effect<Loaded<State, Event>, ReadError> =>
     Effect.gen(function* () {
       const cached = cache.get(stream) ?? empty
+      // The store vouches that nothing newer exists: no read only to confirm the cache.
+      if (cached.revision >= 0 && store.knownRevision?.(stream) === cached.revision) return cached
       const newer = yield* store.readStream(stream, { fromRevision: cached.revision + 1 })
       if (newer.length === 0) return cached
       return remember(stream, yield* foldInto(stream, cached, newer))

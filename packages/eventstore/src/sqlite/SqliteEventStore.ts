@@ -218,6 +218,14 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     appendMany: (appends) => commit<ReadonlyArray<AppendResult>>({ many: appends }),
     readStream: (stream, readOptions) =>
       decoded(() => streamFrom.all(stream, readOptions?.fromRevision ?? 0)),
+    knownRevision: (stream) => {
+      try {
+        return writer.knownRevision(stream)
+      } catch {
+        // The file can't be asked (closed, I/O): a read will say what is wrong.
+        return undefined
+      }
+    },
     // A one-off read of the log: no subscriber shares its pages, so none is kept (see `lastPage`).
     readAll: (from) => readToEnd(from, (after) => decoded(() => pageAfter.all(after, pageSize))),
     subscribeAll: (from) =>

@@ -229,7 +229,27 @@ export const makeWriter = (db: Database.Database) => {
     })
   }
 
+  /**
+   * `PRAGMA data_version` changes when another connection commits to the file (never for this
+   * one's own commits): while it stays put, what `lastEvents` holds is the file's truth.
+   */
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
+  let seenVersion = dataVersion.get()
+
   return {
+    /**
+     * The stream's last revision as far as this writer knows it for certain: remembered, and no
+     * other connection committed since (else everything remembered is forgotten, and it reads).
+     */
+    knownRevision: (stream: string): number | undefined => {
+      const version = dataVersion.get()
+      if (version !== seenVersion) {
+        seenVersion = version
+        lastEvents.clear()
+        return undefined
+      }
+      return lastEvents.get(stream)?.[0]
+    },
     /** Appends atomically if the stream is at `expected`; throws only on I/O or driver failure. */
     append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome =>
       appendChecked(checkedAppend.immediate, stream, events, expected),
