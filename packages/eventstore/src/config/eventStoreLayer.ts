@@ -75,4 +75,9 @@ export const eventStoreLayer = (
     ? EsdbEventStore.layer({ connectionString: config.connectionString })
     : config.kind === "postgres"
       ? PostgresEventStore.layer({ connectionString: config.connectionString })
-      : SqliteEventStore.layer({ path: config.path, synchronous: config.synchronous })
+      : // The server's configuration: its requests arrive on many sockets, one callback each.
+        SqliteEventStore.layer({
+          path: config.path,
+          synchronous: config.synchronous,
+          groupCommit: "loopTurn"
+        })

@@ -125,6 +125,37 @@ describe("SQLite event store", () => {
       })
   )
 
+  it.live("with loopTurn, appends made in separate callbacks of one loop turn share a commit", () =>
+    Effect.promise(async () => {
+      // Two callbacks of one loop phase, as two sockets' requests read in one I/O phase would be;
+      // each append starts at once (`immediate`), in its own callback.
+      const inTwoCallbacks = (store: ReturnType<typeof makeSqliteEventStore>) =>
+        new Promise<void>((resolve, reject) => {
+          const done: Array<Promise<unknown>> = []
+          const append = (stream: string) => {
+            const fiber = Effect.runFork(store.append(stream, [event()], "any"), { immediate: true })
+            done.push(Effect.runPromise(Fiber.join(fiber)))
+          }
+          setImmediate(() => append("a"))
+          setImmediate(() => {
+            append("b")
+            Promise.all(done).then(() => resolve(), reject)
+          })
+        })
+      const perTurn = makeSqliteEventStore({ path, groupCommit: "loopTurn" })
+      const before = perTurn.writer.groupCommits()
+      await inTwoCallbacks(perTurn)
+      expect(perTurn.writer.groupCommits() - before).toBe(1)
+      perTurn.close()
+      const perMicrotasks = makeSqliteEventStore({ path })
+      const then = perMicrotasks.writer.groupCommits()
+      await inTwoCallbacks(perMicrotasks)
+      expect(perMicrotasks.writer.groupCommits() - then).toBe(2)
+      expect((await Effect.runPromise(perMicrotasks.readStream("a"))).length).toBe(2)
+      perMicrotasks.close()
+    })
+  )
+
   it.scopedLive("keeps the log across close and reopen (creating the directory)", () =>
     Effect.gen(function* () {
       const first = makeSqliteEventStore({ path })
