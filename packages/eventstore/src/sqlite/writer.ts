@@ -235,6 +235,12 @@ export const makeWriter = (db: Database.Database) => {
    */
   const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
   let seenVersion = dataVersion.get()
+  // Asked once per run of microtasks (a request's loads come together), as a read at its start
+  // would be: the pragma costs more than a map lookup, and a join asks for three streams.
+  let versionChecked = false
+  const forget = () => {
+    versionChecked = false
+  }
 
   return {
     /**
@@ -242,11 +248,15 @@ export const makeWriter = (db: Database.Database) => {
      * other connection committed since (else everything remembered is forgotten, and it reads).
      */
     knownRevision: (stream: string): number | undefined => {
-      const version = dataVersion.get()
-      if (version !== seenVersion) {
-        seenVersion = version
-        lastEvents.clear()
-        return undefined
+      if (!versionChecked) {
+        const version = dataVersion.get()
+        versionChecked = true
+        queueMicrotask(forget)
+        if (version !== seenVersion) {
+          seenVersion = version
+          lastEvents.clear()
+          return undefined
+        }
       }
       return lastEvents.get(stream)?.[0]
     },
