@@ -130,7 +130,6 @@ export const followLogIntoCaptions = (transcriber: CaptionsSwitch, startup: Effe
       if (captions) yield* transcriber.setCaptions(spaceId, true, startedAt)
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
-        if (!isSpaceStream(r.streamId) || !CAPTION_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const event = decoded.right
@@ -144,5 +143,9 @@ export const followLogIntoCaptions = (transcriber: CaptionsSwitch, startup: Effe
             return yield* transcriber.setCaptions(event.spaceId, false, 0)
         }
       })
-    yield* follower.follow(position).pipe(Stream.runForEach(apply))
+    // Filtered a chunk at a time: most of the log is none of these, and needs no effect each.
+    yield* follower.follow(position).pipe(
+      Stream.filter((r) => isSpaceStream(r.streamId) && CAPTION_EVENTS.has(r.type)),
+      Stream.runForEach(apply)
+    )
   })

@@ -125,11 +125,14 @@ export const followLogIntoMedia = (
     })
     const apply = (r: RecordedEvent) =>
       Effect.gen(function* () {
-        if (!isSpaceStream(r.streamId) || !MEDIA_EVENTS.has(r.type)) return
         const decoded = decode(r)
         if (Either.isLeft(decoded)) return
         const instructions = yield* instructionsFor(decoded.right)
         yield* Effect.forEach(instructions, plane.apply, { discard: true })
       })
-    yield* follower.follow(position).pipe(Stream.runForEach(apply))
+    // Filtered a chunk at a time: most of the log is none of these, and needs no effect each.
+    yield* follower.follow(position).pipe(
+      Stream.filter((r) => isSpaceStream(r.streamId) && MEDIA_EVENTS.has(r.type)),
+      Stream.runForEach(apply)
+    )
   })
