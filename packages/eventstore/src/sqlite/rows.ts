@@ -36,10 +36,13 @@ class RowEvent implements RecordedEvent {
 
 /**
  * Turns raw rows into recorded events, or names the first row whose JSON does not parse. One pass,
- * one object per event: the rows arrive as arrays so no intermediate row objects are built.
+ * one object per event, in place: each row (an array, so no intermediate row objects are built) is
+ * replaced by its event in the driver's own array, which is then the page, so no second array is
+ * allocated (a fresh one per page is an allocation site V8 may pretenure, see `RowEvent`). The rows
+ * are consumed: on a malformed row, the array is left half converted, for nobody.
  */
-export const decodeRows = (rows: ReadonlyArray<EventRow>): Array<RecordedEvent> | MalformedEvent => {
-  const events = new Array<RecordedEvent>(rows.length)
+export const decodeRows = (rows: Array<EventRow>): Array<RecordedEvent> | MalformedEvent => {
+  const events = rows as Array<EventRow | RecordedEvent>
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!
     let data: unknown
@@ -57,5 +60,5 @@ export const decodeRows = (rows: ReadonlyArray<EventRow>): Array<RecordedEvent> 
     }
     events[i] = new RowEvent(row[3], row[4], data, metadata, row[1], row[2], row[0])
   }
-  return events
+  return events as Array<RecordedEvent>
 }
