@@ -2,7 +2,8 @@
  * The queue behind group commit, shared by the stores whose appends are serialised (PostgreSQL's
  * lock, SQLite's single writer): appends wait in a queue, and each flush runs the queue's head as
  * one group, one transaction and one commit for all of them, each append still with its own
- * outcome. Nobody is answered before the group's commit returned.
+ * outcome. Nobody is answered before the group's commit returned. A synchronous driver may also
+ * commit an append at once when nothing else is waiting (`canRunNow`, `runNow`).
  */
 export interface CommitQueueOptions<Item, Outcome> {
   /**
@@ -27,6 +28,9 @@ export interface CommitQueueOptions<Item, Outcome> {
   readonly schedule?: (flush: () => void) => void
 }
 
+/** Who committed last, when it was a group: no appender may commit at once after it (see `canRunNow`). */
+const GROUP: unique symbol = Symbol("group")
+
 export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item, Outcome>) => {
   const maxGroupEvents = options.maxGroupEvents ?? 10_000
   const schedule = options.schedule ?? ((flush: () => void) => flush())
@@ -36,6 +40,26 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
     readonly reject: (error: unknown) => void
   }> = []
   let flushing = false
+
+  /**
+   * Set by a commit until the current run of microtasks ends: the appenders that its
+   * acknowledgements resumed (or that were started together) run before then, and their appends
+   * should wait and share one commit rather than each commit alone. Only the appender that
+   * committed last may commit at once again (its next append in sequence: nobody else's is pending).
+   */
+  let lastCommitter: unknown
+  let committedThisRun = false
+  const endOfRun = () => {
+    committedThisRun = false
+    lastCommitter = undefined
+  }
+  const markCommitted = (committer: unknown) => {
+    lastCommitter = committer
+    if (!committedThisRun) {
+      committedThisRun = true
+      queueMicrotask(endOfRun)
+    }
+  }
 
   const take = () => {
     let count = 0
@@ -86,6 +110,8 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
       }
     } finally {
       flushing = false
+      // After the acknowledgements: the appenders they resumed run after this mark, not before it.
+      markCommitted(GROUP)
     }
   }
 
@@ -98,6 +124,25 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
   }
 
   return {
+    /**
+     * May `committer` (whoever appends: a fiber) commit an item at once, in a group of its own? Only
+     * when nothing waits or runs, and no other commit happened in the current run of microtasks:
+     * a lone writer pays no wait at all, and appends that pile up still share commits.
+     */
+    canRunNow: (committer: unknown): boolean =>
+      queue.length === 0 && !flushing && (!committedThisRun || committer === lastCommitter),
+    /**
+     * Commits `item` alone, now, and answers its outcome (throws if its transaction failed); for a
+     * synchronous driver, after `canRunNow` said yes.
+     */
+    runNow: (item: Item, committer: unknown): Outcome => {
+      const outcomes = options.run([item])
+      if (!Array.isArray(outcomes)) throw new Error("runNow needs a synchronous driver")
+      if (outcomes.length !== 1)
+        throw new Error(`group commit answered ${outcomes.length} outcomes for 1 append`)
+      markCommitted(committer)
+      return outcomes[0]!
+    },
     /** Resolves with the item's outcome once its group committed; rejects if the group failed. */
     push: (item: Item): Promise<Outcome> =>
       new Promise<Outcome>((resolve, reject) => enqueue(item, resolve, reject)),

@@ -107,7 +107,7 @@ describe("SQLite event store", () => {
   )
 
   it.scopedLive(
-    "concurrent appends share one commit, each with its own outcome; one that fails fails alone",
+    "concurrent appends share a commit, each with its own outcome; one that fails fails alone",
     () =>
       Effect.gen(function* () {
         const store = yield* scopedSqliteEventStore({ path })
@@ -117,8 +117,9 @@ describe("SQLite event store", () => {
         const unencodable = { ...event(), data: { n: 1n } }
         const tags = yield* concurrentAppends(store, store.append("bad", [event(), unencodable], "no_stream"))
         expectOwnOutcomes(tags)
-        // All seventeen went in one transaction; the failed one left nothing behind, not even its first event.
-        expect(store.writer.groupCommits() - before).toBe(1)
+        // The first found the writer idle and committed at once; the sixteen that piled up behind it
+        // went in one transaction, and the failed one left nothing behind, not even its first event.
+        expect(store.writer.groupCommits() - before).toBe(2)
         expect(yield* store.readStream("bad")).toHaveLength(0)
         expect(yield* store.readStream("shared")).toHaveLength(2)
         expectLogAfterConcurrentAppends(Chunk.toReadonlyArray(yield* Stream.runCollect(store.readAll(0))))
@@ -155,6 +156,34 @@ describe("SQLite event store", () => {
       perMicrotasks.close()
     })
   )
+
+  it("an append to an idle writer commits at once, in the caller's fiber, and so does its next", () => {
+    const store = makeSqliteEventStore({ path })
+    try {
+      // `runSync` throws if the effect suspends: none of these waits for a group.
+      const outcomes = Effect.runSync(
+        Effect.gen(function* () {
+          const first = yield* store.append("space-1", [event(), event()], "no_stream")
+          const second = yield* store.append("space-1", [event()], 1)
+          const conflict = yield* Effect.flip(store.append("space-1", [event()], 0))
+          const many = yield* store.appendMany([
+            { stream: "space-2", events: [event()], expected: "no_stream" }
+          ])
+          return { first, second, conflict, many }
+        })
+      )
+      expect(outcomes).toMatchObject({
+        first: { nextRevision: 1, position: 2 },
+        second: { nextRevision: 2, position: 3 },
+        conflict: { _tag: "WrongExpectedVersion", actual: 2 },
+        many: [{ nextRevision: 0, position: 4 }]
+      })
+      expect(store.writer.groupCommits()).toBe(4)
+      expect(Effect.runSync(store.readStream("space-1")).map((e) => e.revision)).toEqual([0, 1, 2])
+    } finally {
+      store.close()
+    }
+  })
 
   it.scopedLive("keeps the log across close and reopen (creating the directory)", () =>
     Effect.gen(function* () {

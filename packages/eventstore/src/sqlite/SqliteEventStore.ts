@@ -186,10 +186,16 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
   })
 
   /**
-   * Group commit: the appends made before the group closes (see `groupCommit`) wait for it, then go
-   * in one transaction (one commit, one write of the WAL's pages for all), each acknowledged only
-   * once that commit returned.
+   * Group commit (see `groupCommit`). Per run of microtasks (the default): an append made while the
+   * writer is idle (nothing waiting, no commit yet in the current run of microtasks) commits at
+   * once, in the caller's fiber: a lone writer pays no suspension and no wait. Otherwise it waits
+   * for the current run of microtasks to end (per loop turn: always, for `setImmediate`), then goes
+   * in one transaction with the others that piled up meanwhile (one commit, one write of the WAL's
+   * pages for all), each acknowledged only once that commit returned. Under load that gathers the
+   * requests woken together: one group's acknowledgements resume its requests in the same run, and
+   * their next appends (a join's move after its leave) share the next commit.
    */
+  const perLoopTurn = options.groupCommit === "loopTurn"
   const commits = makeCommitQueue<PendingWrite, GroupOutcome>({
     run: (group) => {
       const outcomes = writer.appendGroup(group)
@@ -197,29 +203,44 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
       return outcomes
     },
     size: sizeOf,
-    schedule:
-      options.groupCommit === "loopTurn" ? (flush) => setImmediate(flush) : (flush) => queueMicrotask(flush)
+    schedule: perLoopTurn ? (flush) => setImmediate(flush) : (flush) => queueMicrotask(flush)
   })
 
+  /** An item's outcome as the append's result, or the conflict or failure that refused it. */
+  const answer = <A>(
+    outcome: GroupOutcome
+  ): Effect.Effect<A, WrongExpectedVersion | EventStoreUnavailable> =>
+    !("_tag" in outcome)
+      ? Effect.succeed(outcome as A)
+      : outcome._tag === "Failed"
+        ? Effect.fail(unavailable(outcome.error))
+        : Effect.fail(outcome)
+
   /**
-   * Waits for the item's group to commit: one suspension, resumed straight from the commit (no
-   * promise in between); its outcome, or the conflict or failure that refused it.
+   * Commits the item at once if the writer is idle; else waits for its group to commit: one
+   * suspension, resumed straight from the commit (no promise in between).
    */
   const commit = <A extends AppendResult | ReadonlyArray<AppendResult>>(item: PendingWrite) =>
-    Effect.async<A, WrongExpectedVersion | EventStoreUnavailable>((resume) =>
-      commits.enqueue(
-        item,
-        (outcome) =>
-          resume(
-            !("_tag" in outcome)
-              ? Effect.succeed(outcome as A)
-              : outcome._tag === "Failed"
-                ? Effect.fail(unavailable(outcome.error))
-                : Effect.fail(outcome)
-          ),
-        (error) => resume(Effect.fail(unavailable(error)))
+    Effect.withFiberRuntime<A, WrongExpectedVersion | EventStoreUnavailable>((fiber) => {
+      // Per loop turn, even an idle writer waits: the requests of other sockets read in this
+      // turn are yet to come.
+      if (!perLoopTurn && commits.canRunNow(fiber)) {
+        let outcome: GroupOutcome
+        try {
+          outcome = commits.runNow(item, fiber)
+        } catch (error) {
+          return Effect.fail(unavailable(error))
+        }
+        return answer<A>(outcome)
+      }
+      return Effect.async<A, WrongExpectedVersion | EventStoreUnavailable>((resume) =>
+        commits.enqueue(
+          item,
+          (outcome) => resume(answer<A>(outcome)),
+          (error) => resume(Effect.fail(unavailable(error)))
+        )
       )
-    )
+    })
 
   return {
     append: (stream, events, expected) => commit<AppendResult>({ stream, events, expected }),
