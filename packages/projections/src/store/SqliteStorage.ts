@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import Database from "better-sqlite3"
+import { ReadCache } from "./ReadCache.js"
 import {
   type Checkpoint,
   type Commit,
@@ -235,6 +236,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       },
       reset: (version) => {
         copy = undefined
+        cache.dropProjection(name)
         reset.immediate(version)
         copy = new RowsCopy()
       },
@@ -251,6 +253,22 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       }
     }
     return { store, write, settleCommit }
+  }
+
+  // The rows queries read, kept parsed between queries. Our own commits tell it what they change
+  // (`commitAll`, `reset`); `PRAGMA data_version` moves when another connection (another process
+  // sharing this file) commits, and then it forgets everything.
+  const cache = new ReadCache()
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
+  let seenVersion = dataVersion.get()
+  const cachedViews = new Map<string, ReadView>()
+  const cachedView = (name: string) => {
+    let view = cachedViews.get(name)
+    if (view === undefined) {
+      view = cache.view(name, rowsOf(name).store.read)
+      cachedViews.set(name, view)
+    }
+    return view
   }
 
   const projections = new Map<string, Rows>()
@@ -276,6 +294,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     } finally {
       commits.forEach((c, i) => {
         rowsOf(c.projection).settleCommit(done?.[i] === true)
+        if (done?.[i] === true) cache.written(c.projection, c.writes)
       })
     }
   }
@@ -288,6 +307,14 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     projection: (name) => rowsOf(name).store,
     commitAll,
     snapshot: <A>(read: () => A): A => (db.inTransaction ? read() : (readTransaction(read) as A)),
+    query: <A>(read: (view: (projection: string) => ReadView) => A): A => {
+      const version = dataVersion.get()
+      if (version !== seenVersion) {
+        cache.clear()
+        seenVersion = version
+      }
+      return read(cachedView)
+    },
     close: () => {
       if (db.open) db.close()
     }
