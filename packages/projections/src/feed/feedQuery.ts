@@ -30,6 +30,9 @@ const byPresence = (a: Candidate, b: Candidate) =>
   Number(b.onStage) - Number(a.onStage) || b.users.length - a.users.length
 
 const candidate = (spaceId: string, users: Array<string>, speaking: Array<boolean>): Candidate => {
+  // Most Spaces hold one followed person: nothing to order.
+  if (users.length === 1)
+    return { spaceId, users, speaking, onStage: speaking[0] === true, followed: users as Array<UserId> }
   const order = users.map((_, i) => i)
   order.sort((a, b) => {
     const x = users[a] as string
