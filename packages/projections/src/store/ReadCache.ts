@@ -3,13 +3,22 @@ import { DELETED, type ReadView, type Writes } from "./Storage.js"
 /** A row known to be absent. */
 const ABSENT: unique symbol = Symbol("absent")
 
+/** What the cache reads from: one projection's rows as stored, as JSON text (see `SqliteStorage`). */
+export interface JsonRows {
+  readonly get: (table: string, part: string, id: string) => string | undefined
+  /** The rows of one partition, as the read view's `scan` orders them. */
+  readonly scan: (table: string, part: string) => Array<[id: string, json: string]>
+}
+
 /** What the cache knows of one partition: some of its rows by id, and maybe the whole of it. */
 interface Partition {
+  /** id → parsed value, or ABSENT */
   readonly ids: Map<string, unknown>
-  /** Every row of the partition, as the base's `scan` answered it; undefined: not known. */
+  /** Every row of the partition, parsed; undefined: not known. */
   rows: ReadonlyArray<readonly [string, unknown]> | undefined
-  /** Rows (and absences) held: what the bound counts. */
-  size: number
+  /** What `ids` and `rows` weigh (see `weight`). */
+  idsWeight: number
+  rowsWeight: number
   /** The cache's clock at the last read: the least recently read partitions go first. */
   used: number
 }
@@ -17,8 +26,14 @@ interface Partition {
 /** table → partition → what is known of it */
 type Tables = Map<string, Map<string, Partition>>
 
-/** The most rows (and known absences) the cache holds before it forgets the least recently read half. */
-export const READ_CACHE_MAX_ROWS = 200_000
+/** A row's weight: its JSON text and id, and a little for the entry itself. */
+const weight = (id: string, json: string) => 32 + id.length + json.length
+
+/**
+ * The most the cache holds, in `weight` (about the rows' JSON text in UTF-16 code units) before it
+ * forgets the least recently read partitions.
+ */
+export const READ_CACHE_MAX_WEIGHT = 32 * 1024 * 1024
 
 /**
  * The rows queries read, parsed, kept in memory between queries: a feed query reads the same
@@ -34,35 +49,46 @@ export const READ_CACHE_MAX_ROWS = 200_000
 export class ReadCache {
   /** projection → its tables */
   private readonly projections = new Map<string, Tables>()
-  private size = 0
+  private held = 0
   private clock = 0
 
-  constructor(private readonly maxRows = READ_CACHE_MAX_ROWS) {}
+  constructor(private readonly maxWeight = READ_CACHE_MAX_WEIGHT) {}
 
-  /** `base` (one projection's rows, as the database answers), answered from memory when known. */
-  view(projection: string, base: ReadView): ReadView {
+  /** One projection's rows (`source`), answered from memory when known, parsed once when not. */
+  view(projection: string, source: JsonRows): ReadView {
     return {
       get: <V>(table: string, part: string, id: string): V | undefined => {
         const partition = this.partition(projection, table, part)
         const known = partition.ids.get(id)
         if (known !== undefined) return known === ABSENT ? undefined : (known as V)
-        const value = base.get<V>(table, part, id)
+        const json = source.get(table, part, id)
+        const value = json === undefined ? undefined : (JSON.parse(json) as V)
         partition.ids.set(id, value === undefined ? ABSENT : value)
-        this.grow(partition, 1)
+        const w = weight(id, json ?? "")
+        partition.idsWeight += w
+        this.grow(w)
         return value
       },
       scan: <V>(table: string, part: string): ReadonlyArray<readonly [string, V]> => {
         const partition = this.partition(projection, table, part)
         if (partition.rows === undefined) {
-          partition.rows = base.scan<V>(table, part)
-          this.grow(partition, partition.rows.length + 1)
+          // Parsed in place: the rows are fresh arrays of ours.
+          const rows = source.scan(table, part) as Array<[string, unknown]>
+          let w = 32
+          for (const row of rows) {
+            w += weight(row[0], row[1] as string)
+            row[1] = JSON.parse(row[1] as string)
+          }
+          partition.rows = rows
+          partition.rowsWeight = w
+          this.grow(w)
         }
         return partition.rows as ReadonlyArray<readonly [string, V]>
       }
     }
   }
 
-  /** `projection` committed `writes`: what they change is forgotten. */
+  /** `projection` committed `writes`: what they change is forgotten (a deleted row: known absent). */
   written(projection: string, writes: Writes) {
     const tables = this.projections.get(projection)
     if (tables === undefined) return
@@ -72,23 +98,26 @@ export class ReadCache {
       for (const [part, rows] of parts) {
         const partition = partitions.get(part)
         if (partition === undefined) continue
-        let size = partition.size
-        if (partition.rows !== undefined) {
-          size -= partition.rows.length + 1
-          partition.rows = undefined
-        }
+        this.held -= partition.rowsWeight
+        partition.rowsWeight = 0
+        partition.rows = undefined
         for (const [id, value] of rows) {
-          // A deleted row is known absent from now on; a written one is read again when asked.
-          if (partition.ids.delete(id)) size--
+          if (partition.ids.has(id)) {
+            // Rows' own weights are not kept: a forgotten one counts as the partition's average.
+            const w = partition.idsWeight / partition.ids.size
+            partition.ids.delete(id)
+            partition.idsWeight -= w
+            this.held -= w
+          }
           if (value === DELETED) {
             partition.ids.set(id, ABSENT)
-            size++
+            partition.idsWeight += weight(id, "")
+            this.held += weight(id, "")
           }
         }
-        this.size += size - partition.size
-        partition.size = size
       }
     }
+    if (this.held > this.maxWeight) this.evict()
   }
 
   /** Every row of `projection` is gone (a reset). */
@@ -96,19 +125,19 @@ export class ReadCache {
     const tables = this.projections.get(projection)
     if (tables === undefined) return
     for (const partitions of tables.values())
-      for (const partition of partitions.values()) this.size -= partition.size
+      for (const partition of partitions.values()) this.held -= partition.idsWeight + partition.rowsWeight
     this.projections.delete(projection)
   }
 
   /** Someone else wrote (another connection): any row may have changed. */
   clear() {
     this.projections.clear()
-    this.size = 0
+    this.held = 0
   }
 
-  /** Rows and known absences held. */
-  get rows(): number {
-    return this.size
+  /** What the cache holds, in `weight`. */
+  get weight(): number {
+    return this.held
   }
 
   private partition(projection: string, table: string, part: string): Partition {
@@ -124,33 +153,43 @@ export class ReadCache {
     }
     let partition = partitions.get(part)
     if (partition === undefined) {
-      partition = { ids: new Map(), rows: undefined, size: 0, used: 0 }
+      partition = { ids: new Map(), rows: undefined, idsWeight: 0, rowsWeight: 0, used: 0 }
       partitions.set(part, partition)
     }
     partition.used = ++this.clock
     return partition
   }
 
-  private grow(partition: Partition, by: number) {
-    partition.size += by
-    this.size += by
-    if (this.size > this.maxRows) this.evict()
+  private grow(by: number) {
+    this.held += by
+    if (this.held > this.maxWeight) this.evict()
   }
 
   /**
-   * Forgets the least recently read partitions until at most half the bound is held (the one read
-   * right now is the most recent: it goes last, only if it alone is over half).
+   * Forgets the least recently read partitions until at most half the bound is held. No sort: one
+   * pass weighs the partitions by when they were last read (64 slices of the clock), and the oldest
+   * slices that together hold enough are dropped in a second pass. The partition being read is the
+   * most recent: it goes only if nothing older is enough.
    */
   private evict() {
-    const all: Array<readonly [Map<string, Partition>, string, Partition]> = []
+    const slices = 64
+    const partitions: Array<readonly [Map<string, Partition>, string, Partition]> = []
     for (const tables of this.projections.values())
-      for (const partitions of tables.values())
-        for (const [part, partition] of partitions) all.push([partitions, part, partition])
-    all.sort(([, , a], [, , b]) => a.used - b.used)
-    for (const [partitions, part, partition] of all) {
-      if (this.size <= this.maxRows / 2) break
-      partitions.delete(part)
-      this.size -= partition.size
-    }
+      for (const parts of tables.values()) for (const [part, p] of parts) partitions.push([parts, part, p])
+    let oldest = this.clock
+    for (const [, , p] of partitions) oldest = Math.min(oldest, p.used)
+    const span = (this.clock - oldest + 1) / slices
+    const weights = new Array<number>(slices).fill(0)
+    for (const [, , p] of partitions)
+      weights[Math.floor((p.used - oldest) / span)]! += p.idsWeight + p.rowsWeight
+    let drop = this.held - this.maxWeight / 2
+    let cut = 0
+    while (cut < slices && drop > 0) drop -= weights[cut++]!
+    const before = oldest + cut * span
+    for (const [map, part, p] of partitions)
+      if (p.used < before) {
+        map.delete(part)
+        this.held -= p.idsWeight + p.rowsWeight
+      }
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import Database from "better-sqlite3"
-import { ReadCache } from "./ReadCache.js"
+import { type JsonRows, ReadCache } from "./ReadCache.js"
 import {
   type Checkpoint,
   type Commit,
@@ -167,6 +167,8 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   /** One projection's rows: its public store, and its part of a transaction over several. */
   interface Rows {
     readonly store: ProjectionStore
+    /** The rows as stored (JSON text), for the query cache. */
+    readonly json: JsonRows
     /** Within a transaction: applies `writes` and moves the checkpoint; false if it had moved. */
     readonly write: (writes: Writes, from: number, to: number, version: number) => boolean
     /** After the transaction: whether `write` was committed (false: refused or rolled back). */
@@ -252,7 +254,11 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         setCheckpoint.run(name, version, position, error)
       }
     }
-    return { store, write, settleCommit }
+    const json: JsonRows = {
+      get: (table, part, id) => getRow.get(ns(table), part, id),
+      scan: (table, part) => scanRows.all(ns(table), part)
+    }
+    return { store, json, write, settleCommit }
   }
 
   // The rows queries read, kept parsed between queries. Our own commits tell it what they change
@@ -265,7 +271,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   const cachedView = (name: string) => {
     let view = cachedViews.get(name)
     if (view === undefined) {
-      view = cache.view(name, rowsOf(name).store.read)
+      view = cache.view(name, rowsOf(name).json)
       cachedViews.set(name, view)
     }
     return view
