@@ -15,7 +15,7 @@ import type { Storage } from "./Storage.js"
 const tempDir = () => mkdtempSync(join(tmpdir(), "spaces-cache-"))
 
 /** The same storage without its query cache: every query reads the database. */
-const uncached = (storage: Storage): Storage => ({ ...storage, query: undefined })
+const uncached = ({ query: _, ...storage }: Storage): Storage => storage
 
 const row = (table: string, part: string, id: string, value: unknown) =>
   new Map([[table, new Map([[part, new Map<string, unknown>([[id, value]])]])]])
