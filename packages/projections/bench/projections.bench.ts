@@ -222,8 +222,8 @@ const rows: Array<Row> = []
   }
   // As the server queries: through the storage's query cache (see `ReadCache`).
   const ours = () => queryOf(storage, (view) => feedOf(view(FEED), view(ROOMS), viewer, 50))
-  // The same query right after a commit rewrote one of the viewer's inbox rows: the inbox is read
-  // from SQLite and ranked again (the room documents stay cached), as after a followed person moves.
+  // The same query right after a commit rewrote one of the viewer's inbox rows, as after a followed
+  // person moves: the inbox's candidates are grouped and ranked again (room documents stay cached).
   const feedStore = storage.projection(FEED)
   const [inboxRow] = feed.scan<boolean>(INBOX, viewer)
   const touchInbox = () => {

@@ -29,6 +29,9 @@ type Tables = Map<string, Map<string, Partition>>
 /** A row's weight: its JSON text and id, and a little for the entry itself. */
 const weight = (id: string, json: string) => 32 + id.length + json.length
 
+/** The most rows of one partition a commit puts in its known scan; more, and the scan is read again. */
+const PATCH_MAX_ROWS = 32
+
 /**
  * The most the cache holds, in `weight` (about the rows' JSON text in UTF-16 code units) before it
  * forgets the least recently read partitions.
@@ -52,7 +55,14 @@ export class ReadCache {
   private held = 0
   private clock = 0
 
-  constructor(private readonly maxWeight = READ_CACHE_MAX_WEIGHT) {}
+  /**
+   * `order`: the order of ids in the source's scans (a written row is put in its place in a known
+   * scan); `maxWeight`: see `READ_CACHE_MAX_WEIGHT`.
+   */
+  constructor(
+    private readonly order: (a: string, b: string) => number = (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+    private readonly maxWeight = READ_CACHE_MAX_WEIGHT
+  ) {}
 
   /** One projection's rows (`source`), answered from memory when known, parsed once when not. */
   view(projection: string, source: JsonRows): ReadView {
@@ -88,7 +98,12 @@ export class ReadCache {
     }
   }
 
-  /** `projection` committed `writes`: what they change is forgotten (a deleted row: known absent). */
+  /**
+   * `projection` committed `writes`: a known scan of a partition they touch becomes a new array
+   * with the written rows in place (as JSON would give them back: a feed's inbox changes by one row
+   * at a time, and reading its thousand rows again is what a query after a change would pay);
+   * rows known one by one are forgotten (a deleted one: known absent).
+   */
   written(projection: string, writes: Writes) {
     const tables = this.projections.get(projection)
     if (tables === undefined) return
@@ -98,13 +113,20 @@ export class ReadCache {
       for (const [part, rows] of parts) {
         const partition = partitions.get(part)
         if (partition === undefined) continue
-        this.held -= partition.rowsWeight
-        partition.rowsWeight = 0
-        partition.rows = undefined
+        if (partition.rows !== undefined) {
+          // Many rows at once (a Space's members at its end): cheaper read again when asked.
+          if (rows.size <= PATCH_MAX_ROWS) this.patch(partition, rows)
+          else {
+            this.held -= partition.rowsWeight
+            partition.rowsWeight = 0
+            partition.rows = undefined
+          }
+        }
         for (const [id, value] of rows) {
           if (partition.ids.has(id)) {
             // Rows' own weights are not kept: a forgotten one counts as the partition's average.
-            const w = partition.idsWeight / partition.ids.size
+            // Whole numbers: the accounts stay exact (and the last row takes what is left).
+            const w = Math.floor(partition.idsWeight / partition.ids.size)
             partition.ids.delete(id)
             partition.idsWeight -= w
             this.held -= w
@@ -118,6 +140,36 @@ export class ReadCache {
       }
     }
     if (this.held > this.maxWeight) this.evict()
+  }
+
+  /** Puts `writes` in the partition's known scan (a new array: the old one may be held by readers). */
+  private patch(partition: Partition, writes: ReadonlyMap<string, unknown>) {
+    const rows = (partition.rows as ReadonlyArray<readonly [string, unknown]>).slice()
+    let w = partition.rowsWeight
+    for (const [id, value] of writes) {
+      // Binary search for the id's place in the scan's order.
+      let lo = 0
+      let hi = rows.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (this.order(rows[mid]![0], id) < 0) lo = mid + 1
+        else hi = mid
+      }
+      const found = lo < rows.length && rows[lo]![0] === id
+      if (found) w -= weight(id, JSON.stringify(rows[lo]![1]))
+      if (value === DELETED) {
+        if (found) rows.splice(lo, 1)
+        continue
+      }
+      const json = JSON.stringify(value)
+      w += weight(id, json)
+      const row = [id, JSON.parse(json)] as const
+      if (found) rows[lo] = row
+      else rows.splice(lo, 0, row)
+    }
+    this.held += w - partition.rowsWeight
+    partition.rowsWeight = w
+    partition.rows = rows
   }
 
   /** Every row of `projection` is gone (a reset). */

@@ -264,7 +264,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   // The rows queries read, kept parsed between queries. Our own commits tell it what they change
   // (`commitAll`, `reset`); `PRAGMA data_version` moves when another connection (another process
   // sharing this file) commits, and then it forgets everything.
-  const cache = new ReadCache()
+  const cache = new ReadCache(byKey)
   const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
   let seenVersion = dataVersion.get()
   const cachedViews = new Map<string, ReadView>()
