@@ -25,7 +25,7 @@ import { makeRunners, type Runner } from "./runner/Runner.js"
 import { dueOf, remindersOf, SCHEDULE, scheduleProjection } from "./schedule/scheduleProjection.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { makeSqliteStorage } from "./store/SqliteStorage.js"
-import type { Storage } from "./store/Storage.js"
+import { queryOf, type ReadView, type Storage } from "./store/Storage.js"
 import { searchOf, topicOf } from "./topics/topicQueries.js"
 import { TOPICS, topicsProjection } from "./topics/topicsProjection.js"
 
@@ -61,24 +61,23 @@ export const projectionsRead: Record<ViewName, ReadonlyArray<string>> = {
 
 /** The queries over a storage, whoever keeps it up to date (the runners, or a test's rebuild). */
 export const queriesOf = (storage: Storage, rules: Pick<RoomRules, "scheduledExpiryMs">) => {
-  const rooms = storage.projection(ROOMS).read
-  const feed = storage.projection(FEED).read
-  const topics = storage.projection(TOPICS).read
-  const creator = storage.projection(CREATOR).read
-  const schedule = storage.projection(SCHEDULE).read
+  /** One query over the storage's query views (parsed rows kept between queries where it can). */
+  const reading = <A>(read: (view: (projection: string) => ReadView) => A) =>
+    Effect.sync(() => queryOf(storage, read))
   return {
     feed: (user: Parameters<ReadModelsShape["feed"]>[0], options?: { readonly limit?: number }) =>
-      Effect.sync(() => feedOf(feed, rooms, user, options?.limit ?? DEFAULT_FEED_LIMIT)),
+      reading((view) => feedOf(view(FEED), view(ROOMS), user, options?.limit ?? DEFAULT_FEED_LIMIT)),
     topic: (topic: Parameters<ReadModelsShape["topic"]>[0]) =>
-      Effect.sync(() => topicOf(topics, rooms, topic)),
+      reading((view) => topicOf(view(TOPICS), view(ROOMS), topic)),
     search: (query: Parameters<ReadModelsShape["search"]>[0]) =>
-      Effect.sync(() => searchOf(topics, rooms, query)),
+      reading((view) => searchOf(view(TOPICS), view(ROOMS), query)),
     creator: (user: Parameters<ReadModelsShape["creator"]>[0]) =>
-      Effect.sync(() => creatorOf(creator, rooms, user)),
-    room: (spaceId: Parameters<ReadModelsShape["room"]>[0]) => Effect.sync(() => roomView(rooms, spaceId)),
+      reading((view) => creatorOf(view(CREATOR), view(ROOMS), user)),
+    room: (spaceId: Parameters<ReadModelsShape["room"]>[0]) =>
+      reading((view) => roomView(view(ROOMS), spaceId)),
     reminders: (user: Parameters<ReadModelsShape["reminders"]>[0]) =>
-      Effect.sync(() => remindersOf(schedule, rooms, user)),
-    due: (now: number) => Effect.sync(() => dueOf(schedule, rules, now)),
+      reading((view) => remindersOf(view(SCHEDULE), view(ROOMS), user)),
+    due: (now: number) => reading((view) => dueOf(view(SCHEDULE), rules, now)),
     notifications: notificationQueries(storage.projection(NOTIFICATIONS).read)
   } satisfies Partial<ReadModelsShape>
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import Database from "better-sqlite3"
+import { type JsonRows, ReadCache } from "./ReadCache.js"
 import {
   type Checkpoint,
   type Commit,
@@ -166,6 +167,8 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   /** One projection's rows: its public store, and its part of a transaction over several. */
   interface Rows {
     readonly store: ProjectionStore
+    /** The rows as stored (JSON text), for the query cache. */
+    readonly json: JsonRows
     /** Within a transaction: applies `writes` and moves the checkpoint; false if it had moved. */
     readonly write: (writes: Writes, from: number, to: number, version: number) => boolean
     /** After the transaction: whether `write` was committed (false: refused or rolled back). */
@@ -235,6 +238,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       },
       reset: (version) => {
         copy = undefined
+        cache.dropProjection(name)
         reset.immediate(version)
         copy = new RowsCopy()
       },
@@ -250,7 +254,27 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         setCheckpoint.run(name, version, position, error)
       }
     }
-    return { store, write, settleCommit }
+    const json: JsonRows = {
+      get: (table, part, id) => getRow.get(ns(table), part, id),
+      scan: (table, part) => scanRows.all(ns(table), part)
+    }
+    return { store, json, write, settleCommit }
+  }
+
+  // The rows queries read, kept parsed between queries. Our own commits tell it what they change
+  // (`commitAll`, `reset`); `PRAGMA data_version` moves when another connection (another process
+  // sharing this file) commits, and then it forgets everything.
+  const cache = new ReadCache(byKey)
+  const dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck(true)
+  let seenVersion = dataVersion.get()
+  const cachedViews = new Map<string, ReadView>()
+  const cachedView = (name: string) => {
+    let view = cachedViews.get(name)
+    if (view === undefined) {
+      view = cache.view(name, rowsOf(name).json)
+      cachedViews.set(name, view)
+    }
+    return view
   }
 
   const projections = new Map<string, Rows>()
@@ -276,6 +300,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     } finally {
       commits.forEach((c, i) => {
         rowsOf(c.projection).settleCommit(done?.[i] === true)
+        if (done?.[i] === true) cache.written(c.projection, c.writes)
       })
     }
   }
@@ -288,6 +313,14 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     projection: (name) => rowsOf(name).store,
     commitAll,
     snapshot: <A>(read: () => A): A => (db.inTransaction ? read() : (readTransaction(read) as A)),
+    query: <A>(read: (view: (projection: string) => ReadView) => A): A => {
+      const version = dataVersion.get()
+      if (version !== seenVersion) {
+        cache.clear()
+        seenVersion = version
+      }
+      return read(cachedView)
+    },
     close: () => {
       if (db.open) db.close()
     }

@@ -73,8 +73,17 @@ export interface Storage {
    * steps instead of one per row read. Absent: reads run as they come.
    */
   readonly snapshot?: <A>(read: () => A) => A
+  /**
+   * Runs one query: `view(name)` answers as `projection(name).read` does, from memory where the
+   * store can (see `ReadCache`); a view is only valid during `read`. Absent: `projection(name).read`.
+   */
+  readonly query?: <A>(read: (view: (projection: string) => ReadView) => A) => A
   readonly close: () => void
 }
+
+/** Runs `read` as `storage.query` does, or over the plain read views of a store without one. */
+export const queryOf = <A>(storage: Storage, read: (view: (projection: string) => ReadView) => A): A =>
+  storage.query === undefined ? read((name) => storage.projection(name).read) : storage.query(read)
 
 /**
  * Pending writes over a read view: a step reads its own writes. Reads that miss are cached, so

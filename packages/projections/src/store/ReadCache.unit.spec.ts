@@ -1,0 +1,105 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { makeMemoryStorage } from "./MemoryStorage.js"
+import { type JsonRows, ReadCache } from "./ReadCache.js"
+import { DELETED, type ReadView, type Writes } from "./Storage.js"
+
+const sorted = <V>(rows: ReadonlyArray<readonly [string, V]>) =>
+  [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+/** A read view's rows as JSON text, as the SQLite storage hands them to its cache. */
+const jsonOf = (read: ReadView): JsonRows => ({
+  get: (table, part, id) => {
+    const value = read.get(table, part, id)
+    return value === undefined ? undefined : JSON.stringify(value)
+  },
+  scan: (table, part) =>
+    sorted(read.scan(table, part)).map(([id, value]) => [id, JSON.stringify(value)] as [string, string])
+})
+
+type Op =
+  | { readonly kind: "write"; readonly part: string; readonly id: string; readonly value: number | null }
+  | { readonly kind: "get"; readonly part: string; readonly id: string }
+  | { readonly kind: "scan"; readonly part: string }
+  | { readonly kind: "reset" }
+
+const part = fc.constantFrom("p0", "p1", "p2")
+const id = fc.constantFrom("a", "b", "c", "d", "e", "f", "g")
+// Mostly writes and reads, few resets: partitions grow to several rows between resets.
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      part,
+      id,
+      value: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 4 })
+    })
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("get" as const), part, id }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("scan" as const), part }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset" as const) }) }
+)
+
+describe("ReadCache", () => {
+  it("answers exactly as its base through writes, resets and evictions", () =>
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 20, maxLength: 120, size: "max" }),
+        fc.integer({ min: 40, max: 4_000 }),
+        (ops, maxWeight) => {
+          const storage = makeMemoryStorage()
+          const store = storage.projection("p")
+          store.reset(1)
+          let position = 0
+          const cache = new ReadCache(undefined, maxWeight)
+          const view = cache.view("p", jsonOf(store.read))
+          for (const o of ops) {
+            switch (o.kind) {
+              case "write": {
+                const writes: Writes = new Map([
+                  ["t", new Map([[o.part, new Map<string, unknown>([[o.id, o.value ?? DELETED]])]])]
+                ])
+                expect(store.commit(writes, position, position + 1, 1)).toBe(true)
+                position++
+                cache.written("p", writes)
+                break
+              }
+              case "get":
+                expect(view.get("t", o.part, o.id)).toEqual(store.read.get("t", o.part, o.id))
+                break
+              case "scan":
+                // In the source's order, the rows patched in by writes included.
+                expect(view.scan("t", o.part)).toEqual(sorted(store.read.scan("t", o.part)))
+                break
+              case "reset":
+                store.reset(1)
+                position = 0
+                cache.dropProjection("p")
+                break
+            }
+            // The bound holds once a read is over.
+            expect(cache.weight).toBeLessThanOrEqual(maxWeight)
+            expect(cache.weight).toBeGreaterThanOrEqual(0)
+          }
+        }
+      )
+    ))
+
+  it("answers the same scan array until the partition is written", () => {
+    const storage = makeMemoryStorage()
+    const store = storage.projection("p")
+    store.reset(1)
+    const cache = new ReadCache()
+    const view = cache.view("p", jsonOf(store.read))
+    const first = view.scan("t", "x")
+    expect(view.scan("t", "x")).toBe(first)
+    // Rows read one by one stay known too, until written.
+    expect(view.get("t", "x", "a")).toBeUndefined()
+    const writes: Writes = new Map([["t", new Map([["x", new Map<string, unknown>([["a", 1]])]])]])
+    store.commit(writes, 0, 1, 1)
+    cache.written("p", writes)
+    expect(view.scan("t", "x")).not.toBe(first)
+    expect(view.scan("t", "x")).toEqual([["a", 1]])
+  })
+})
