@@ -7,6 +7,8 @@ import {
   DELETED,
   type ProjectionStore,
   type ReadView,
+  type StagedTx,
+  type Tx,
   type Storage,
   type Writes
 } from "./Storage.js"
@@ -58,13 +60,18 @@ const byKey = (a: string, b: string): number => {
   return a.length - b.length
 }
 
+/** A row as stored (its JSON text), or as written by a staged commit (its value, encoded on publish). */
 interface Stored {
-  readonly json: string
+  json: string | undefined
   value: unknown
 }
 const parsed = (stored: Stored): unknown => {
-  if (stored.value === undefined) stored.value = JSON.parse(stored.json)
+  if (stored.value === undefined) stored.value = JSON.parse(stored.json as string)
   return stored.value
+}
+const encoded = (stored: Stored): string => {
+  if (stored.json === undefined) stored.json = JSON.stringify(stored.value)
+  return stored.json
 }
 
 /**
@@ -78,7 +85,7 @@ class RowsCopy {
   private readonly tables = new Map<string, Map<string, Map<string, Stored>>>()
   rows = 0
 
-  put(table: string, part: string, id: string, json: string) {
+  put(table: string, part: string, id: string, json: string | undefined, value?: unknown) {
     let parts = this.tables.get(table)
     if (parts === undefined) {
       parts = new Map()
@@ -90,12 +97,56 @@ class RowsCopy {
       parts.set(part, rows)
     }
     const size = rows.size
-    rows.set(id, { json, value: undefined })
+    rows.set(id, { json, value })
     this.rows += rows.size - size
   }
 
   has(table: string, part: string, id: string) {
     return this.tables.get(table)?.get(part)?.has(id) === true
+  }
+
+  stored(table: string, part: string, id: string): Stored | undefined {
+    return this.tables.get(table)?.get(part)?.get(id)
+  }
+
+  /** Puts back a row as it was (`undefined`: absent), undoing a write. */
+  restore(table: string, part: string, id: string, stored: Stored | undefined) {
+    if (stored === undefined) this.del(table, part, id)
+    else this.put(table, part, id, stored.json, stored.value)
+  }
+
+  /**
+   * Steps write here directly (staged): each write remembers the row it replaced until the next
+   * `begin`, so that an event that fails half-way is undone.
+   */
+  staged(): StagedTx {
+    const undo: Array<readonly [string, string, string, Stored | undefined]> = []
+    const tx: Tx = {
+      ...this.view,
+      put: (table, part, id, value) => {
+        undo.push([table, part, id, this.stored(table, part, id)])
+        this.put(table, part, id, undefined, value)
+      },
+      del: (table, part, id) => {
+        const before = this.stored(table, part, id)
+        if (before === undefined) return
+        undo.push([table, part, id, before])
+        this.del(table, part, id)
+      }
+    }
+    return {
+      tx,
+      begin: () => {
+        undo.length = 0
+      },
+      rollback: () => {
+        for (let i = undo.length - 1; i >= 0; i--) {
+          const [table, part, id, stored] = undo[i] as readonly [string, string, string, Stored | undefined]
+          this.restore(table, part, id, stored)
+        }
+        undo.length = 0
+      }
+    }
   }
 
   del(table: string, part: string, id: string) {
@@ -104,6 +155,18 @@ class RowsCopy {
     if (rows === undefined || !rows.delete(id)) return
     this.rows--
     if (rows.size === 0) parts?.delete(part)
+  }
+
+  /** Every row, in key order (near enough: UTF-16's), so that inserting them appends to the B-tree. */
+  eachRow(f: (table: string, part: string, id: string, json: string) => void) {
+    for (const table of [...this.tables.keys()].sort()) {
+      const parts = this.tables.get(table) as Map<string, Map<string, Stored>>
+      for (const part of [...parts.keys()].sort()) {
+        const rows = parts.get(part) as Map<string, Stored>
+        for (const id of rows.size > 1 ? [...rows.keys()].sort() : rows.keys())
+          f(table, part, id, encoded(rows.get(id) as Stored))
+      }
+    }
   }
 
   readonly view: ReadView = {
@@ -124,6 +187,8 @@ class RowsCopy {
 export interface SqliteStorageOptions {
   /** The read models' database file (created with its directory), or `":memory:"`. */
   readonly path: string
+  /** The most rows a projection keeps in memory while it catches up from a reset (default 2,000,000). */
+  readonly copyMaxRows?: number
 }
 
 export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
@@ -135,6 +200,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   db.pragma("busy_timeout = 5000")
   db.pragma("cache_size = -65536")
   db.exec(DDL)
+  const copyMaxRows = options.copyMaxRows ?? COPY_MAX_ROWS
 
   const getRow = db
     .prepare<[string, string, string], string>(
@@ -189,8 +255,41 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
 
     // Set by a reset, dropped by `settle`, a failed or refused commit, or when it grows too big.
     let copy: RowsCopy | undefined
+    /**
+     * Set by a staged reset: the commits since then live in `copy` alone (their rows as values,
+     * encoded once on publish; a row put and deleted before it is never written), and `position`
+     * is where they got to; the stored checkpoint stays at 0 until `publish`.
+     */
+    let staged: { readonly version: number; position: number } | undefined
+    /** `copy.staged()`, made once per staged reset. */
+    let stagedTx: StagedTx | undefined
+
+    /** The stored checkpoint is still the staged reset's: nobody else moved it. */
+    const stillStaged = (version: number) => {
+      const row = loadCheckpoint.get(name)
+      return row !== undefined && row[0] === version && row[1] === 0
+    }
+
+    const stage = (
+      into: RowsCopy,
+      at: { readonly version: number; position: number },
+      writes: Writes,
+      from: number,
+      to: number,
+      version: number
+    ): boolean => {
+      if (from !== at.position || version !== at.version || !stillStaged(version)) return false
+      for (const [table, parts] of writes)
+        for (const [part, rows] of parts)
+          for (const [id, value] of rows)
+            if (value === DELETED) into.del(table, part, id)
+            else into.put(table, part, id, undefined, value)
+      at.position = to
+      return true
+    }
 
     const write = (writes: Writes, from: number, to: number, version: number): boolean => {
+      if (staged !== undefined && copy !== undefined) return stage(copy, staged, writes, from, to, version)
       if (moveCheckpoint.run(to, name, from, version).changes !== 1) return false
       // Sorted (UTF-16 order: near enough to SQLite's), so that writes land next to each other.
       for (const table of [...writes.keys()].sort()) {
@@ -217,8 +316,14 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     }
 
     const settleCommit = (committed: boolean) => {
-      // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong.
-      if (!committed || (copy !== undefined && copy.rows > COPY_MAX_ROWS)) copy = undefined
+      // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong, and
+      // what was staged is lost (`publish` answers false).
+      if (!committed) copy = undefined
+      else if (copy !== undefined && copy.rows > copyMaxRows) {
+        // Too big to keep: what is staged goes to the database, and the steps read from it again.
+        if (staged !== undefined) publish()
+        copy = undefined
+      }
     }
 
     const reset = db.transaction((version: number) => {
@@ -227,25 +332,68 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       setCheckpoint.run(name, version, 0, null)
     })
 
+    const writeStaged = db.transaction(
+      (rows: RowsCopy, at: { readonly version: number; position: number }) => {
+        if (!stillStaged(at.version)) return false
+        rows.eachRow((table, part, id, json) => {
+          putRow.run(ns(table), part, id, json)
+        })
+        if (at.position > 0) moveCheckpoint.run(at.position, name, 0, at.version)
+        return true
+      }
+    )
+
+    /** Writes what is staged, then goes on as an ordinary store (its copy now matching the database). */
+    const publish = (): boolean => {
+      if (staged === undefined) return true
+      const at = staged
+      staged = undefined
+      if (copy === undefined) return false
+      let done = false
+      try {
+        done = writeStaged.immediate(copy, at)
+        // The whole projection went through the WAL at once: move it into the database now,
+        // in the rebuild's time, not in the next live commit's (which would wait on it).
+        if (done && !db.inTransaction) db.pragma("wal_checkpoint(PASSIVE)")
+        return done
+      } finally {
+        if (!done) copy = undefined
+      }
+    }
+
     const store: ProjectionStore = {
       read,
       checkpoint: (): Checkpoint | undefined => {
         const row = loadCheckpoint.get(name)
         return row === undefined ? undefined : { version: row[0], position: row[1], error: row[2] }
       },
-      reset: (version) => {
+      reset: (version, options) => {
         copy = undefined
+        staged = undefined
+        stagedTx = undefined
         reset.immediate(version)
         copy = new RowsCopy()
+        if (options?.staged === true) staged = { version, position: 0 }
       },
       commit: (writes, from, to, version) =>
         commitAll([{ projection: name, writes, from, to, version }])[0] === true,
       stepRead: () => copy?.view,
+      stagedTx: () => {
+        if (staged === undefined || copy === undefined) return undefined
+        stagedTx ??= copy.staged()
+        return stagedTx
+      },
+      publish,
       settle: () => {
-        copy = undefined
+        try {
+          publish()
+        } finally {
+          copy = undefined
+        }
       },
       fail: (version, error) => {
         copy = undefined
+        staged = undefined
         const position = loadCheckpoint.get(name)?.[1] ?? 0
         setCheckpoint.run(name, version, position, error)
       }
