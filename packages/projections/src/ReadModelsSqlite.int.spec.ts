@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { defaultRoomRules, EventStore, type EventStoreShape, makeInMemoryEventStore } from "@spaces/domain"
@@ -221,6 +221,29 @@ describe("read models in SQLite", () => {
       expect(other.projection("a").read.get("t", "p", "id")).toBe(4)
     } finally {
       other.close()
+      storage.close()
+    }
+  })
+
+  it("a published rebuild leaves the WAL emptied and already restarted, so that the next live commit does not pay for either", () => {
+    const path = join(tempDir(), "views.sqlite")
+    const storage = makeSqliteStorage({ path })
+    try {
+      const rows = new Map([
+        ["t", new Map([["p", new Map(Array.from({ length: 20_000 }, (_, i) => [`id${i}`, i]))]])]
+      ])
+      const a = storage.projection("a")
+      a.reset(1, { staged: true })
+      expect(a.commit(rows, 0, 7, 1)).toBe(true)
+      expect(a.publish?.()).toBe(true)
+      // Moved into the database (not left in a WAL of hundreds of pages), and the WAL started
+      // afresh with one small write: its header (which SQLite syncs on a restart) is written.
+      const wal = statSync(`${path}-wal`).size
+      expect(wal).toBeGreaterThan(32)
+      expect(wal).toBeLessThan(5 * (4096 + 24) + 32)
+      expect(a.checkpoint()).toStrictEqual({ version: 1, position: 7, error: null })
+      expect(a.read.get("t", "p", "id19999")).toBe(19_999)
+    } finally {
       storage.close()
     }
   })
