@@ -63,78 +63,119 @@ const byKey = (a: string, b: string): number => {
   return a.length - b.length
 }
 
-/** A row as stored (its JSON text), or as written by a staged commit (its value, encoded on publish). */
-interface Stored {
-  json: string | undefined
-  value: unknown
-}
-const parsed = (stored: Stored): unknown => {
-  if (stored.value === undefined) stored.value = JSON.parse(stored.json as string)
-  return stored.value
-}
-const encoded = (stored: Stored): string => {
-  if (stored.json === undefined) stored.json = JSON.stringify(stored.value)
-  return stored.json
+/** A row as stored: its JSON text, and its value once parsed (never changed: see `Tx.put`). */
+class Stored {
+  value: unknown = undefined
+  constructor(readonly json: string) {}
 }
 
 /**
- * Every row of one projection as stored (its JSON text), kept while the projection catches up from
- * a reset: the rows were all written through this store since the reset dropped them, so a key
- * missing here is missing in the database, and steps read without a query. Answers exactly as the
- * database does (values parsed from the same text, partitions in key order).
+ * A row of the copy: as stored (a `Stored`), or as a staged step wrote it (the value itself: no
+ * wrapper and no JSON until the projection is written to the database). Never `undefined`.
+ */
+const valueOf = (row: unknown): unknown => {
+  if (!(row instanceof Stored)) return row
+  if (row.value === undefined) row.value = JSON.parse(row.json)
+  return row.value
+}
+const jsonOf = (row: unknown): string => (row instanceof Stored ? row.json : JSON.stringify(row))
+
+/**
+ * One partition's rows, with its last scan kept until a write changes them: a follower list is
+ * scanned at every entry and exit of the person followed, and written only by follows.
+ */
+class Rows extends Map<string, unknown> {
+  scanned: ReadonlyArray<readonly [string, unknown]> | undefined = undefined
+}
+type Parts = Map<string, Rows>
+
+/**
+ * Every row of one projection, kept while the projection catches up from a reset: the rows were
+ * all written through this store since the reset dropped them, so a key missing here is missing in
+ * the database, and steps read without a query. Answers exactly as the database does (partitions
+ * in key order). Nested maps (table → partition → id), so that a read or write hashes the short
+ * keys the step already has, never a concatenation of them.
  */
 class RowsCopy {
-  /** table → partition → id → JSON, and its value once parsed (never changed: see `Tx.put`) */
-  private readonly tables = new Map<string, Map<string, Map<string, Stored>>>()
+  private readonly tables = new Map<string, Parts>()
   rows = 0
 
-  put(table: string, part: string, id: string, json: string | undefined, value?: unknown) {
+  private partsOf(table: string): Parts {
     let parts = this.tables.get(table)
     if (parts === undefined) {
       parts = new Map()
       this.tables.set(table, parts)
     }
+    return parts
+  }
+
+  /** Sets a row (`row`: a `Stored`, or a staged value); answers the row it replaced, if any. */
+  set(table: string, part: string, id: string, row: unknown): unknown {
+    const parts = this.partsOf(table)
     let rows = parts.get(part)
     if (rows === undefined) {
-      rows = new Map()
+      rows = new Rows()
       parts.set(part, rows)
     }
-    const size = rows.size
-    rows.set(id, { json, value })
-    this.rows += rows.size - size
+    const before = rows.get(id)
+    rows.set(id, row)
+    rows.scanned = undefined
+    if (before === undefined) this.rows++
+    return before
+  }
+
+  put(table: string, part: string, id: string, json: string) {
+    this.set(table, part, id, new Stored(json))
   }
 
   has(table: string, part: string, id: string) {
     return this.tables.get(table)?.get(part)?.has(id) === true
   }
 
-  stored(table: string, part: string, id: string): Stored | undefined {
-    return this.tables.get(table)?.get(part)?.get(id)
-  }
-
-  /** Puts back a row as it was (`undefined`: absent), undoing a write. */
-  restore(table: string, part: string, id: string, stored: Stored | undefined) {
-    if (stored === undefined) this.del(table, part, id)
-    else this.put(table, part, id, stored.json, stored.value)
+  del(table: string, part: string, id: string) {
+    const parts = this.tables.get(table)
+    const rows = parts?.get(part)
+    if (parts === undefined || rows === undefined || !rows.delete(id)) return
+    rows.scanned = undefined
+    this.rows--
+    if (rows.size === 0) parts.delete(part)
   }
 
   /**
-   * Steps write here directly (staged): each write remembers the row it replaced until the next
-   * `begin`, so that an event that fails half-way is undone.
+   * Steps write here directly (staged), their values kept as they are. Each write remembers the
+   * row it replaced until the next `begin` (five slots of a flat array, no object per write), so
+   * that an event that fails half-way is undone.
    */
   staged(): StagedTx {
-    const undo: Array<readonly [string, string, string, Stored | undefined]> = []
+    const undo: Array<unknown> = []
+    const tables = this.tables
     const tx: Tx = {
-      ...this.view,
+      get: this.view.get,
+      scan: this.view.scan,
       put: (table, part, id, value) => {
-        undo.push([table, part, id, this.stored(table, part, id)])
-        this.put(table, part, id, undefined, value)
+        const parts = this.partsOf(table)
+        let rows = parts.get(part)
+        if (rows === undefined) {
+          rows = new Rows()
+          parts.set(part, rows)
+        }
+        const before = rows.get(id)
+        rows.set(id, value)
+        rows.scanned = undefined
+        if (before === undefined) this.rows++
+        undo.push(parts, part, rows, id, before)
       },
       del: (table, part, id) => {
-        const before = this.stored(table, part, id)
+        const parts = tables.get(table)
+        const rows = parts?.get(part)
+        if (parts === undefined || rows === undefined) return
+        const before = rows.get(id)
         if (before === undefined) return
-        undo.push([table, part, id, before])
-        this.del(table, part, id)
+        rows.delete(id)
+        rows.scanned = undefined
+        this.rows--
+        if (rows.size === 0) parts.delete(part)
+        undo.push(parts, part, rows, id, before)
       }
     }
     return {
@@ -143,46 +184,51 @@ class RowsCopy {
         undo.length = 0
       },
       rollback: () => {
-        for (let i = undo.length - 1; i >= 0; i--) {
-          const [table, part, id, stored] = undo[i] as readonly [string, string, string, Stored | undefined]
-          this.restore(table, part, id, stored)
+        for (let i = undo.length - 5; i >= 0; i -= 5) {
+          const parts = undo[i] as Parts
+          const part = undo[i + 1] as string
+          const rows = undo[i + 2] as Rows
+          const id = undo[i + 3] as string
+          const before = undo[i + 4]
+          rows.scanned = undefined
+          if (before === undefined) {
+            if (rows.delete(id)) this.rows--
+            if (rows.size === 0 && parts.get(part) === rows) parts.delete(part)
+          } else {
+            if (!rows.has(id)) this.rows++
+            rows.set(id, before)
+            if (parts.get(part) !== rows) parts.set(part, rows)
+          }
         }
         undo.length = 0
       }
     }
   }
 
-  del(table: string, part: string, id: string) {
-    const parts = this.tables.get(table)
-    const rows = parts?.get(part)
-    if (rows === undefined || !rows.delete(id)) return
-    this.rows--
-    if (rows.size === 0) parts?.delete(part)
-  }
-
   /** Every row, in key order (near enough: UTF-16's), so that inserting them appends to the B-tree. */
   eachRow(f: (table: string, part: string, id: string, json: string) => void) {
     for (const table of [...this.tables.keys()].sort()) {
-      const parts = this.tables.get(table) as Map<string, Map<string, Stored>>
+      const parts = this.tables.get(table) as Parts
       for (const part of [...parts.keys()].sort()) {
-        const rows = parts.get(part) as Map<string, Stored>
+        const rows = parts.get(part) as Rows
         for (const id of rows.size > 1 ? [...rows.keys()].sort() : rows.keys())
-          f(table, part, id, encoded(rows.get(id) as Stored))
+          f(table, part, id, jsonOf(rows.get(id)))
       }
     }
   }
 
   readonly view: ReadView = {
-    get: <V>(table: string, part: string, id: string) => {
-      const stored = this.tables.get(table)?.get(part)?.get(id)
-      return stored === undefined ? undefined : (parsed(stored) as V)
-    },
+    get: <V>(table: string, part: string, id: string) =>
+      valueOf(this.tables.get(table)?.get(part)?.get(id)) as V | undefined,
     scan: <V>(table: string, part: string) => {
       const rows = this.tables.get(table)?.get(part)
       if (rows === undefined) return []
-      const ids = [...rows.keys()].sort()
-      if (ids.some((id) => SURROGATE.test(id))) ids.sort(byKey)
-      return ids.map((id) => [id, parsed(rows.get(id) as Stored) as V] as const)
+      if (rows.scanned === undefined) {
+        const ids = [...rows.keys()].sort()
+        if (ids.some((id) => SURROGATE.test(id))) ids.sort(byKey)
+        rows.scanned = ids.map((id) => [id, valueOf(rows.get(id))] as const)
+      }
+      return rows.scanned as ReadonlyArray<readonly [string, V]>
     }
   }
 }
@@ -308,7 +354,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         for (const [part, rows] of parts)
           for (const [id, value] of rows)
             if (value === DELETED) into.del(table, part, id)
-            else into.put(table, part, id, undefined, value)
+            else into.set(table, part, id, value)
       at.position = to
       return true
     }
@@ -362,8 +408,14 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         if (!stillStaged(at.version)) return false
         // Many rows per statement: one call into SQLite per `PUT_MANY` rows, not per row.
         const args: Array<string> = []
-        rows.eachRow((table, part, id, json) => {
-          args.push(ns(table), part, id, json)
+        let table = ""
+        let space = ""
+        rows.eachRow((t, part, id, json) => {
+          if (t !== table) {
+            table = t
+            space = ns(t)
+          }
+          args.push(space, part, id, json)
           if (args.length === PUT_MANY * 4) {
             putMany.run(args)
             args.length = 0
