@@ -1,16 +1,19 @@
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { defaultRoomRules, EventStore, type EventStoreShape } from "@spaces/domain"
+import { defaultRoomRules, EventStore, type EventStoreShape, makeInMemoryEventStore } from "@spaces/domain"
 import { makeSqliteEventStore } from "@spaces/eventstore"
+import Database from "better-sqlite3"
 import { Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { makeReadModels, projections, queriesOf } from "./ReadModelsLive.js"
-import { rebuildProjections } from "./runner/rebuild.js"
+import type { Projection } from "./runner/Projection.js"
+import { rebuildProjection, rebuildProjections } from "./runner/rebuild.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { makeSqliteStorage } from "./store/SqliteStorage.js"
 import { snapshot } from "./testing/compare.js"
+import { spaceCreatedData } from "./testing/rawEvents.js"
 import { seedLog } from "./testing/seed.js"
 
 const NOW = Date.UTC(2026, 10, 25)
@@ -43,6 +46,19 @@ const caughtUp = (store: EventStoreShape, viewsPath: string) =>
       return yield* snapshot(readModels, NOW)
     })
   )
+
+/** Every stored row and checkpoint of a views file, in key order. */
+const rowsOf = (viewsPath: string) => {
+  const db = new Database(viewsPath, { readonly: true })
+  try {
+    return {
+      rows: db.prepare("SELECT ns, part, id, value FROM rm_rows ORDER BY ns, part, id").raw(true).all(),
+      checkpoints: db.prepare("SELECT * FROM rm_checkpoints ORDER BY projection").raw(true).all()
+    }
+  } finally {
+    db.close()
+  }
+}
 
 /** Starts the views process, kills it with SIGKILL once it has printed `position >= at`. */
 const killAt = (logPath: string, viewsPath: string, at: number) =>
@@ -143,6 +159,135 @@ describe("read models in SQLite", () => {
       )
     } finally {
       store.close()
+    }
+  })
+
+  it("a rebuild from scratch stores exactly the rows of the incremental catch-up, staged whole or published part-way", async () => {
+    const dir = tempDir()
+    const store = makeSqliteEventStore({ path: join(dir, "log.sqlite"), pageSize: 64 })
+    try {
+      await Effect.runPromise(seedLog(store, 2_000, 5))
+      const incremental = join(dir, "incremental.sqlite")
+      const want = await Effect.runPromise(caughtUp(store, incremental))
+      // copyMaxRows 20: each projection's staged rows go to the database once its copy
+      // outgrows 20 rows, and the rest of the rebuild writes batch by batch.
+      for (const [file, copyMaxRows] of [
+        ["whole.sqlite", undefined],
+        ["part-way.sqlite", 20]
+      ] as const) {
+        const path = join(dir, file)
+        const storage = makeSqliteStorage(copyMaxRows === undefined ? { path } : { path, copyMaxRows })
+        try {
+          await Effect.runPromise(rebuildProjections(store, storage, projections({ fanOutThreshold: 2 })))
+          expect(await Effect.runPromise(snapshot(queriesOf(storage, defaultRoomRules), NOW))).toStrictEqual(
+            want
+          )
+        } finally {
+          storage.close()
+        }
+        const rebuilt = rowsOf(path)
+        expect(rebuilt.rows.length).toBeGreaterThan(100)
+        expect(rebuilt).toStrictEqual(rowsOf(incremental))
+      }
+    } finally {
+      store.close()
+    }
+  })
+
+  it("a staged reset keeps its commits out of the database until published, and refuses to publish over a moved checkpoint", () => {
+    const path = join(tempDir(), "views.sqlite")
+    const storage = makeSqliteStorage({ path })
+    const other = makeSqliteStorage({ path })
+    try {
+      const row = (value: number) => new Map([["t", new Map([["p", new Map([["id", value]])]])]])
+      const a = storage.projection("a")
+      a.reset(1, { staged: true })
+      expect(a.commit(row(1), 0, 7, 1)).toBe(true)
+      expect(a.commit(row(2), 7, 9, 1)).toBe(true)
+      // Staged: the database still holds the reset's empty projection at 0 (a crash restarts it).
+      expect(other.projection("a").checkpoint()?.position).toBe(0)
+      expect(other.projection("a").read.get("t", "p", "id")).toBeUndefined()
+      expect(a.publish?.()).toBe(true)
+      expect(other.projection("a").checkpoint()?.position).toBe(9)
+      expect(other.projection("a").read.get("t", "p", "id")).toBe(2)
+
+      a.reset(1, { staged: true })
+      expect(a.commit(row(3), 0, 5, 1)).toBe(true)
+      // Someone else (a second rebuild, another process) moves the checkpoint meanwhile.
+      expect(other.projection("a").commit(row(4), 0, 3, 1)).toBe(true)
+      expect(a.commit(row(5), 5, 6, 1)).toBe(false)
+      expect(a.publish?.()).toBe(false)
+      expect(other.projection("a").checkpoint()?.position).toBe(3)
+      expect(other.projection("a").read.get("t", "p", "id")).toBe(4)
+    } finally {
+      other.close()
+      storage.close()
+    }
+  })
+
+  it("a published rebuild leaves the WAL emptied and already restarted, so that the next live commit does not pay for either", () => {
+    const path = join(tempDir(), "views.sqlite")
+    const storage = makeSqliteStorage({ path })
+    try {
+      const rows = new Map([
+        ["t", new Map([["p", new Map(Array.from({ length: 20_000 }, (_, i) => [`id${i}`, i]))]])]
+      ])
+      const a = storage.projection("a")
+      a.reset(1, { staged: true })
+      expect(a.commit(rows, 0, 7, 1)).toBe(true)
+      expect(a.publish?.()).toBe(true)
+      // Moved into the database (not left in a WAL of hundreds of pages), and the WAL started
+      // afresh with one small write: its header (which SQLite syncs on a restart) is written.
+      const wal = statSync(`${path}-wal`).size
+      expect(wal).toBeGreaterThan(32)
+      expect(wal).toBeLessThan(5 * (4096 + 24) + 32)
+      expect(a.checkpoint()).toStrictEqual({ version: 1, position: 7, error: null })
+      expect(a.read.get("t", "p", "id19999")).toBe(19_999)
+    } finally {
+      storage.close()
+    }
+  })
+
+  it("a staged rebuild stopped by a step that throws half-way keeps the events before it and nothing of that event", async () => {
+    const store = makeInMemoryEventStore()
+    const meta = { recordedAt: Date.UTC(2026, 0, 1) }
+    await Effect.runPromise(
+      store.append(
+        "space-x",
+        ["a", "b", "boom", "c"].map((title, i) => ({
+          id: `${i}`,
+          type: "SpaceCreated",
+          data: { ...spaceCreatedData(`x${i}`, meta.recordedAt), title },
+          metadata: meta
+        })),
+        "any"
+      )
+    )
+    // Each event rewrites one shared row and adds its own; "boom" throws after both writes.
+    const titles: Projection = {
+      name: "titles",
+      version: 1,
+      handles: new Set(["SpaceCreated"]),
+      step: (tx, event) => {
+        if (event._tag !== "SpaceCreated") return
+        tx.put("last", "", "", event.title)
+        tx.put("all", "", event.spaceId, event.title)
+        if (event.title === "boom") throw new Error("boom")
+      }
+    }
+    const storage = makeSqliteStorage({ path: join(tempDir(), "views.sqlite") })
+    try {
+      const failure = await Effect.runPromise(Effect.flip(rebuildProjection(store, storage, titles)))
+      expect(failure._tag).toBe("StepFailed")
+      const read = storage.projection("titles")
+      expect(read.checkpoint()?.position).toBe(2)
+      expect(read.read.get("last", "", "")).toBe("b")
+      expect(read.read.scan("all", "")).toEqual([
+        ["x0", "a"],
+        ["x1", "b"]
+      ])
+    } finally {
+      storage.close()
     }
   })
 

@@ -70,6 +70,86 @@ const CHANGES: SpaceEventTable<"summary" | "room"> = {
   CaptionAppended: "room"
 }
 
+/** A step's Space: the document as changed so far (the helpers below replace it, never mutate it). */
+interface Room {
+  readonly tx: Tx
+  readonly id: SpaceId
+  doc: RoomDoc
+}
+
+// The helpers take the step's `Room`: no closures made per event.
+const member = (r: Room, user: UserId) => r.tx.get<MemberDoc>(MEMBER, r.id, user)
+
+/** Puts `user` in the room in `role`, keeping counts, the stage and the host's presence right. */
+const seat = (r: Room, user: UserId, next: Omit<MemberDoc, "seq">) => {
+  const { doc } = r
+  const before = member(r, user)
+  const seq = before?.seq ?? doc.seq + 1
+  r.tx.put(MEMBER, r.id, user, { ...next, seq })
+  const onStage = next.role === "cohost" || next.role === "speaker"
+  r.doc = {
+    ...doc,
+    seq: Math.max(doc.seq, seq),
+    counts: countsWith(countsWith(doc.counts, before?.role, -1), next.role, 1),
+    hostPresent: next.role === "host" ? true : before?.role === "host" ? false : doc.hostPresent,
+    stage: onStage
+      ? before?.role === "cohost" || before?.role === "speaker"
+        ? doc.stage
+        : [...doc.stage, user]
+      : without(doc.stage, user)
+  }
+}
+const withoutPending = (r: Room, user: UserId) => {
+  const { doc } = r
+  r.doc = {
+    ...doc,
+    raisedHands: without(doc.raisedHands, user),
+    speakerInvites: without(doc.speakerInvites, user),
+    cohostInvites: without(doc.cohostInvites, user)
+  }
+}
+const unseat = (r: Room, user: UserId) => {
+  const before = member(r, user)
+  if (before !== undefined) {
+    r.tx.del(MEMBER, r.id, user)
+    const { doc } = r
+    r.doc = {
+      ...doc,
+      counts: countsWith(doc.counts, before.role, -1),
+      hostPresent: before.role === "host" ? false : doc.hostPresent,
+      stage: without(doc.stage, user)
+    }
+  }
+  withoutPending(r, user)
+}
+const changeRole = (r: Room, user: UserId, role: Role) => {
+  const before = member(r, user)
+  if (before === undefined) return
+  withoutPending(r, user)
+  const muted = role === "listener" || before.role === "listener" ? true : before.muted
+  seat(r, user, { role, muted, joinedAt: before.joinedAt })
+}
+const setMuted = (r: Room, user: UserId, muted: boolean) => {
+  const before = member(r, user)
+  if (before !== undefined && before.role !== "listener") r.tx.put(MEMBER, r.id, user, { ...before, muted })
+}
+const end = (r: Room, at: number, reason: NonNullable<RoomDoc["endReason"]>) => {
+  for (const [user] of r.tx.scan<MemberDoc>(MEMBER, r.id)) r.tx.del(MEMBER, r.id, user)
+  r.doc = {
+    ...r.doc,
+    status: "ended",
+    endedAt: at,
+    endReason: reason,
+    counts: { cohosts: 0, speakers: 0, listeners: 0 },
+    hostPresent: false,
+    stage: [],
+    hostAway: null,
+    raisedHands: [],
+    speakerInvites: [],
+    cohostInvites: []
+  }
+}
+
 /**
  * The room view of every Space, and the summaries every listing shows. Mirrors the domain's
  * `evolve` for what people see (the property test holds it to that), keeping participants as
@@ -112,197 +192,128 @@ const step = (tx: Tx, event: SpaceEvent, emit: (change: ViewChange) => void): vo
   const stored = tx.get<RoomDoc>(SPACE, id, "")
   // The domain never writes to a Space before creating it; a foreign event is ignored like evolve does.
   if (stored === undefined) return
-  let doc = stored
-  const member = (user: UserId) => tx.get<MemberDoc>(MEMBER, id, user)
-
-  /** Puts `user` in the room in `role`, keeping counts, the stage and the host's presence right. */
-  const seat = (user: UserId, next: Omit<MemberDoc, "seq">) => {
-    const before = member(user)
-    const seq = before?.seq ?? doc.seq + 1
-    tx.put(MEMBER, id, user, { ...next, seq })
-    const onStage = next.role === "cohost" || next.role === "speaker"
-    doc = {
-      ...doc,
-      seq: Math.max(doc.seq, seq),
-      counts: countsWith(countsWith(doc.counts, before?.role, -1), next.role, 1),
-      hostPresent: next.role === "host" ? true : before?.role === "host" ? false : doc.hostPresent,
-      stage: onStage
-        ? before?.role === "cohost" || before?.role === "speaker"
-          ? doc.stage
-          : [...doc.stage, user]
-        : without(doc.stage, user)
-    }
-  }
-  const withoutPending = (user: UserId) => {
-    doc = {
-      ...doc,
-      raisedHands: without(doc.raisedHands, user),
-      speakerInvites: without(doc.speakerInvites, user),
-      cohostInvites: without(doc.cohostInvites, user)
-    }
-  }
-  const unseat = (user: UserId) => {
-    const before = member(user)
-    if (before !== undefined) {
-      tx.del(MEMBER, id, user)
-      doc = {
-        ...doc,
-        counts: countsWith(doc.counts, before.role, -1),
-        hostPresent: before.role === "host" ? false : doc.hostPresent,
-        stage: without(doc.stage, user)
-      }
-    }
-    withoutPending(user)
-  }
-  const changeRole = (user: UserId, role: Role) => {
-    const before = member(user)
-    if (before === undefined) return
-    withoutPending(user)
-    const muted = role === "listener" || before.role === "listener" ? true : before.muted
-    seat(user, { role, muted, joinedAt: before.joinedAt })
-  }
-  const setMuted = (user: UserId, muted: boolean) => {
-    const before = member(user)
-    if (before !== undefined && before.role !== "listener") tx.put(MEMBER, id, user, { ...before, muted })
-  }
-  const end = (at: number, reason: NonNullable<RoomDoc["endReason"]>) => {
-    for (const [user] of tx.scan<MemberDoc>(MEMBER, id)) tx.del(MEMBER, id, user)
-    doc = {
-      ...doc,
-      status: "ended",
-      endedAt: at,
-      endReason: reason,
-      counts: { cohosts: 0, speakers: 0, listeners: 0 },
-      hostPresent: false,
-      stage: [],
-      hostAway: null,
-      raisedHands: [],
-      speakerInvites: [],
-      cohostInvites: []
-    }
-  }
-
+  const r: Room = { tx, id, doc: stored }
   switch (event._tag) {
     case "SpaceRescheduled":
-      doc = { ...doc, scheduledFor: event.scheduledFor }
+      r.doc = { ...r.doc, scheduledFor: event.scheduledFor }
       break
     case "SpaceCancelled":
-      end(event.at, "cancelled")
+      end(r, event.at, "cancelled")
       break
     case "SpaceExpired":
-      end(event.at, "expired")
+      end(r, event.at, "expired")
       break
     case "SpaceEnded":
-      end(event.at, event.reason)
+      end(r, event.at, event.reason)
       break
     case "SpaceStarted":
-      doc = { ...doc, status: "live", startedAt: event.at, recorded: doc.recorded || doc.recording }
-      seat(event.host, { role: "host", muted: true, joinedAt: event.at })
+      r.doc = { ...r.doc, status: "live", startedAt: event.at, recorded: r.doc.recorded || r.doc.recording }
+      seat(r, event.host, { role: "host", muted: true, joinedAt: event.at })
       break
     case "SpaceEdited":
-      doc = { ...doc, title: event.title, topics: event.topics }
+      r.doc = { ...r.doc, title: event.title, topics: event.topics }
       break
     case "SpeakPolicyChanged":
-      doc = { ...doc, speakPolicy: event.speakPolicy }
+      r.doc = { ...r.doc, speakPolicy: event.speakPolicy }
       break
     case "RecordingChanged":
-      doc = {
-        ...doc,
+      r.doc = {
+        ...r.doc,
         recording: event.recording,
-        recorded: doc.recorded || (event.recording && doc.status === "live")
+        recorded: r.doc.recorded || (event.recording && r.doc.status === "live")
       }
       break
     case "CaptionsChanged":
-      doc = { ...doc, captions: event.captions }
+      r.doc = { ...r.doc, captions: event.captions }
       break
     case "ReminderSet":
       if (tx.get(REMINDER, id, event.user) === undefined) {
         tx.put(REMINDER, id, event.user, 1)
-        doc = { ...doc, reminders: doc.reminders + 1 }
+        r.doc = { ...r.doc, reminders: r.doc.reminders + 1 }
       }
       break
     case "ReminderRemoved":
       if (tx.get(REMINDER, id, event.user) !== undefined) {
         tx.del(REMINDER, id, event.user)
-        doc = { ...doc, reminders: doc.reminders - 1 }
+        r.doc = { ...r.doc, reminders: r.doc.reminders - 1 }
       }
       break
     case "ListenerJoined":
-      seat(event.user, { role: "listener", muted: true, joinedAt: event.at })
+      seat(r, event.user, { role: "listener", muted: true, joinedAt: event.at })
       break
     case "ParticipantLeft":
     case "ParticipantRemoved":
-      unseat(event.user)
+      unseat(r, event.user)
       break
     case "HostLeft":
-      unseat(event.user)
-      doc = { ...doc, hostAway: { since: event.at, graceEndsAt: event.graceEndsAt } }
+      unseat(r, event.user)
+      r.doc = { ...r.doc, hostAway: { since: event.at, graceEndsAt: event.graceEndsAt } }
       break
     case "HostReturned":
-      doc = { ...doc, hostAway: null }
-      seat(event.user, { role: "host", muted: true, joinedAt: event.at })
+      r.doc = { ...r.doc, hostAway: null }
+      seat(r, event.user, { role: "host", muted: true, joinedAt: event.at })
       break
     case "HandRaised":
-      doc = { ...doc, raisedHands: adding(doc.raisedHands, event.user) }
+      r.doc = { ...r.doc, raisedHands: adding(r.doc.raisedHands, event.user) }
       break
     case "HandLowered":
     case "SpeakRequestDeclined":
-      doc = { ...doc, raisedHands: without(doc.raisedHands, event.user) }
+      r.doc = { ...r.doc, raisedHands: without(r.doc.raisedHands, event.user) }
       break
     case "SpeakRequestApproved":
     case "SpeakerInviteAccepted":
     case "CoHostRemoved":
-      changeRole(event.user, "speaker")
+      changeRole(r, event.user, "speaker")
       break
     case "SpeakerInvited":
-      doc = { ...doc, speakerInvites: adding(doc.speakerInvites, event.user) }
+      r.doc = { ...r.doc, speakerInvites: adding(r.doc.speakerInvites, event.user) }
       break
     case "SpeakerInviteDeclined":
-      doc = { ...doc, speakerInvites: without(doc.speakerInvites, event.user) }
+      r.doc = { ...r.doc, speakerInvites: without(r.doc.speakerInvites, event.user) }
       break
     case "CoHostInvited":
-      doc = { ...doc, cohostInvites: adding(doc.cohostInvites, event.user) }
+      r.doc = { ...r.doc, cohostInvites: adding(r.doc.cohostInvites, event.user) }
       break
     case "CoHostInviteAccepted":
-      changeRole(event.user, "cohost")
+      changeRole(r, event.user, "cohost")
       break
     case "CoHostInviteDeclined":
-      doc = { ...doc, cohostInvites: without(doc.cohostInvites, event.user) }
+      r.doc = { ...r.doc, cohostInvites: without(r.doc.cohostInvites, event.user) }
       break
     case "SteppedDown":
-      changeRole(event.user, "listener")
+      changeRole(r, event.user, "listener")
       break
     case "SpeakerMuted":
-      setMuted(event.user, true)
+      setMuted(r, event.user, true)
       break
     case "SpeakerUnmuted":
-      setMuted(event.user, false)
+      setMuted(r, event.user, false)
       break
     case "AllSpeakersMuted":
       // The host is never muted by others; co-hosts and speakers are exactly the stage.
-      for (const user of doc.stage) setMuted(user, true)
+      for (const user of r.doc.stage) setMuted(r, user, true)
       break
     case "PostPublished": {
       const post: PostView = { postId: event.postId, author: event.author, text: event.text, at: event.at }
       tx.put(POST, id, event.postId, post)
-      doc = { ...doc, recentPosts: [post, ...doc.recentPosts].slice(0, RECENT_POSTS) }
+      r.doc = { ...r.doc, recentPosts: [post, ...r.doc.recentPosts].slice(0, RECENT_POSTS) }
       break
     }
     case "PostPinned":
-      doc = { ...doc, pinnedPost: tx.get<PostView>(POST, id, event.postId) ?? null }
+      r.doc = { ...r.doc, pinnedPost: tx.get<PostView>(POST, id, event.postId) ?? null }
       break
     case "PostUnpinned":
-      doc = { ...doc, pinnedPost: null }
+      r.doc = { ...r.doc, pinnedPost: null }
       break
     case "CaptionAppended": {
       const { speaker, text, startMs, endMs } = event.segment
       const caption = { speaker, text, startMs, endMs, at: event.at }
-      doc = { ...doc, recentCaptions: [...(doc.recentCaptions ?? []), caption].slice(-RECENT_CAPTIONS) }
+      r.doc = { ...r.doc, recentCaptions: [...(r.doc.recentCaptions ?? []), caption].slice(-RECENT_CAPTIONS) }
       break
     }
   }
-  tx.put(SPACE, id, "", doc)
-  if (CHANGES[event._tag] === "summary") emitAll(doc, emit)
+  tx.put(SPACE, id, "", r.doc)
+  if (CHANGES[event._tag] === "summary") emitAll(r.doc, emit)
   else emit({ _tag: "Room", spaceId: id })
 }
 

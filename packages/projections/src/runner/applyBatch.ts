@@ -77,8 +77,16 @@ export const stepBatch = (
   batch: DecodedBatch,
   options: { readonly collectChanges?: boolean } = {}
 ): Stepped => {
-  const copy = storage.stepRead?.()
-  const overlay = copy === undefined ? new Overlay(storage.read) : new Overlay(copy, false)
+  // Staged (a rebuild from scratch): straight into the staged rows, a failed event undone.
+  const staged = storage.stagedTx?.()
+  const copy = staged === undefined ? storage.stepRead?.() : undefined
+  const overlay =
+    staged !== undefined
+      ? undefined
+      : copy === undefined
+        ? new Overlay(storage.read)
+        : new Overlay(copy, false)
+  const tx = staged?.tx ?? (overlay as Overlay)
   const changes: Array<ViewChange> = []
   const emit = options.collectChanges === false ? ignore : (change: ViewChange) => void changes.push(change)
   const { events } = batch
@@ -97,8 +105,10 @@ export const stepBatch = (
           break
         }
         try {
-          projection.step(overlay, decoded.right, emit)
+          staged?.begin()
+          projection.step(tx, decoded.right, emit)
         } catch (cause) {
+          staged?.rollback()
           error = new StepFailed({
             stream: recorded.streamId,
             revision: recorded.revision,
@@ -113,7 +123,7 @@ export const stepBatch = (
     at = recorded.metadata.recordedAt
     applied++
   }
-  const stepped = { writes: overlay.writes, to: position, at, applied, changes }
+  const stepped = { writes: overlay?.writes ?? new Map(), to: position, at, applied, changes }
   return error === undefined ? stepped : { ...stepped, error }
 }
 

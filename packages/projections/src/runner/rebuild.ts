@@ -13,6 +13,12 @@ const REBUILD_BATCH = 65_536
  * (each projection's rows with its own checkpoint). The operator's `spaces rebuild` and the
  * tests' "from scratch". Fails on the first event one of them cannot apply, with the batch up to
  * it committed.
+ *
+ * The resets are staged (see `ProjectionStore.reset`): a store may keep the batches in memory and
+ * write them once, when the pass ends (`publish`), so that rows that come and go during the
+ * rebuild (a listener's presence, a live Space's inbox rows) never reach the database. Until
+ * then the stored checkpoints stay at 0: a crash mid-rebuild leaves empty views at 0, and the
+ * next start (or rebuild) replays from there.
  */
 export const rebuildProjections = (
   store: EventStoreShape,
@@ -22,7 +28,7 @@ export const rebuildProjections = (
 ) =>
   Effect.gen(function* () {
     const placed = projections.map((projection): Placed => {
-      storage.projection(projection.name).reset(projection.version)
+      storage.projection(projection.name).reset(projection.version, { staged: true })
       return { projection, cursor: { position: 0, at: null } }
     })
     let position = 0
@@ -41,6 +47,14 @@ export const rebuildProjections = (
           onProgress(position, applied)
           const error = outcomes.find((o) => o.outcome.error !== undefined)?.outcome.error
           return error === undefined ? Effect.void : Effect.fail(error)
+        })
+      ),
+      Effect.zipRight(
+        Effect.suspend(() => {
+          const moved = projections.find((p) => storage.projection(p.name).publish?.() === false)
+          return moved === undefined
+            ? Effect.void
+            : Effect.fail(new CheckpointMoved({ projection: moved.name }))
         })
       ),
       Effect.ensuring(

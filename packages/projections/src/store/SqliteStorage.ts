@@ -8,6 +8,8 @@ import {
   DELETED,
   type ProjectionStore,
   type ReadView,
+  type StagedTx,
+  type Tx,
   type Storage,
   type Writes
 } from "./Storage.js"
@@ -41,6 +43,9 @@ CREATE TABLE IF NOT EXISTS rm_checkpoints (
  */
 const COPY_MAX_ROWS = 2_000_000
 
+/** Rows per statement when a staged projection is written (4 parameters each, under SQLite's limit). */
+const PUT_MANY = 64
+
 const SURROGATE = /[\ud800-\udfff]/
 
 /** SQLite's order of TEXT keys (BINARY: UTF-8 bytes, that is code points), not UTF-16's. */
@@ -59,40 +64,79 @@ const byKey = (a: string, b: string): number => {
   return a.length - b.length
 }
 
-interface Stored {
-  readonly json: string
-  value: unknown
-}
-const parsed = (stored: Stored): unknown => {
-  if (stored.value === undefined) stored.value = JSON.parse(stored.json)
-  return stored.value
+/** A row as stored: its JSON text, and its value once parsed (never changed: see `Tx.put`). */
+class Stored {
+  value: unknown = undefined
+  constructor(readonly json: string) {}
 }
 
 /**
- * Every row of one projection as stored (its JSON text), kept while the projection catches up from
- * a reset: the rows were all written through this store since the reset dropped them, so a key
- * missing here is missing in the database, and steps read without a query. Answers exactly as the
- * database does (values parsed from the same text, partitions in key order).
+ * A row of the copy: as stored (a `Stored`), or as a staged step wrote it (the value itself: no
+ * wrapper and no JSON until the projection is written to the database). Never `undefined`.
+ */
+const valueOf = (row: unknown): unknown => {
+  if (!(row instanceof Stored)) return row
+  if (row.value === undefined) row.value = JSON.parse(row.json)
+  return row.value
+}
+const jsonOf = (row: unknown): string => (row instanceof Stored ? row.json : JSON.stringify(row))
+
+/**
+ * One partition's rows, with its last scan kept until a write changes them: a follower list is
+ * scanned at every entry and exit of the person followed, and written only by follows.
+ */
+class Rows extends Map<string, unknown> {
+  scanned: ReadonlyArray<readonly [string, unknown]> | undefined = undefined
+}
+type Parts = Map<string, Rows>
+
+/** Keys already in ascending order (often so: ids written in the log's order), which need no sort. */
+const inOrder = (keys: Iterable<string>): boolean => {
+  let previous: string | undefined
+  for (const key of keys) {
+    if (previous !== undefined && key < previous) return false
+    previous = key
+  }
+  return true
+}
+
+/**
+ * Every row of one projection, kept while the projection catches up from a reset: the rows were
+ * all written through this store since the reset dropped them, so a key missing here is missing in
+ * the database, and steps read without a query. Answers exactly as the database does (partitions
+ * in key order). Nested maps (table → partition → id), so that a read or write hashes the short
+ * keys the step already has, never a concatenation of them.
  */
 class RowsCopy {
-  /** table → partition → id → JSON, and its value once parsed (never changed: see `Tx.put`) */
-  private readonly tables = new Map<string, Map<string, Map<string, Stored>>>()
+  private readonly tables = new Map<string, Parts>()
   rows = 0
 
-  put(table: string, part: string, id: string, json: string) {
+  private partsOf(table: string): Parts {
     let parts = this.tables.get(table)
     if (parts === undefined) {
       parts = new Map()
       this.tables.set(table, parts)
     }
+    return parts
+  }
+
+  /** Sets a row (`row`: a `Stored`, or a staged value); answers the row it replaced, if any. */
+  set(table: string, part: string, id: string, row: unknown): unknown {
+    const parts = this.partsOf(table)
     let rows = parts.get(part)
     if (rows === undefined) {
-      rows = new Map()
+      rows = new Rows()
       parts.set(part, rows)
     }
-    const size = rows.size
-    rows.set(id, { json, value: undefined })
-    this.rows += rows.size - size
+    const before = rows.get(id)
+    rows.set(id, row)
+    rows.scanned = undefined
+    if (before === undefined) this.rows++
+    return before
+  }
+
+  put(table: string, part: string, id: string, json: string) {
+    this.set(table, part, id, new Stored(json))
   }
 
   has(table: string, part: string, id: string) {
@@ -102,22 +146,100 @@ class RowsCopy {
   del(table: string, part: string, id: string) {
     const parts = this.tables.get(table)
     const rows = parts?.get(part)
-    if (rows === undefined || !rows.delete(id)) return
+    if (parts === undefined || rows === undefined || !rows.delete(id)) return
+    rows.scanned = undefined
     this.rows--
-    if (rows.size === 0) parts?.delete(part)
+    if (rows.size === 0) parts.delete(part)
+  }
+
+  /**
+   * Steps write here directly (staged), their values kept as they are. Each write remembers the
+   * row it replaced until the next `begin` (five slots of a flat array, no object per write), so
+   * that an event that fails half-way is undone.
+   */
+  staged(): StagedTx {
+    const undo: Array<unknown> = []
+    const tables = this.tables
+    const tx: Tx = {
+      get: this.view.get,
+      scan: this.view.scan,
+      put: (table, part, id, value) => {
+        const parts = this.partsOf(table)
+        let rows = parts.get(part)
+        if (rows === undefined) {
+          rows = new Rows()
+          parts.set(part, rows)
+        }
+        const before = rows.get(id)
+        rows.set(id, value)
+        rows.scanned = undefined
+        if (before === undefined) this.rows++
+        undo.push(parts, part, rows, id, before)
+      },
+      del: (table, part, id) => {
+        const parts = tables.get(table)
+        const rows = parts?.get(part)
+        if (parts === undefined || rows === undefined) return
+        const before = rows.get(id)
+        if (before === undefined) return
+        rows.delete(id)
+        rows.scanned = undefined
+        this.rows--
+        if (rows.size === 0) parts.delete(part)
+        undo.push(parts, part, rows, id, before)
+      }
+    }
+    return {
+      tx,
+      begin: () => {
+        undo.length = 0
+      },
+      rollback: () => {
+        for (let i = undo.length - 5; i >= 0; i -= 5) {
+          const parts = undo[i] as Parts
+          const part = undo[i + 1] as string
+          const rows = undo[i + 2] as Rows
+          const id = undo[i + 3] as string
+          const before = undo[i + 4]
+          rows.scanned = undefined
+          if (before === undefined) {
+            if (rows.delete(id)) this.rows--
+            if (rows.size === 0 && parts.get(part) === rows) parts.delete(part)
+          } else {
+            if (!rows.has(id)) this.rows++
+            rows.set(id, before)
+            if (parts.get(part) !== rows) parts.set(part, rows)
+          }
+        }
+        undo.length = 0
+      }
+    }
+  }
+
+  /** Every row, in key order (near enough: UTF-16's), so that inserting them appends to the B-tree. */
+  eachRow(f: (table: string, part: string, id: string, json: string) => void) {
+    for (const table of [...this.tables.keys()].sort()) {
+      const parts = this.tables.get(table) as Parts
+      for (const part of inOrder(parts.keys()) ? parts.keys() : [...parts.keys()].sort()) {
+        const rows = parts.get(part) as Rows
+        for (const id of inOrder(rows.keys()) ? rows.keys() : [...rows.keys()].sort())
+          f(table, part, id, jsonOf(rows.get(id)))
+      }
+    }
   }
 
   readonly view: ReadView = {
-    get: <V>(table: string, part: string, id: string) => {
-      const stored = this.tables.get(table)?.get(part)?.get(id)
-      return stored === undefined ? undefined : (parsed(stored) as V)
-    },
+    get: <V>(table: string, part: string, id: string) =>
+      valueOf(this.tables.get(table)?.get(part)?.get(id)) as V | undefined,
     scan: <V>(table: string, part: string) => {
       const rows = this.tables.get(table)?.get(part)
       if (rows === undefined) return []
-      const ids = [...rows.keys()].sort()
-      if (ids.some((id) => SURROGATE.test(id))) ids.sort(byKey)
-      return ids.map((id) => [id, parsed(rows.get(id) as Stored) as V] as const)
+      if (rows.scanned === undefined) {
+        const ids = [...rows.keys()].sort()
+        if (ids.some((id) => SURROGATE.test(id))) ids.sort(byKey)
+        rows.scanned = ids.map((id) => [id, valueOf(rows.get(id))] as const)
+      }
+      return rows.scanned as ReadonlyArray<readonly [string, V]>
     }
   }
 }
@@ -125,6 +247,8 @@ class RowsCopy {
 export interface SqliteStorageOptions {
   /** The read models' database file (created with its directory), or `":memory:"`. */
   readonly path: string
+  /** The most rows a projection keeps in memory while it catches up from a reset (default 2,000,000). */
+  readonly copyMaxRows?: number
 }
 
 export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
@@ -136,6 +260,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   db.pragma("busy_timeout = 5000")
   db.pragma("cache_size = -65536")
   db.exec(DDL)
+  const copyMaxRows = options.copyMaxRows ?? COPY_MAX_ROWS
 
   const getRow = db
     .prepare<[string, string, string], string>(
@@ -148,6 +273,28 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   const putRow = db.prepare<[string, string, string, string]>(
     "INSERT OR REPLACE INTO rm_rows (ns, part, id, value) VALUES (?, ?, ?, ?)"
   )
+  const putMany = db.prepare<Array<string>>(
+    `INSERT OR REPLACE INTO rm_rows (ns, part, id, value) VALUES ${Array.from({ length: PUT_MANY }, () => "(?, ?, ?, ?)").join(", ")}`
+  )
+  const markCheckpoint = db.prepare<[string | null, string]>(
+    "UPDATE rm_checkpoints SET error = ? WHERE projection = ?"
+  )
+  /** A write that changes nothing in the end but writes a page (rewriting a same value writes none). */
+  const rewriteCheckpoint = db.transaction((projection: string) => {
+    markCheckpoint.run("", projection)
+    markCheckpoint.run(null, projection)
+  })
+  /**
+   * After a write of a whole projection: its pages are moved from the WAL into the database and
+   * the WAL is emptied now, in the rebuild's time, and one small write starts the WAL afresh
+   * (SQLite syncs a restarted WAL's header to disk). Otherwise the first live commit after the
+   * rebuild pays for both: the checkpoint of everything and that sync (1–40 ms on a busy disk,
+   * where a live commit costs well under 1 ms).
+   */
+  const settleWal = (projection: string) => {
+    db.pragma("wal_checkpoint(TRUNCATE)")
+    rewriteCheckpoint.immediate(projection)
+  }
   const delRow = db.prepare<[string, string, string]>(
     "DELETE FROM rm_rows WHERE ns = ? AND part = ? AND id = ?"
   )
@@ -192,8 +339,41 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
 
     // Set by a reset, dropped by `settle`, a failed or refused commit, or when it grows too big.
     let copy: RowsCopy | undefined
+    /**
+     * Set by a staged reset: the commits since then live in `copy` alone (their rows as values,
+     * encoded once on publish; a row put and deleted before it is never written), and `position`
+     * is where they got to; the stored checkpoint stays at 0 until `publish`.
+     */
+    let staged: { readonly version: number; position: number } | undefined
+    /** `copy.staged()`, made once per staged reset. */
+    let stagedTx: StagedTx | undefined
+
+    /** The stored checkpoint is still the staged reset's: nobody else moved it. */
+    const stillStaged = (version: number) => {
+      const row = loadCheckpoint.get(name)
+      return row !== undefined && row[0] === version && row[1] === 0
+    }
+
+    const stage = (
+      into: RowsCopy,
+      at: { readonly version: number; position: number },
+      writes: Writes,
+      from: number,
+      to: number,
+      version: number
+    ): boolean => {
+      if (from !== at.position || version !== at.version || !stillStaged(version)) return false
+      for (const [table, parts] of writes)
+        for (const [part, rows] of parts)
+          for (const [id, value] of rows)
+            if (value === DELETED) into.del(table, part, id)
+            else into.set(table, part, id, value)
+      at.position = to
+      return true
+    }
 
     const write = (writes: Writes, from: number, to: number, version: number): boolean => {
+      if (staged !== undefined && copy !== undefined) return stage(copy, staged, writes, from, to, version)
       if (moveCheckpoint.run(to, name, from, version).changes !== 1) return false
       // Sorted (UTF-16 order: near enough to SQLite's), so that writes land next to each other.
       for (const table of [...writes.keys()].sort()) {
@@ -220,8 +400,14 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
     }
 
     const settleCommit = (committed: boolean) => {
-      // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong.
-      if (!committed || (copy !== undefined && copy.rows > COPY_MAX_ROWS)) copy = undefined
+      // Rolled back or refused (someone else moved the checkpoint): the copy may be wrong, and
+      // what was staged is lost (`publish` answers false).
+      if (!committed) copy = undefined
+      else if (copy !== undefined && copy.rows > copyMaxRows) {
+        // Too big to keep: what is staged goes to the database, and the steps read from it again.
+        if (staged !== undefined) publish()
+        copy = undefined
+      }
     }
 
     const reset = db.transaction((version: number) => {
@@ -230,26 +416,83 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       setCheckpoint.run(name, version, 0, null)
     })
 
+    const writeStaged = db.transaction(
+      (rows: RowsCopy, at: { readonly version: number; position: number }) => {
+        if (!stillStaged(at.version)) return false
+        // Many rows per statement: one call into SQLite per `PUT_MANY` rows, not per row.
+        const args: Array<string> = []
+        let table = ""
+        let space = ""
+        rows.eachRow((t, part, id, json) => {
+          if (t !== table) {
+            table = t
+            space = ns(t)
+          }
+          args.push(space, part, id, json)
+          if (args.length === PUT_MANY * 4) {
+            putMany.run(args)
+            args.length = 0
+          }
+        })
+        for (let i = 0; i < args.length; i += 4)
+          putRow.run(args[i] as string, args[i + 1] as string, args[i + 2] as string, args[i + 3] as string)
+        if (at.position > 0) moveCheckpoint.run(at.position, name, 0, at.version)
+        return true
+      }
+    )
+
+    /** Writes what is staged, then goes on as an ordinary store (its copy now matching the database). */
+    const publish = (): boolean => {
+      if (staged === undefined) return true
+      const at = staged
+      staged = undefined
+      if (copy === undefined) return false
+      let done = false
+      try {
+        done = writeStaged.immediate(copy, at)
+        // Queries made while it was staged cached what was there then (nothing): forget it.
+        if (done) cache.dropProjection(name)
+        if (done && !db.inTransaction) settleWal(name)
+        return done
+      } finally {
+        if (!done) copy = undefined
+      }
+    }
+
     const store: ProjectionStore = {
       read,
       checkpoint: (): Checkpoint | undefined => {
         const row = loadCheckpoint.get(name)
         return row === undefined ? undefined : { version: row[0], position: row[1], error: row[2] }
       },
-      reset: (version) => {
+      reset: (version, options) => {
         copy = undefined
         cache.dropProjection(name)
+        staged = undefined
+        stagedTx = undefined
         reset.immediate(version)
         copy = new RowsCopy()
+        if (options?.staged === true) staged = { version, position: 0 }
       },
       commit: (writes, from, to, version) =>
         commitAll([{ projection: name, writes, from, to, version }])[0] === true,
       stepRead: () => copy?.view,
+      stagedTx: () => {
+        if (staged === undefined || copy === undefined) return undefined
+        stagedTx ??= copy.staged()
+        return stagedTx
+      },
+      publish,
       settle: () => {
-        copy = undefined
+        try {
+          publish()
+        } finally {
+          copy = undefined
+        }
       },
       fail: (version, error) => {
         copy = undefined
+        staged = undefined
         const position = loadCheckpoint.get(name)?.[1] ?? 0
         setCheckpoint.run(name, version, position, error)
       }

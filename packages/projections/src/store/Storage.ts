@@ -32,8 +32,12 @@ export type Writes = Map<string, Map<string, Map<string, unknown>>>
 export interface ProjectionStore {
   readonly read: ReadView
   readonly checkpoint: () => Checkpoint | undefined
-  /** Drops every row of the projection and starts it at position 0 under `version`. */
-  readonly reset: (version: number) => void
+  /**
+   * Drops every row of the projection and starts it at position 0 under `version`. `staged` (a
+   * rebuild from scratch, see `publish`): a store may then keep the commits that follow in memory,
+   * the stored checkpoint staying at 0, until `publish` writes them all at once.
+   */
+  readonly reset: (version: number, options?: { readonly staged?: boolean }) => void
   /**
    * Applies `writes` and moves the checkpoint from `from` to `to`, atomically. Answers false (and
    * writes nothing) if the stored checkpoint is no longer `from`: someone else (another process,
@@ -47,8 +51,28 @@ export interface ProjectionStore {
    * answers exactly what `read` would. Undefined: read `read`.
    */
   readonly stepRead?: () => ReadView | undefined
-  /** Catching up is over (the runner is live, the rebuild done): drop what only served it. */
+  /**
+   * Writes the rows and the checkpoint of the commits staged since a `staged` reset, in one
+   * transaction. Answers false (and writes nothing) if the stored checkpoint moved meanwhile.
+   * Answers true when nothing is staged.
+   */
+  readonly publish?: () => boolean
+  /**
+   * While a staged reset's commits are in memory: where a step may write straight into the staged
+   * rows instead of a batch's `Overlay`, undoing a failed event's writes (`rollback`: back to the
+   * last `begin`); the batch then commits empty `writes`. Undefined: step into an `Overlay`.
+   */
+  readonly stagedTx?: () => StagedTx | undefined
+  /** Catching up is over (the runner is live, the rebuild done): drop what only served it (publishing what is staged). */
   readonly settle?: () => void
+}
+
+/** See `ProjectionStore.stagedTx`. */
+export interface StagedTx {
+  readonly tx: Tx
+  /** An event starts: `rollback` undoes the writes from here on. */
+  readonly begin: () => void
+  readonly rollback: () => void
 }
 
 /** One projection's part of a `Storage.commitAll`. */
