@@ -33,4 +33,21 @@ describe("SQLite knownRevision", () => {
       expect((yield* other.readStream("s")).map((e) => e.revision)).toEqual([0, 1, 2, 3])
     })
   )
+
+  it.live("sees another connection's commit made in the same run of microtasks", () =>
+    Effect.gen(function* () {
+      const ours = yield* scopedSqliteEventStore({ path })
+      const other = yield* scopedSqliteEventStore({ path })
+      yield* ours.append("s", [event("a")], "no_stream")
+      // All in one synchronous run: the pragma's answer may be reused, but not past a commit.
+      const seen = Effect.runSync(
+        Effect.sync(() => {
+          const before = ours.knownRevision?.("s")
+          other.writer.insertUnchecked("s", [event("b")], 1)
+          return [before, ours.knownRevision?.("s")]
+        })
+      )
+      expect(seen).toEqual([0, undefined])
+    }).pipe(Effect.scoped)
+  )
 })

@@ -43,6 +43,13 @@ class Refused {
 }
 
 /**
+ * Writes begun by any writer of this process (to any file): `knownRevision` asks `PRAGMA
+ * data_version` at most once per run of microtasks, and a commit through another connection of
+ * this process within that run must still count.
+ */
+let processWrites = 0
+
+/**
  * The single writer of one SQLite file. better-sqlite3 is synchronous, so in one process two appends
  * can never interleave; across processes `BEGIN IMMEDIATE` takes the write lock before the expected
  * revision is read, so the check and the insert are one atomic step.
@@ -238,6 +245,7 @@ export const makeWriter = (db: Database.Database) => {
   // Asked once per run of microtasks (a request's loads come together), as a read at its start
   // would be: the pragma costs more than a map lookup, and a join asks for three streams.
   let versionChecked = false
+  let writesSeen = processWrites
   const forget = () => {
     versionChecked = false
   }
@@ -248,10 +256,11 @@ export const makeWriter = (db: Database.Database) => {
      * other connection committed since (else everything remembered is forgotten, and it reads).
      */
     knownRevision: (stream: string): number | undefined => {
-      if (!versionChecked) {
+      if (!versionChecked || writesSeen !== processWrites) {
         const version = dataVersion.get()
+        if (!versionChecked) queueMicrotask(forget)
         versionChecked = true
-        queueMicrotask(forget)
+        writesSeen = processWrites
         if (version !== seenVersion) {
           seenVersion = version
           lastEvents.clear()
@@ -261,13 +270,16 @@ export const makeWriter = (db: Database.Database) => {
       return lastEvents.get(stream)?.[0]
     },
     /** Appends atomically if the stream is at `expected`; throws only on I/O or driver failure. */
-    append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome =>
-      appendChecked(checkedAppend.immediate, stream, events, expected),
+    append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
+      processWrites++
+      return appendChecked(checkedAppend.immediate, stream, events, expected)
+    },
     /**
      * Appends a group in one transaction (one commit for all), each append with its own check and
      * outcome; throws only if the transaction as a whole failed (then none of them was written).
      */
     appendGroup: (group: ReadonlyArray<PendingWrite>): ReadonlyArray<GroupOutcome> => {
+      processWrites++
       // Alone, an item needs no savepoint: its transaction is its own.
       let outcomes: ReadonlyArray<GroupOutcome>
       if (group.length === 1) outcomes = [writeItem(group[0]!, true)]
@@ -290,6 +302,7 @@ export const makeWriter = (db: Database.Database) => {
      * read would do. Exists to prove the constraint turns such a race into a conflict, not a crash.
      */
     insertUnchecked: (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => {
+      processWrites++
       lastEvents.delete(stream)
       try {
         return uncheckedInsert.immediate(stream, events, first)
