@@ -135,7 +135,7 @@ describe("SQLite event store", () => {
           const first = yield* store.append("space-1", [event(), event()], "no_stream")
           const second = yield* store.append("space-1", [event()], 1)
           const conflict = yield* Effect.flip(store.append("space-1", [event()], 0))
-          const many = yield* store.appendMany([
+          const many = yield* store.appendMany!([
             { stream: "space-2", events: [event()], expected: "no_stream" }
           ])
           return { first, second, conflict, many }
