@@ -53,6 +53,13 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
     committedThisRun = false
     lastCommitter = undefined
   }
+  /**
+   * Whether the last group that waited gathered several appends: they are piling up (requests
+   * resumed together by one wake-up), and even the first of the next ones waits for its run of
+   * microtasks to end, rather than commit alone and leave the others a commit of their own. A
+   * group of one ends it.
+   */
+  let pilingUp = false
   const markCommitted = (committer: unknown) => {
     lastCommitter = committer
     if (!committedThisRun) {
@@ -101,6 +108,7 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
     try {
       while (queue.length > 0) {
         const group = take()
+        pilingUp = group.length > 1
         try {
           const outcomes = options.run(group.map((p) => p.item))
           settle(group, Array.isArray(outcomes) ? outcomes : await outcomes)
@@ -126,11 +134,12 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
   return {
     /**
      * May `committer` (whoever appends: a fiber) commit an item at once, in a group of its own? Only
-     * when nothing waits or runs, and no other commit happened in the current run of microtasks:
-     * a lone writer pays no wait at all, and appends that pile up still share commits.
+     * when nothing waits or runs, appends are not piling up, and no other commit happened in the
+     * current run of microtasks: a lone writer pays no wait at all, and appends that pile up still
+     * share commits.
      */
     canRunNow: (committer: unknown): boolean =>
-      queue.length === 0 && !flushing && (!committedThisRun || committer === lastCommitter),
+      queue.length === 0 && !flushing && !pilingUp && (!committedThisRun || committer === lastCommitter),
     /**
      * Commits `item` alone, now, and answers its outcome (throws if its transaction failed); for a
      * synchronous driver, after `canRunNow` said yes.

@@ -166,7 +166,7 @@ describe("SQLite event store", () => {
           const first = yield* store.append("space-1", [event(), event()], "no_stream")
           const second = yield* store.append("space-1", [event()], 1)
           const conflict = yield* Effect.flip(store.append("space-1", [event()], 0))
-          const many = yield* store.appendMany([
+          const many = yield* store.appendMany!([
             { stream: "space-2", events: [event()], expected: "no_stream" }
           ])
           return { first, second, conflict, many }
@@ -184,6 +184,34 @@ describe("SQLite event store", () => {
       store.close()
     }
   })
+
+  it.scopedLive(
+    "while appends pile up, a new burst shares one commit from its first; a group of one ends it",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* scopedSqliteEventStore({ path })
+        const commits = store.writer.groupCommits
+        const burst = (size: number) =>
+          Effect.all(
+            Array.from({ length: size }, () => store.append("burst", [event()], "any")),
+            { concurrency: "unbounded" }
+          )
+        yield* burst(5)
+        // Idle before it: the first committed at once, the four others together.
+        expect(commits()).toBe(2)
+        // Piling up now: the next burst's first waits too, all three share one commit.
+        yield* burst(3)
+        expect(commits()).toBe(3)
+        // A lone append still waits once (a group of one), which ends the piling up.
+        yield* store.append("burst", [event()], "any")
+        expect(commits()).toBe(4)
+        // Idle again once the run of microtasks that resumed us ended: the next one commits at once,
+        // without suspending.
+        yield* Effect.yieldNow()
+        expect(Effect.runSync(store.append("burst", [event()], "any"))).toMatchObject({ nextRevision: 9 })
+        expect(commits()).toBe(5)
+      })
+  )
 
   it.scopedLive("keeps the log across close and reopen (creating the directory)", () =>
     Effect.gen(function* () {

@@ -186,10 +186,11 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
   })
 
   /**
-   * Group commit (see `groupCommit`). Per run of microtasks (the default): an append made while the
-   * writer is idle (nothing waiting, no commit yet in the current run of microtasks) commits at
-   * once, in the caller's fiber: a lone writer pays no suspension and no wait. Otherwise it waits
-   * for the current run of microtasks to end (per loop turn: always, for `setImmediate`), then goes
+   * Group commit (see `groupCommit`). Per run of microtasks (the default): an append made while
+   * the writer is idle (nothing waiting, no commit yet in the current run of microtasks, the last
+   * group that waited was of one) commits at once, in the caller's fiber: a lone writer pays no
+   * suspension and no wait. Otherwise it waits for the current run of microtasks to end (per loop
+   * turn: always, for `setImmediate`), then goes
    * in one transaction with the others that piled up meanwhile (one commit, one write of the WAL's
    * pages for all), each acknowledged only once that commit returned. Under load that gathers the
    * requests woken together: one group's acknowledgements resume its requests in the same run, and
