@@ -31,6 +31,8 @@ const weight = (id: string, json: string) => 32 + id.length + json.length
 
 /** The most rows of one partition a commit puts in its known scan; more, and the scan is read again. */
 const PATCH_MAX_ROWS = 32
+/** The largest known scan a commit patches (a copy of it each time); larger ones are read again. */
+const PATCH_MAX_SCAN = 4_096
 
 /**
  * The most the cache holds, in `weight` (about the rows' JSON text in UTF-16 code units) before it
@@ -114,8 +116,10 @@ export class ReadCache {
         const partition = partitions.get(part)
         if (partition === undefined) continue
         if (partition.rows !== undefined) {
-          // Many rows at once (a Space's members at its end): cheaper read again when asked.
-          if (rows.size <= PATCH_MAX_ROWS) this.patch(partition, rows)
+          // Many rows at once (a Space's members at its end), or a big partition (a big room's
+          // members, copied on every join otherwise): read again when asked.
+          if (rows.size <= PATCH_MAX_ROWS && partition.rows.length <= PATCH_MAX_SCAN)
+            this.patch(partition, rows)
           else {
             this.held -= partition.rowsWeight
             partition.rowsWeight = 0
