@@ -74,7 +74,7 @@ class Stored {
  * A row of the copy: as stored (a `Stored`), or as a staged step wrote it (the value itself: no
  * wrapper and no JSON until the projection is written to the database). Never `undefined`.
  */
-const valueOf = (row: unknown): unknown => {
+const rowValue = (row: unknown): unknown => {
   if (!(row instanceof Stored)) return row
   if (row.value === undefined) row.value = JSON.parse(row.json)
   return row.value
@@ -230,14 +230,14 @@ class RowsCopy {
 
   readonly view: ReadView = {
     get: <V>(table: string, part: string, id: string) =>
-      valueOf(this.tables.get(table)?.get(part)?.get(id)) as V | undefined,
+      rowValue(this.tables.get(table)?.get(part)?.get(id)) as V | undefined,
     scan: <V>(table: string, part: string) => {
       const rows = this.tables.get(table)?.get(part)
       if (rows === undefined) return []
       if (rows.scanned === undefined) {
         const ids = [...rows.keys()].sort()
         if (ids.some((id) => SURROGATE.test(id))) ids.sort(byKey)
-        rows.scanned = ids.map((id) => [id, valueOf(rows.get(id))] as const)
+        rows.scanned = ids.map((id) => [id, rowValue(rows.get(id))] as const)
       }
       return rows.scanned as ReadonlyArray<readonly [string, V]>
     }
@@ -273,7 +273,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   const putRow = db.prepare<[string, string, string, string]>(
     "INSERT OR REPLACE INTO rm_rows (ns, part, id, value) VALUES (?, ?, ?, ?)"
   )
-  const putMany = db.prepare<Array<string>>(
+  const putMany = db.prepare<[ReadonlyArray<string>]>(
     `INSERT OR REPLACE INTO rm_rows (ns, part, id, value) VALUES ${Array.from({ length: PUT_MANY }, () => "(?, ?, ?, ?)").join(", ")}`
   )
   const markCheckpoint = db.prepare<[string | null, string]>(
