@@ -245,7 +245,9 @@ export const makeWriter = (db: Database.Database) => {
   // Asked once per run of microtasks (a request's loads come together), as a read at its start
   // would be: the pragma costs more than a map lookup, and a join asks for three streams.
   let versionChecked = false
-  let writesSeen = processWrites
+  // This writer's own writes never change data_version: only the other writers' count.
+  let ownWrites = 0
+  let othersSeen = processWrites
   const forget = () => {
     versionChecked = false
   }
@@ -256,11 +258,11 @@ export const makeWriter = (db: Database.Database) => {
      * other connection committed since (else everything remembered is forgotten, and it reads).
      */
     knownRevision: (stream: string): number | undefined => {
-      if (!versionChecked || writesSeen !== processWrites) {
+      if (!versionChecked || othersSeen !== processWrites - ownWrites) {
         const version = dataVersion.get()
         if (!versionChecked) queueMicrotask(forget)
         versionChecked = true
-        writesSeen = processWrites
+        othersSeen = processWrites - ownWrites
         if (version !== seenVersion) {
           seenVersion = version
           lastEvents.clear()
@@ -272,6 +274,7 @@ export const makeWriter = (db: Database.Database) => {
     /** Appends atomically if the stream is at `expected`; throws only on I/O or driver failure. */
     append: (stream: string, events: ReadonlyArray<EventData>, expected: ExpectedRevision): WriteOutcome => {
       processWrites++
+      ownWrites++
       return appendChecked(checkedAppend.immediate, stream, events, expected)
     },
     /**
@@ -280,6 +283,7 @@ export const makeWriter = (db: Database.Database) => {
      */
     appendGroup: (group: ReadonlyArray<PendingWrite>): ReadonlyArray<GroupOutcome> => {
       processWrites++
+      ownWrites++
       // Alone, an item needs no savepoint: its transaction is its own.
       let outcomes: ReadonlyArray<GroupOutcome>
       if (group.length === 1) outcomes = [writeItem(group[0]!, true)]
@@ -303,6 +307,7 @@ export const makeWriter = (db: Database.Database) => {
      */
     insertUnchecked: (stream: string, events: ReadonlyArray<EventData>, first: number): WriteOutcome => {
       processWrites++
+      ownWrites++
       lastEvents.delete(stream)
       try {
         return uncheckedInsert.immediate(stream, events, first)
