@@ -112,47 +112,10 @@ interface Row {
 }
 const rows: Array<Row> = []
 
-// 1. Rebuild throughput.
-{
-  const target = Number(process.env.SPACES_BENCH_EVENTS ?? 1_000_000)
-  const store = makeSqliteEventStore({ path: join(dir, "log.sqlite") })
-  let started = performance.now()
-  const total = await generateLog(store, target)
-  console.log(`generated ${fmt(total)} events in ${fmt((performance.now() - started) / 1000, 1)} s`)
-
-  started = performance.now()
-  const decode = decodeRecorded(SpaceEvent)
-  const states = new Map<string, SpaceState>()
-  await run(
-    Stream.runForEach(store.readAll(0), (r: RecordedEvent) =>
-      Effect.sync(() => {
-        if (!r.streamId.startsWith("space-")) return
-        const e = Either.getOrThrow(decode(r))
-        states.set(r.streamId, evolve(states.get(r.streamId) ?? initialSpaceState, e))
-      })
-    )
-  )
-  const foldMs = performance.now() - started
-
-  const storage = makeSqliteStorage({ path: join(dir, "views.sqlite") })
-  started = performance.now()
-  // As `spaces rebuild all` does: one pass over the log for every projection.
-  const all = projections()
-  await run(rebuildProjections(store, storage, all))
-  const rebuildMs = performance.now() - started
-  console.log(`  rebuilt all ${all.length} in one pass in ${fmt(rebuildMs / 1000, 1)} s`)
-  storage.close()
-  store.close()
-  rows.push({
-    figure: `rebuild of all ${all.length} projections, ${fmt(total)} events (events/s)`,
-    ours: fmt((total * 1000) / rebuildMs),
-    baseline: fmt((total * 1000) / foldMs),
-    baselineName: "read + decode + evolve-fold in memory, no views",
-    ratio: (foldMs / rebuildMs).toFixed(2)
-  })
-}
-
-// 2. Feed query latency: 10,000 live Spaces, a viewer following 1,000 people (50 of them with
+// The feed query runs first: after the 1M-event rebuild in the same process, the collector
+// working off that rebuild's garbage lands in its samples (p99 2.4 ms there, 0.3 ms after a
+// 20,000-event rebuild); the query's own allocations are measured all the same.
+// 1. Feed query latency: 10,000 live Spaces, a viewer following 1,000 people (50 of them with
 // more followers than the fan-out threshold, so both paths of the query run).
 {
   const store = makeInMemoryEventStore()
@@ -269,6 +232,46 @@ const rows: Array<Row> = []
         baselineName: "scan every live Space's participants",
         ratio: (percentile(naiveTimes, p) / percentile(times, p)).toFixed(1)
       })
+}
+
+// 2. Rebuild throughput.
+{
+  const target = Number(process.env.SPACES_BENCH_EVENTS ?? 1_000_000)
+  const store = makeSqliteEventStore({ path: join(dir, "log.sqlite") })
+  let started = performance.now()
+  const total = await generateLog(store, target)
+  console.log(`generated ${fmt(total)} events in ${fmt((performance.now() - started) / 1000, 1)} s`)
+
+  started = performance.now()
+  const decode = decodeRecorded(SpaceEvent)
+  const states = new Map<string, SpaceState>()
+  await run(
+    Stream.runForEach(store.readAll(0), (r: RecordedEvent) =>
+      Effect.sync(() => {
+        if (!r.streamId.startsWith("space-")) return
+        const e = Either.getOrThrow(decode(r))
+        states.set(r.streamId, evolve(states.get(r.streamId) ?? initialSpaceState, e))
+      })
+    )
+  )
+  const foldMs = performance.now() - started
+
+  const storage = makeSqliteStorage({ path: join(dir, "views.sqlite") })
+  started = performance.now()
+  // As `spaces rebuild all` does: one pass over the log for every projection.
+  const all = projections()
+  await run(rebuildProjections(store, storage, all))
+  const rebuildMs = performance.now() - started
+  console.log(`  rebuilt all ${all.length} in one pass in ${fmt(rebuildMs / 1000, 1)} s`)
+  storage.close()
+  store.close()
+  rows.push({
+    figure: `rebuild of all ${all.length} projections, ${fmt(total)} events (events/s)`,
+    ours: fmt((total * 1000) / rebuildMs),
+    baseline: fmt((total * 1000) / foldMs),
+    baselineName: "read + decode + evolve-fold in memory, no views",
+    ratio: (foldMs / rebuildMs).toFixed(2)
+  })
 }
 
 // 3. A join by a participant with 200,000 followers.
