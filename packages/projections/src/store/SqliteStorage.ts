@@ -143,50 +143,35 @@ class RowsCopy {
     return this.tables.get(table)?.get(part)?.has(id) === true
   }
 
-  del(table: string, part: string, id: string) {
+  /** Removes a row; answers the row it removed, if any. */
+  del(table: string, part: string, id: string): unknown {
     const parts = this.tables.get(table)
     const rows = parts?.get(part)
-    if (parts === undefined || rows === undefined || !rows.delete(id)) return
+    const before = rows?.get(id)
+    if (parts === undefined || rows === undefined || before === undefined) return undefined
+    rows.delete(id)
     rows.scanned = undefined
     this.rows--
     if (rows.size === 0) parts.delete(part)
+    return before
   }
 
   /**
    * Steps write here directly (staged), their values kept as they are. Each write remembers the
-   * row it replaced until the next `begin` (five slots of a flat array, no object per write), so
+   * row it replaced until the next `begin` (four slots of a flat array, no object per write), so
    * that an event that fails half-way is undone.
    */
   staged(): StagedTx {
     const undo: Array<unknown> = []
-    const tables = this.tables
     const tx: Tx = {
       get: this.view.get,
       scan: this.view.scan,
       put: (table, part, id, value) => {
-        const parts = this.partsOf(table)
-        let rows = parts.get(part)
-        if (rows === undefined) {
-          rows = new Rows()
-          parts.set(part, rows)
-        }
-        const before = rows.get(id)
-        rows.set(id, value)
-        rows.scanned = undefined
-        if (before === undefined) this.rows++
-        undo.push(parts, part, rows, id, before)
+        undo.push(table, part, id, this.set(table, part, id, value))
       },
       del: (table, part, id) => {
-        const parts = tables.get(table)
-        const rows = parts?.get(part)
-        if (parts === undefined || rows === undefined) return
-        const before = rows.get(id)
-        if (before === undefined) return
-        rows.delete(id)
-        rows.scanned = undefined
-        this.rows--
-        if (rows.size === 0) parts.delete(part)
-        undo.push(parts, part, rows, id, before)
+        const before = this.del(table, part, id)
+        if (before !== undefined) undo.push(table, part, id, before)
       }
     }
     return {
@@ -195,21 +180,14 @@ class RowsCopy {
         undo.length = 0
       },
       rollback: () => {
-        for (let i = undo.length - 5; i >= 0; i -= 5) {
-          const parts = undo[i] as Parts
+        // Newest first: each row back to what it was before the event's first write to it.
+        for (let i = undo.length - 4; i >= 0; i -= 4) {
+          const table = undo[i] as string
           const part = undo[i + 1] as string
-          const rows = undo[i + 2] as Rows
-          const id = undo[i + 3] as string
-          const before = undo[i + 4]
-          rows.scanned = undefined
-          if (before === undefined) {
-            if (rows.delete(id)) this.rows--
-            if (rows.size === 0 && parts.get(part) === rows) parts.delete(part)
-          } else {
-            if (!rows.has(id)) this.rows++
-            rows.set(id, before)
-            if (parts.get(part) !== rows) parts.set(part, rows)
-          }
+          const id = undo[i + 2] as string
+          const before = undo[i + 3]
+          if (before === undefined) this.del(table, part, id)
+          else this.set(table, part, id, before)
         }
         undo.length = 0
       }
