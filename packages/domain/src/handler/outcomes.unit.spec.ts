@@ -30,29 +30,48 @@ const post = (n: number) => ({
   text: `post ${n}`
 })
 
+/**
+ * Creates the Space and posts once, each with a key; `fill` then pushes those outcomes out of
+ * memory; the two are retried, and the post's key reused for another command. The retries must
+ * answer as the first time, the reuse be refused, and nothing be appended.
+ */
+const retriesAfter = async (
+  store: ReturnType<typeof makeInMemoryEventStore>,
+  options: Parameters<typeof spacesOn>[1],
+  fill: Effect.Effect<unknown, unknown, Spaces>
+) => {
+  const { first, firstPost, retried, retriedPost, reused, length, after } = await Effect.runPromise(
+    Effect.gen(function* () {
+      const spaces = yield* Spaces
+      const first = yield* spaces.execute(create, { idempotencyKey: "k0" })
+      const firstPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
+      yield* fill
+      const length = (yield* store.readStream(spaceStream(space))).length
+      const retried = yield* spaces.execute(create, { idempotencyKey: "k0" })
+      const retriedPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
+      // The key named another command: still refused after it left memory.
+      const reused = yield* Effect.flip(spaces.execute(post(9), { idempotencyKey: "k1" }))
+      const after = (yield* store.readStream(spaceStream(space))).length
+      return { first, firstPost, retried, retriedPost, reused, length, after }
+    }).pipe(Effect.provide(spacesOn(Layer.succeed(EventStore, store), options)))
+  )
+  expect(retried).toEqual({ ...first, replayed: true })
+  expect(retriedPost).toEqual({ ...firstPost, replayed: true })
+  expect(reused._tag).toBe("IdempotencyKeyReused")
+  expect(after).toBe(length)
+}
+
 describe("idempotency outcomes kept in memory", () => {
   it("are bounded per stream; a retry of a dropped key still answers as the first time", async () => {
     const store = makeInMemoryEventStore()
-    const layer = spacesOn(Layer.succeed(EventStore, store), { maxOutcomesPerStream: 2 })
-    const { first, firstPost, retried, retriedPost, reused, length, after } = await Effect.runPromise(
+    await retriesAfter(
+      store,
+      { maxOutcomesPerStream: 2 },
       Effect.gen(function* () {
         const spaces = yield* Spaces
-        const first = yield* spaces.execute(create, { idempotencyKey: "k0" })
-        const firstPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
         for (let n = 2; n <= 5; n++) yield* spaces.execute(post(n), { idempotencyKey: `k${n}` })
-        const length = (yield* store.readStream(spaceStream(space))).length
-        const retried = yield* spaces.execute(create, { idempotencyKey: "k0" })
-        const retriedPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
-        // The key named another command: still refused after it left memory.
-        const reused = yield* Effect.flip(spaces.execute(post(9), { idempotencyKey: "k1" }))
-        const after = (yield* store.readStream(spaceStream(space))).length
-        return { first, firstPost, retried, retriedPost, reused, length, after }
-      }).pipe(Effect.provide(layer))
+      })
     )
-    expect(retried).toEqual({ ...first, replayed: true })
-    expect(retriedPost).toEqual({ ...firstPost, replayed: true })
-    expect(reused._tag).toBe("IdempotencyKeyReused")
-    expect(after).toBe(length)
 
     // What a fresh load keeps: the latest two outcomes only.
     const repo = makeAggregateRepository(store, {
@@ -70,28 +89,17 @@ describe("idempotency outcomes kept in memory", () => {
     const store = makeInMemoryEventStore()
     const other = SpaceId.make("outcomes-2")
     const kai = UserId.make("kai")
-    const layer = spacesOn(Layer.succeed(EventStore, store), { maxOutcomes: 3 })
-    const { first, firstPost, retried, retriedPost, reused, length, after } = await Effect.runPromise(
+    await retriesAfter(
+      store,
+      { maxOutcomes: 3 },
       Effect.gen(function* () {
         const spaces = yield* Spaces
-        const first = yield* spaces.execute(create, { idempotencyKey: "k0" })
-        const firstPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
         // Another Space's outcomes, more recently used, push the first Space's out.
         yield* spaces.execute({ ...create, spaceId: other, by: kai }, { idempotencyKey: "o0" })
         for (let n = 1; n <= 2; n++)
           yield* spaces.execute({ ...post(n), spaceId: other, by: kai }, { idempotencyKey: `o${n}` })
-        const length = (yield* store.readStream(spaceStream(space))).length
-        const retried = yield* spaces.execute(create, { idempotencyKey: "k0" })
-        const retriedPost = yield* spaces.execute(post(1), { idempotencyKey: "k1" })
-        const reused = yield* Effect.flip(spaces.execute(post(9), { idempotencyKey: "k1" }))
-        const after = (yield* store.readStream(spaceStream(space))).length
-        return { first, firstPost, retried, retriedPost, reused, length, after }
-      }).pipe(Effect.provide(layer))
+      })
     )
-    expect(retried).toEqual({ ...first, replayed: true })
-    expect(retriedPost).toEqual({ ...firstPost, replayed: true })
-    expect(reused._tag).toBe("IdempotencyKeyReused")
-    expect(after).toBe(length)
 
     // The bound holds over both streams: the first one, least recently used, kept none.
     const repo = makeAggregateRepository(store, { schema: SpaceEvent, decider: SpaceDecider, maxOutcomes: 3 })
