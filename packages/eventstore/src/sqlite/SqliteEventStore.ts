@@ -20,6 +20,7 @@ import { watchExternalCommits } from "./externalCommits.js"
 import { decodeRows, EVENT_COLUMNS, type EventRow } from "./rows.js"
 import { prepareDatabase, type SqliteSynchronous } from "./schema.js"
 import { makeCommitQueue } from "../commitQueue.js"
+import { checkpointInBackground } from "./walCheckpointer.js"
 import { type GroupOutcome, makeWriter, type PendingWrite, type SqliteWriter } from "./writer.js"
 
 /** How many events a group-commit item writes. */
@@ -82,6 +83,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     db.close()
     throw error
   }
+  const stopCheckpointing = checkpointInBackground(db, options.path)
   const pageSize = options.pageSize ?? 1024
   const writer = makeWriter(db)
   const signal = new CommitSignal()
@@ -274,6 +276,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     close: () => {
       stopWatching?.()
       stopWatching = undefined
+      stopCheckpointing()
       if (db.open) db.close()
       // Wake live subscribers so they observe the closed store instead of waiting forever.
       signal.notify()

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import Database from "better-sqlite3"
+import { checkpointInBackground } from "@spaces/eventstore"
 import { type JsonRows, ReadCache } from "./ReadCache.js"
 import {
   type Checkpoint,
@@ -238,6 +239,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   db.pragma("busy_timeout = 5000")
   db.pragma("cache_size = -65536")
   db.exec(DDL)
+  const stopCheckpointing = checkpointInBackground(db, options.path)
   const copyMaxRows = options.copyMaxRows ?? COPY_MAX_ROWS
 
   const getRow = db
@@ -543,6 +545,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       return read(cachedView)
     },
     close: () => {
+      stopCheckpointing()
       if (db.open) db.close()
     }
   }

@@ -1,0 +1,95 @@
+import { createRequire } from "node:module"
+import { Worker } from "node:worker_threads"
+import type Database from "better-sqlite3"
+
+/** How often the background thread checkpoints each registered file. */
+const INTERVAL_MS = 1_000
+
+/**
+ * The committing connection checkpoints by itself only past this many WAL pages (SQLite's default
+ * is 1,000): a safety net for when the background thread cannot keep up or is gone.
+ */
+export const WAL_BACKSTOP_PAGES = 16_384
+
+/**
+ * The background thread: one connection per registered file, a PASSIVE checkpoint of each every
+ * `INTERVAL_MS`. PASSIVE never waits for and never blocks the writer or readers of other
+ * connections, and does not move their `PRAGMA data_version`. Plain CommonJS, evaluated as the
+ * worker's source, so that it runs the same from TypeScript sources, compiled output and the bundle.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads")
+const Database = require(workerData.driver)
+const files = new Map()
+const drop = (path) => {
+  const db = files.get(path)
+  files.delete(path)
+  try { if (db && db.open) db.close() } catch {}
+}
+parentPort.on("message", (message) => {
+  if (message.add !== undefined && !files.has(message.add)) {
+    try { files.set(message.add, new Database(message.add, { fileMustExist: true })) } catch {}
+  }
+  if (message.remove !== undefined) drop(message.remove)
+})
+setInterval(() => {
+  for (const [path, db] of files) {
+    try { db.pragma("wal_checkpoint(PASSIVE)") } catch { drop(path) }
+  }
+}, workerData.intervalMs)
+`
+
+let worker: Worker | undefined
+/** Open handles per file: the thread keeps a file's connection while any of ours is open. */
+const holders = new Map<string, number>()
+
+const thread = (): Worker => {
+  if (worker !== undefined) return worker
+  const started = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { driver: createRequire(import.meta.url).resolve("better-sqlite3"), intervalMs: INTERVAL_MS }
+  })
+  // Never what keeps a process alive; if the thread dies, the committing connections' own
+  // checkpoints (`WAL_BACKSTOP_PAGES`) keep the WAL bounded, and the next open starts a new one.
+  started.unref()
+  started.on("error", () => {
+    if (worker === started) worker = undefined
+  })
+  started.on("exit", () => {
+    if (worker === started) worker = undefined
+  })
+  for (const path of holders.keys()) started.postMessage({ add: path })
+  worker = started
+  return started
+}
+
+/**
+ * Moves the WAL's checkpoints off the thread that commits. A checkpoint copies the WAL's pages into
+ * the database file and syncs it to disk: on the committing connection (SQLite's default, every
+ * 1,000 pages) that copy and its `fsync`s stall whatever else the process does, for 1–40 ms on a
+ * busy disk. Here a worker thread with its own connection checkpoints each second; the committing
+ * connection only restarts the WAL afterwards. Commits, their durability and what readers see are
+ * unchanged: a checkpoint only moves committed pages from one file to the other.
+ *
+ * Returns the release, to call when the connection closes. A `":memory:"` database has no WAL.
+ */
+export const checkpointInBackground = (db: Database.Database, path: string): (() => void) => {
+  if (path === ":memory:") return () => {}
+  db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`)
+  const file = db.name
+  const held = holders.get(file) ?? 0
+  holders.set(file, held + 1)
+  if (held === 0) thread().postMessage({ add: file })
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    const left = (holders.get(file) ?? 1) - 1
+    if (left > 0) {
+      holders.set(file, left)
+      return
+    }
+    holders.delete(file)
+    worker?.postMessage({ remove: file })
+  }
+}
