@@ -9,7 +9,7 @@
  * slow it down), reading with a page size as big as ours.
  *
  * Beside both, the machine's limit: a bare better-sqlite3 loop on the same table and pragmas
- * (`prepareDatabase`) doing the same inserts (one `BEGIN IMMEDIATE … COMMIT` per append or batch,
+ * (`prepareDatabase`, and the WAL checkpointed on the same background thread as ours) doing the same inserts (one `BEGIN IMMEDIATE … COMMIT` per append or batch,
  * the same JSON encoding) and the same paged reads (rows as arrays, the same JSON decoding), with
  * no event-store logic: no revision check, no retry detection, no events built. Ours must stay
  * within 80% of it.
@@ -27,6 +27,7 @@ import { Effect, Stream } from "effect"
 import Database from "better-sqlite3"
 import { makeSqliteEventStore } from "../src/sqlite/SqliteEventStore.js"
 import { prepareDatabase } from "../src/sqlite/schema.js"
+import { checkpointInBackground } from "../src/sqlite/walCheckpointer.js"
 
 const SINGLE_APPENDS = 5_000
 const BATCHES = 300
@@ -86,6 +87,7 @@ const results: Array<{ line: string; unit: string; ours: number; theirs: number;
 const makeBare = (path: string) => {
   const db = new Database(path)
   prepareDatabase(db, "normal")
+  const stopCheckpointing = checkpointInBackground(db, path)
   const insert = db.prepare<[string, number, string, string, string, string]>(
     "INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)"
   )
@@ -126,7 +128,10 @@ const makeBare = (path: string) => {
         after = rows[rows.length - 1]![0]
       }
     },
-    close: () => db.close()
+    close: () => {
+      stopCheckpointing()
+      db.close()
+    }
   }
 }
 
