@@ -30,6 +30,7 @@ import {
   requireJson
 } from "./middleware.js"
 import { makeRateLimiter } from "./rateLimit.js"
+import { RouteTable } from "./routeTable.js"
 
 /**
  * What runs before a route's handler, as its spec says: token verification (`live`: also from
@@ -65,8 +66,8 @@ export const createExpressApp = (app: App) => {
   const connectTo = app.config.auth.oidc === undefined ? [] : [new URL(app.config.auth.oidc.issuer).origin]
   server.use(requestContext(app.logger, app.metrics, connectTo))
   const pipeline = gates(app.tokens, app.config)
-  const router = express.Router()
-  const routes = new Routes(router, pipeline)
+  const table = new RouteTable()
+  const routes = new Routes(table, pipeline)
   mountOps(app, routes)
   mountDev(app, routes)
   mountSignIn(app, routes)
@@ -84,7 +85,7 @@ export const createExpressApp = (app: App) => {
   mountMedia(app, routes)
   // What the media plane recorded, for the replay: read from disk, with or without a media plane.
   mountRecordings(app, routes)
-  server.use(router)
+  server.use(table.handler)
   server.use(pipeline({}))
   // The web client (another package's pages, built on first use): off in tests and API-only deployments.
   if (app.config.webClient) server.use(webClient())
@@ -99,9 +100,9 @@ export const createOpsApp = (app: App) => {
   server.disable("x-powered-by")
   server.set("etag", false)
   server.use(requestContext(app.logger, app.metrics))
-  const router = express.Router()
-  mountOps(app, new Routes(router), "ops")
-  server.use(router)
+  const table = new RouteTable()
+  mountOps(app, new Routes(table), "ops")
+  server.use(table.handler)
   server.use(notFound)
   server.use(problemHandler(app.logger, app.config.maxBodyBytes))
   return server

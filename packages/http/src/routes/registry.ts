@@ -1,7 +1,8 @@
 import type { ServiceId, UserId } from "@spaces/domain"
 import type { Schema } from "effect"
-import type { NextFunction, Request, RequestHandler, Response, Router } from "express"
+import type { NextFunction, Request, RequestHandler, Response } from "express"
 import { infoOf, serviceOf, userOf } from "../app/request.js"
+import type { RouteMount } from "../app/routeTable.js"
 import { OPERATOR_SCOPE } from "../auth/tokens.js"
 import { decodeBody, decodeParam, decodeQuery } from "./decode.js"
 
@@ -114,7 +115,7 @@ export type Pipeline = (spec: RouteSpec) => ReadonlyArray<RequestHandler>
 export class Routes {
   readonly specs: Array<RouteSpec> = []
   constructor(
-    private readonly router: Router,
+    private readonly router: RouteMount,
     private readonly pipeline: Pipeline = () => []
   ) {}
 
