@@ -1,4 +1,4 @@
-import express from "express"
+import express, { type NextFunction, type Request, type Response } from "express"
 import { mountCommands } from "../routes/executeCommands.js"
 import { mountDev } from "../routes/dev.js"
 import { mountHistory } from "../routes/history.js"
@@ -44,15 +44,20 @@ export const gates = (
   const perMinute = config.authFailuresPerMinute
   const verify = authenticate(tokens, makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute }))
   const limit = rateLimit(makeRateLimiter(config.rateLimit))
-  const json = [
-    requireJson,
-    express.json({
-      limit: config.maxBodyBytes,
-      type: ["application/json", "application/*+json"],
-      strict: true
-    })
-  ]
-  return (gate: Gate) => [verify(gate), limit(gate), ...json]
+  const parse = express.json({
+    limit: config.maxBodyBytes,
+    type: ["application/json", "application/*+json"],
+    strict: true
+  })
+  // A request that says it has no body (most GETs) skips both: the parser would only set `req.body`.
+  const json = (req: Request, res: Response, next: NextFunction) => {
+    if (req.headers["transfer-encoding"] === undefined && req.headers["content-length"] === undefined) {
+      if (!("body" in req)) req.body = undefined
+      return next()
+    }
+    requireJson(req, res, (error?: unknown) => (error ? next(error) : parse(req, res, next)))
+  }
+  return (gate: Gate) => [verify(gate), limit(gate), json]
 }
 
 /** The Express application: middleware, every route, and the problem handler. */

@@ -3,6 +3,7 @@ import type { Schema } from "effect"
 import type { NextFunction, Request, RequestHandler, Response } from "express"
 import { infoOf, serviceOf, userOf } from "../app/request.js"
 import type { RouteMount } from "../app/routeTable.js"
+import { chain } from "../app/chain.js"
 import { OPERATOR_SCOPE } from "../auth/tokens.js"
 import { decodeBody, decodeParam, decodeQuery } from "./decode.js"
 
@@ -126,7 +127,7 @@ export class Routes {
       infoOf(req).route = name
       next()
     }
-    this.router[spec.method](spec.path, named, ...this.pipeline(spec), async (req, res) => {
+    const serve = async (req: Request, res: Response) => {
       const who = principalFor(spec.auth, req)
       const input = {
         who,
@@ -139,6 +140,8 @@ export class Routes {
           spec.body === undefined ? undefined : decodeBody(spec.body as Schema.Schema<unknown, unknown>, req)
       }
       await handler(input as Input<S>, req, res)
-    })
+    }
+    // One layer per route: its gates and handler run in turn, not as a router layer each.
+    this.router[spec.method](spec.path, chain([named, ...this.pipeline(spec), serve]))
   }
 }
