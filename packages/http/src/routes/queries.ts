@@ -12,6 +12,7 @@ import {
 } from "@spaces/projections"
 import { Duration, Effect, Option, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
+import { sendJson } from "../app/respond.js"
 import type { ParamSchemas, ParamsOf, Routes } from "./registry.js"
 
 const Position = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
@@ -80,11 +81,11 @@ export const mountQueries = (app: App, routes: Routes) => {
         problems,
         response: { status: 200, schema }
       },
-      async (input, _req, res) => {
+      async (input, req, res) => {
         const typed = input as unknown as ViewInput<P, Q>
         // Every view's query has `minPosition` (built in above); TypeScript can't see it through Q.
         const { minPosition } = typed.query as { readonly minPosition?: number }
-        res.json(await run(afterPosition(view, minPosition, (m) => read(m, typed))))
+        sendJson(req, res, await run(afterPosition(view, minPosition, (m) => read(m, typed))))
       }
     )
 
