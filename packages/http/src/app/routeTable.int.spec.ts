@@ -31,8 +31,8 @@ const ROUTES: ReadonlyArray<readonly [Method, string]> = [
 const serve = async (mount: (app: express.Express, add: (into: RouteMount) => void) => void) => {
   const app = express()
   app.set("etag", false)
-  mount(app, (into) =>
-    ROUTES.forEach(([method, path], index) =>
+  mount(app, (into) => {
+    for (const [index, [method, path]] of ROUTES.entries())
       into[method](
         path,
         chain([
@@ -42,8 +42,7 @@ const serve = async (mount: (app: express.Express, add: (into: RouteMount) => vo
           }
         ])
       )
-    )
-  )
+  })
   app.use((req, res) => {
     res.status(404).json({ unmatched: req.path })
   })

@@ -52,7 +52,7 @@ export const gates = (
   // A request that says it has no body (most GETs) skips both: the parser would only set `req.body`.
   const json = (req: Request, res: Response, next: NextFunction) => {
     if (req.headers["transfer-encoding"] === undefined && req.headers["content-length"] === undefined) {
-      if (!("body" in req)) req.body = undefined
+      if (!Reflect.has(req, "body")) req.body = undefined
       return next()
     }
     requireJson(req, res, (error?: unknown) => (error ? next(error) : parse(req, res, next)))
