@@ -98,32 +98,47 @@ export interface Gate {
 export const authenticate =
   (tokens: Tokens, failures: RateLimiter) =>
   (gate: Gate) =>
-  async (req: Request, _res: Response, next: NextFunction) => {
+  (req: Request, _res: Response, next: NextFunction): Promise<void> | void => {
     if (gate.ownToken) return next()
-    const header = req.get("authorization")
+    const header = req.headers.authorization
     const live = gate.live === true && req.query.access_token !== undefined
     if (header === undefined && !live) return next()
     const address = clientAddress(req)
     const wait = failures.peek(address)
     if (wait > 0) throw problems.authRateLimited(wait)
-    try {
-      let token: string
-      if (header !== undefined) {
-        const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
-        if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
-        token = match[1]!
-      } else {
-        if (typeof req.query.access_token !== "string")
-          throw problems.unauthorized("access_token must be a single token")
-        token = req.query.access_token
-      }
-      infoOf(req).principal = await tokens.verify(token)
-    } catch (error) {
+    const failed = (error: unknown) => {
       if (error instanceof HttpProblem && error.status === 401) failures.take(address)
       throw error
     }
-    next()
+    let token: string
+    try {
+      token = bearerToken(req, header)
+    } catch (error) {
+      return failed(error)
+    }
+    // A token verified before is known at once (most requests): no promise to wait for.
+    const known = tokens.verified(token)
+    if (known !== undefined) {
+      infoOf(req).principal = known
+      return next()
+    }
+    return tokens.verify(token).then((principal) => {
+      infoOf(req).principal = principal
+      next()
+    }, failed)
   }
+
+/** The token of `Authorization: Bearer <token>`, or of `?access_token=` (live streams) without one. */
+const bearerToken = (req: Request, header: string | undefined): string => {
+  if (header !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
+    if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
+    return match[1]!
+  }
+  if (typeof req.query.access_token !== "string")
+    throw problems.unauthorized("access_token must be a single token")
+  return req.query.access_token
+}
 
 /** Token-bucket rate limiting per user (per address before authentication). */
 export const rateLimit =

@@ -127,7 +127,7 @@ export class Routes {
       infoOf(req).route = name
       next()
     }
-    const serve = async (req: Request, res: Response) => {
+    const serve = (req: Request, res: Response) => {
       const who = principalFor(spec.auth, req)
       const input = {
         who,
@@ -139,7 +139,7 @@ export class Routes {
         body:
           spec.body === undefined ? undefined : decodeBody(spec.body as Schema.Schema<unknown, unknown>, req)
       }
-      await handler(input as Input<S>, req, res)
+      return handler(input as Input<S>, req, res)
     }
     // One layer per route: its gates and handler run in turn, not as a router layer each.
     this.router[spec.method](spec.path, chain([named, ...this.pipeline(spec), serve]))
