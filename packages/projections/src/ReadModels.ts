@@ -64,6 +64,11 @@ export interface ReadModelsShape {
     user: UserId,
     options?: { readonly limit?: number }
   ) => Effect.Effect<ReadonlyArray<FeedEntry>>
+  /**
+   * `feed`'s answer, computed at once (a synchronous read of the views): for a caller on a hot
+   * path that would otherwise run an effect for nothing but this read (`GET /v1/feed`).
+   */
+  readonly feedNow: (user: UserId, options?: { readonly limit?: number }) => ReadonlyArray<FeedEntry>
   readonly topic: (topic: TopicSlug) => Effect.Effect<TopicView>
   readonly search: (query: {
     readonly text?: string

@@ -64,9 +64,12 @@ export const queriesOf = (storage: Storage, rules: Pick<RoomRules, "scheduledExp
   /** One query over the storage's query views (parsed rows kept between queries where it can). */
   const reading = <A>(read: (view: (projection: string) => ReadView) => A) =>
     Effect.sync(() => queryOf(storage, read))
+  const feedNow: ReadModelsShape["feedNow"] = (user, options) =>
+    queryOf(storage, (view) => feedOf(view(FEED), view(ROOMS), user, options?.limit ?? DEFAULT_FEED_LIMIT))
   return {
     feed: (user: Parameters<ReadModelsShape["feed"]>[0], options?: { readonly limit?: number }) =>
-      reading((view) => feedOf(view(FEED), view(ROOMS), user, options?.limit ?? DEFAULT_FEED_LIMIT)),
+      Effect.sync(() => feedNow(user, options)),
+    feedNow,
     topic: (topic: Parameters<ReadModelsShape["topic"]>[0]) =>
       reading((view) => topicOf(view(TOPICS), view(ROOMS), topic)),
     search: (query: Parameters<ReadModelsShape["search"]>[0]) =>

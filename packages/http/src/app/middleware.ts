@@ -5,7 +5,7 @@ import type { Logger } from "../log.js"
 import type { Metrics } from "../observability/metrics.js"
 import { fromError, HttpProblem, problems } from "../problems.js"
 import type { RateLimiter } from "./rateLimit.js"
-import { infoOf, setInfo } from "./request.js"
+import { infoOf, type RequestInfo, setInfo } from "./request.js"
 
 /** A few headers every answer carries (an API serves no HTML: lock everything down). */
 const SECURITY_HEADERS: Record<string, string> = {
@@ -31,30 +31,31 @@ const CORRELATION = /^[A-Za-z0-9_.:-]{1,128}$/
  */
 export const requestContext = (logger: Logger, metrics: Metrics, connectTo: ReadonlyArray<string> = []) => {
   const WEB_CSP = webCsp(connectTo)
+  const securityHeaders = Object.entries(SECURITY_HEADERS)
   return (req: Request, res: Response, next: NextFunction) => {
-    const given = req.get("x-correlation-id") ?? req.get("x-request-id")
+    const given = header(req, "x-correlation-id") ?? header(req, "x-request-id")
     const correlationId = given !== undefined && CORRELATION.test(given) ? given : randomUUID()
-    setInfo(req, {
+    const info: RequestInfo = {
       correlationId,
       startedAt: process.hrtime.bigint(),
       principal: undefined,
       route: "unmatched"
-    })
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
+    }
+    setInfo(req, info)
+    for (const [name, value] of securityHeaders) res.setHeader(name, value)
     res.setHeader("content-security-policy", isApi(req.path) ? API_CSP : WEB_CSP)
     res.setHeader("x-correlation-id", correlationId)
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      const info = infoOf(req)
+    // `close` follows every response, sent (just after `finish`) or cut off: one listener for both.
+    res.on("close", () => {
       const seconds = Number(process.hrtime.bigint() - info.startedAt) / 1e9
       metrics.observeRequest(req.method, info.route, res.statusCode, seconds)
       const principal = info.principal
+      const url = req.originalUrl
+      const query = url.indexOf("?")
       logger.info("request", {
         method: req.method,
         route: info.route,
-        path: req.originalUrl.split("?")[0],
+        path: query === -1 ? url : url.slice(0, query),
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e6) / 1e3,
         user:
@@ -65,11 +66,15 @@ export const requestContext = (logger: Logger, metrics: Metrics, connectTo: Read
               : `svc:${principal.serviceId}`,
         correlationId
       })
-    }
-    res.once("finish", finish)
-    res.once("close", finish)
+    })
     next()
   }
+}
+
+/** A request header as `req.get` reads it (a repeated one joined), without its name lookup. */
+const header = (req: Request, name: string): string | undefined => {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value.join(", ") : value
 }
 
 /** The client's address: the socket's, or with `trust proxy` the one the trusted proxies report. */
@@ -93,32 +98,47 @@ export interface Gate {
 export const authenticate =
   (tokens: Tokens, failures: RateLimiter) =>
   (gate: Gate) =>
-  async (req: Request, _res: Response, next: NextFunction) => {
+  (req: Request, _res: Response, next: NextFunction): Promise<void> | void => {
     if (gate.ownToken) return next()
-    const header = req.get("authorization")
+    const header = req.headers.authorization
     const live = gate.live === true && req.query.access_token !== undefined
     if (header === undefined && !live) return next()
     const address = clientAddress(req)
     const wait = failures.peek(address)
     if (wait > 0) throw problems.authRateLimited(wait)
-    try {
-      let token: string
-      if (header !== undefined) {
-        const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
-        if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
-        token = match[1]!
-      } else {
-        if (typeof req.query.access_token !== "string")
-          throw problems.unauthorized("access_token must be a single token")
-        token = req.query.access_token
-      }
-      infoOf(req).principal = await tokens.verify(token)
-    } catch (error) {
+    const failed = (error: unknown) => {
       if (error instanceof HttpProblem && error.status === 401) failures.take(address)
       throw error
     }
-    next()
+    let token: string
+    try {
+      token = bearerToken(req, header)
+    } catch (error) {
+      return failed(error)
+    }
+    // A token verified before is known at once (most requests): no promise to wait for.
+    const known = tokens.verified(token)
+    if (known !== undefined) {
+      infoOf(req).principal = known
+      return next()
+    }
+    return tokens.verify(token).then((principal) => {
+      infoOf(req).principal = principal
+      next()
+    }, failed)
   }
+
+/** The token of `Authorization: Bearer <token>`, or of `?access_token=` (live streams) without one. */
+const bearerToken = (req: Request, header: string | undefined): string => {
+  if (header !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim())
+    if (match === null) throw problems.unauthorized("the Authorization header must be 'Bearer <token>'")
+    return match[1]!
+  }
+  if (typeof req.query.access_token !== "string")
+    throw problems.unauthorized("access_token must be a single token")
+  return req.query.access_token
+}
 
 /** Token-bucket rate limiting per user (per address before authentication). */
 export const rateLimit =

@@ -12,12 +12,19 @@ export interface RequestInfo {
   route: string
 }
 
-const infos = new WeakMap<Request, RequestInfo>()
+/**
+ * Kept on the request under a symbol of this module: a property, not a WeakMap entry, which the
+ * collector would have to trace as an ephemeron for every request.
+ */
+const INFO: unique symbol = Symbol("spaces.requestInfo")
+type WithInfo = Request & { [INFO]?: RequestInfo }
 
-export const setInfo = (req: Request, info: RequestInfo) => infos.set(req, info)
+export const setInfo = (req: Request, info: RequestInfo) => {
+  ;(req as WithInfo)[INFO] = info
+}
 
 export const infoOf = (req: Request): RequestInfo => {
-  const info = infos.get(req)
+  const info = (req as WithInfo)[INFO]
   if (info === undefined) throw new Error("request info missing: the request middleware did not run")
   return info
 }

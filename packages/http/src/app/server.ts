@@ -1,4 +1,4 @@
-import express from "express"
+import express, { type NextFunction, type Request, type Response } from "express"
 import { mountCommands } from "../routes/executeCommands.js"
 import { mountDev } from "../routes/dev.js"
 import { mountHistory } from "../routes/history.js"
@@ -30,6 +30,7 @@ import {
   requireJson
 } from "./middleware.js"
 import { makeRateLimiter } from "./rateLimit.js"
+import { RouteTable } from "./routeTable.js"
 
 /**
  * What runs before a route's handler, as its spec says: token verification (`live`: also from
@@ -43,15 +44,20 @@ export const gates = (
   const perMinute = config.authFailuresPerMinute
   const verify = authenticate(tokens, makeRateLimiter({ perSecond: perMinute / 60, burst: perMinute }))
   const limit = rateLimit(makeRateLimiter(config.rateLimit))
-  const json = [
-    requireJson,
-    express.json({
-      limit: config.maxBodyBytes,
-      type: ["application/json", "application/*+json"],
-      strict: true
-    })
-  ]
-  return (gate: Gate) => [verify(gate), limit(gate), ...json]
+  const parse = express.json({
+    limit: config.maxBodyBytes,
+    type: ["application/json", "application/*+json"],
+    strict: true
+  })
+  // A request that says it has no body (most GETs) skips both: the parser would only set `req.body`.
+  const json = (req: Request, res: Response, next: NextFunction) => {
+    if (req.headers["transfer-encoding"] === undefined && req.headers["content-length"] === undefined) {
+      if (!Reflect.has(req, "body")) req.body = undefined
+      return next()
+    }
+    requireJson(req, res, (error?: unknown) => (error ? next(error) : parse(req, res, next)))
+  }
+  return (gate: Gate) => [verify(gate), limit(gate), json]
 }
 
 /** The Express application: middleware, every route, and the problem handler. */
@@ -65,8 +71,8 @@ export const createExpressApp = (app: App) => {
   const connectTo = app.config.auth.oidc === undefined ? [] : [new URL(app.config.auth.oidc.issuer).origin]
   server.use(requestContext(app.logger, app.metrics, connectTo))
   const pipeline = gates(app.tokens, app.config)
-  const router = express.Router()
-  const routes = new Routes(router, pipeline)
+  const table = new RouteTable()
+  const routes = new Routes(table, pipeline)
   mountOps(app, routes)
   mountDev(app, routes)
   mountSignIn(app, routes)
@@ -84,7 +90,7 @@ export const createExpressApp = (app: App) => {
   mountMedia(app, routes)
   // What the media plane recorded, for the replay: read from disk, with or without a media plane.
   mountRecordings(app, routes)
-  server.use(router)
+  server.use(table.handler)
   server.use(pipeline({}))
   // The web client (another package's pages, built on first use): off in tests and API-only deployments.
   if (app.config.webClient) server.use(webClient())
@@ -99,9 +105,9 @@ export const createOpsApp = (app: App) => {
   server.disable("x-powered-by")
   server.set("etag", false)
   server.use(requestContext(app.logger, app.metrics))
-  const router = express.Router()
-  mountOps(app, new Routes(router), "ops")
-  server.use(router)
+  const table = new RouteTable()
+  mountOps(app, new Routes(table), "ops")
+  server.use(table.handler)
   server.use(notFound)
   server.use(problemHandler(app.logger, app.config.maxBodyBytes))
   return server

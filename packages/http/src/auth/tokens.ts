@@ -26,6 +26,8 @@ export const OPERATOR_SCOPE = "spaces:operate"
 
 export interface Tokens {
   readonly verify: (token: string) => Promise<Principal>
+  /** The principal of a token `verify` accepted and that has not expired yet; else undefined. */
+  readonly verified: (token: string) => Principal | undefined
   /** Signs a token (HS256 only): development tokens and tests. */
   readonly issue: (principal: Principal) => Promise<string>
 }
@@ -86,12 +88,17 @@ export const makeTokens = (config: AuthConfig): Tokens => {
    */
   const verified = new Map<string, { readonly principal: Principal; readonly until: number }>()
 
-  const verify = async (token: string): Promise<Principal> => {
+  const known = (token: string): Principal | undefined => {
     const hit = verified.get(token)
-    if (hit !== undefined) {
-      if (Date.now() < hit.until) return hit.principal
-      verified.delete(token)
-    }
+    if (hit === undefined) return undefined
+    if (Date.now() < hit.until) return hit.principal
+    verified.delete(token)
+    return undefined
+  }
+
+  const verify = async (token: string): Promise<Principal> => {
+    const hit = known(token)
+    if (hit !== undefined) return hit
     let header: ProtectedHeaderParameters
     try {
       header = decodeProtectedHeader(token)
@@ -139,5 +146,5 @@ export const makeTokens = (config: AuthConfig): Tokens => {
     return jwt.sign(config.secret)
   }
 
-  return { verify, issue }
+  return { verify, verified: known, issue }
 }

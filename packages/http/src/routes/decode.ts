@@ -1,5 +1,5 @@
 import type { Request } from "express"
-import { Either, Schema } from "effect"
+import { Either, type ParseResult, Schema } from "effect"
 import { isTypeLiteral, type ParseOptions } from "effect/SchemaAST"
 import { problems } from "../problems.js"
 import { malformed } from "../problems.js"
@@ -26,11 +26,25 @@ export const decodeBody = <A, I>(schema: Schema.Schema<A, I>, req: Request): A =
   })
 }
 
+/** What each query schema makes of no query string at all (most requests): decoded once. */
+const noQuery = new WeakMap<Schema.Schema.Any, Either.Either<unknown, ParseResult.ParseError>>()
+
 /** Decodes the query string (members other than the schema's are ignored: caches add their own). */
-export const decodeQuery = <A, I>(schema: Schema.Schema<A, I>, req: Request): A =>
-  Either.getOrThrowWith(Schema.decodeUnknownEither(schema, { errors: "all" })(req.query), (error) => {
+export const decodeQuery = <A, I>(schema: Schema.Schema<A, I>, req: Request): A => {
+  let decoded: Either.Either<A, ParseResult.ParseError>
+  if (req.url.includes("?")) decoded = Schema.decodeUnknownEither(schema, { errors: "all" })(req.query)
+  else {
+    let known = noQuery.get(schema) as Either.Either<A, ParseResult.ParseError> | undefined
+    if (known === undefined) {
+      known = Schema.decodeUnknownEither(schema, { errors: "all" })({})
+      noQuery.set(schema, known)
+    }
+    decoded = known
+  }
+  return Either.getOrThrowWith(decoded, (error) => {
     throw malformed(error, "query")
   })
+}
 
 export const decodeParam = <A, I>(schema: Schema.Schema<A, I>, req: Request, name: string): A =>
   Either.getOrThrowWith(Schema.decodeUnknownEither(schema)(req.params[name]), (error) => {

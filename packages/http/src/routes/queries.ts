@@ -10,8 +10,10 @@ import {
   TopicView,
   type ViewName
 } from "@spaces/projections"
-import { Duration, Effect, Option, Schema } from "effect"
+import { Context, Duration, Effect, Option, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
+import { fromError } from "../problems.js"
+import { sendJson } from "../app/respond.js"
 import type { ParamSchemas, ParamsOf, Routes } from "./registry.js"
 
 const Position = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, Number.MAX_SAFE_INTEGER))
@@ -64,11 +66,27 @@ interface ViewInput<P extends ParamSchemas, Q extends Schema.Struct.Fields> {
 
 export const mountQueries = (app: App, routes: Routes) => {
   const run = runWith(app)
-  /** One skeleton for every view: the registry decodes, `read` picks from the read models. */
+  const models = Context.get(app.runtime.context, ReadModels)
+  /** A synchronous read: a defect (a bug, or the views' file gone) is logged and answered 500 as `run` does. */
+  const readNow = <A>(read: () => A): A => {
+    try {
+      return read()
+    } catch (error) {
+      app.logger.error("request defect", {
+        cause: error instanceof Error ? (error.stack ?? error.message) : String(error)
+      })
+      throw fromError(error)
+    }
+  }
+  /**
+   * One skeleton for every view: the registry decodes, `read` picks from the read models. `now`,
+   * when a view has it, answers a request without `minPosition` without running an effect.
+   */
   const addView = <const P extends ParamSchemas = {}, const Q extends Schema.Struct.Fields = {}>(
     { schema, problems = [], query, ...spec }: ViewSpec<P, Q>,
     view: ViewName,
-    read: (models: ReadModelsShape, input: ViewInput<P, Q>) => Effect.Effect<unknown, unknown>
+    read: (models: ReadModelsShape, input: ViewInput<P, Q>) => Effect.Effect<unknown, unknown>,
+    now?: (models: ReadModelsShape, input: ViewInput<P, Q>) => unknown
   ) =>
     routes.add(
       {
@@ -80,11 +98,17 @@ export const mountQueries = (app: App, routes: Routes) => {
         problems,
         response: { status: 200, schema }
       },
-      async (input, _req, res) => {
+      async (input, req, res) => {
         const typed = input as unknown as ViewInput<P, Q>
         // Every view's query has `minPosition` (built in above); TypeScript can't see it through Q.
         const { minPosition } = typed.query as { readonly minPosition?: number }
-        res.json(await run(afterPosition(view, minPosition, (m) => read(m, typed))))
+        sendJson(
+          req,
+          res,
+          minPosition === undefined && now !== undefined
+            ? readNow(() => now(models, typed))
+            : await run(afterPosition(view, minPosition, (m) => read(m, typed)))
+        )
       }
     )
 
@@ -120,7 +144,8 @@ export const mountQueries = (app: App, routes: Routes) => {
       schema: Schema.Array(FeedEntry)
     },
     "feed",
-    (m, { who, query: { limit } }) => m.feed(who, limit === undefined ? {} : { limit })
+    (m, { who, query: { limit } }) => m.feed(who, limit === undefined ? {} : { limit }),
+    (m, { who, query: { limit } }) => m.feedNow(who, limit === undefined ? {} : { limit })
   )
   routes.add(
     {

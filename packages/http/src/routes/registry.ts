@@ -1,7 +1,9 @@
 import type { ServiceId, UserId } from "@spaces/domain"
 import type { Schema } from "effect"
-import type { NextFunction, Request, RequestHandler, Response, Router } from "express"
+import type { NextFunction, Request, RequestHandler, Response } from "express"
 import { infoOf, serviceOf, userOf } from "../app/request.js"
+import type { RouteMount } from "../app/routeTable.js"
+import { chain } from "../app/chain.js"
 import { OPERATOR_SCOPE } from "../auth/tokens.js"
 import { decodeBody, decodeParam, decodeQuery } from "./decode.js"
 
@@ -114,7 +116,7 @@ export type Pipeline = (spec: RouteSpec) => ReadonlyArray<RequestHandler>
 export class Routes {
   readonly specs: Array<RouteSpec> = []
   constructor(
-    private readonly router: Router,
+    private readonly router: RouteMount,
     private readonly pipeline: Pipeline = () => []
   ) {}
 
@@ -125,7 +127,7 @@ export class Routes {
       infoOf(req).route = name
       next()
     }
-    this.router[spec.method](spec.path, named, ...this.pipeline(spec), async (req, res) => {
+    const serve = (req: Request, res: Response) => {
       const who = principalFor(spec.auth, req)
       const input = {
         who,
@@ -137,7 +139,9 @@ export class Routes {
         body:
           spec.body === undefined ? undefined : decodeBody(spec.body as Schema.Schema<unknown, unknown>, req)
       }
-      await handler(input as Input<S>, req, res)
-    })
+      return handler(input as Input<S>, req, res)
+    }
+    // One layer per route: its gates and handler run in turn, not as a router layer each.
+    this.router[spec.method](spec.path, chain([named, ...this.pipeline(spec), serve]))
   }
 }
