@@ -1,4 +1,4 @@
-import { DELETED, type ReadView, type Writes } from "./Storage.js"
+import { DELETED, type Derivation, type ReadView, type Writes } from "./Storage.js"
 
 /** A row known to be absent. */
 const ABSENT: unique symbol = Symbol("absent")
@@ -16,9 +16,17 @@ interface Partition {
   readonly ids: Map<string, unknown>
   /** Every row of the partition, parsed; undefined: not known. */
   rows: ReadonlyArray<readonly [string, unknown]> | undefined
-  /** What `ids` and `rows` weigh (see `weight`). */
+  /**
+   * What a `derive` made of `rows` (only while `rows` is known), and the rows written since it was
+   * made (id → value, undefined: deleted), put in it at the next `derive`.
+   */
+  derivation: Derivation<unknown, unknown> | undefined
+  derived: unknown
+  pending: Map<string, unknown> | undefined
+  /** What `ids`, `rows` and `derived` weigh (see `weight`; `derived` counts as its rows did when made). */
   idsWeight: number
   rowsWeight: number
+  derivedWeight: number
   /** The cache's clock at the last read: the least recently read partitions go first. */
   used: number
 }
@@ -33,6 +41,8 @@ const weight = (id: string, json: string) => 32 + id.length + json.length
 const PATCH_MAX_ROWS = 32
 /** The largest known scan a commit patches (a copy of it each time); larger ones are read again. */
 const PATCH_MAX_SCAN = 4_096
+/** More rows written since a derived value was made than this share of its scan (and 32): made again. */
+const PENDING_MAX_SHARE = 0.5
 
 /**
  * The most the cache holds, in `weight` (about the rows' JSON text in UTF-16 code units) before it
@@ -81,23 +91,55 @@ export class ReadCache {
         this.grow(w)
         return value
       },
-      scan: <V>(table: string, part: string): ReadonlyArray<readonly [string, V]> => {
+      scan: <V>(table: string, part: string): ReadonlyArray<readonly [string, V]> =>
+        this.rowsOf(this.partition(projection, table, part), source, table, part) as ReadonlyArray<
+          readonly [string, V]
+        >,
+      derive: <V, D>(table: string, part: string, derivation: Derivation<V, D>): D => {
         const partition = this.partition(projection, table, part)
-        if (partition.rows === undefined) {
-          // Parsed in place: the rows are fresh arrays of ours.
-          const rows = source.scan(table, part) as Array<[string, unknown]>
-          let w = 32
-          for (const row of rows) {
-            w += weight(row[0], row[1] as string)
-            row[1] = JSON.parse(row[1] as string)
+        const rows = this.rowsOf(partition, source, table, part) as ReadonlyArray<readonly [string, V]>
+        if (partition.derivation === derivation) {
+          if (partition.pending !== undefined) {
+            const changed = partition.pending as ReadonlyMap<string, V | undefined>
+            partition.pending = undefined
+            partition.derived = derivation.update(partition.derived as D, changed)
           }
-          partition.rows = rows
-          partition.rowsWeight = w
-          this.grow(w)
+          return partition.derived as D
         }
-        return partition.rows as ReadonlyArray<readonly [string, V]>
+        const derived = derivation.build(rows)
+        this.forgetDerived(partition)
+        partition.derivation = derivation as Derivation<unknown, unknown>
+        partition.derived = derived
+        partition.derivedWeight = partition.rowsWeight
+        this.grow(partition.derivedWeight)
+        return derived
       }
     }
+  }
+
+  /** The partition's rows, read and parsed when not known (and then nothing is derived from them yet). */
+  private rowsOf(partition: Partition, source: JsonRows, table: string, part: string) {
+    if (partition.rows === undefined) {
+      // Parsed in place: the rows are fresh arrays of ours.
+      const rows = source.scan(table, part) as Array<[string, unknown]>
+      let w = 32
+      for (const row of rows) {
+        w += weight(row[0], row[1] as string)
+        row[1] = JSON.parse(row[1] as string)
+      }
+      partition.rows = rows
+      partition.rowsWeight = w
+      this.grow(w)
+    }
+    return partition.rows
+  }
+
+  private forgetDerived(partition: Partition) {
+    this.held -= partition.derivedWeight
+    partition.derivedWeight = 0
+    partition.derivation = undefined
+    partition.derived = undefined
+    partition.pending = undefined
   }
 
   /**
@@ -124,6 +166,7 @@ export class ReadCache {
             this.held -= partition.rowsWeight
             partition.rowsWeight = 0
             partition.rows = undefined
+            this.forgetDerived(partition)
           }
         }
         for (const [id, value] of rows) {
@@ -150,6 +193,12 @@ export class ReadCache {
   private patch(partition: Partition, writes: ReadonlyMap<string, unknown>) {
     const rows = (partition.rows as ReadonlyArray<readonly [string, unknown]>).slice()
     let w = partition.rowsWeight
+    // What the derived value (if any) must take in at its next `derive`: the rows as a scan gives them.
+    let pending = partition.pending
+    if (partition.derivation !== undefined && pending === undefined) {
+      pending = new Map()
+      partition.pending = pending
+    }
     for (const [id, value] of writes) {
       // Binary search for the id's place in the scan's order.
       let lo = 0
@@ -163,6 +212,7 @@ export class ReadCache {
       if (found) w -= weight(id, JSON.stringify(rows[lo]![1]))
       if (value === DELETED) {
         if (found) rows.splice(lo, 1)
+        pending?.set(id, undefined)
         continue
       }
       const json = JSON.stringify(value)
@@ -170,10 +220,14 @@ export class ReadCache {
       const row = [id, JSON.parse(json)] as const
       if (found) rows[lo] = row
       else rows.splice(lo, 0, row)
+      pending?.set(id, row[1])
     }
     this.held += w - partition.rowsWeight
     partition.rowsWeight = w
     partition.rows = rows
+    // Past a point, making the derived value again costs less than bringing it up to date.
+    if (pending !== undefined && pending.size > Math.max(32, rows.length * PENDING_MAX_SHARE))
+      this.forgetDerived(partition)
   }
 
   /** Every row of `projection` is gone (a reset). */
@@ -181,7 +235,8 @@ export class ReadCache {
     const tables = this.projections.get(projection)
     if (tables === undefined) return
     for (const partitions of tables.values())
-      for (const partition of partitions.values()) this.held -= partition.idsWeight + partition.rowsWeight
+      for (const partition of partitions.values())
+        this.held -= partition.idsWeight + partition.rowsWeight + partition.derivedWeight
     this.projections.delete(projection)
   }
 
@@ -209,7 +264,17 @@ export class ReadCache {
     }
     let partition = partitions.get(part)
     if (partition === undefined) {
-      partition = { ids: new Map(), rows: undefined, idsWeight: 0, rowsWeight: 0, used: 0 }
+      partition = {
+        ids: new Map(),
+        rows: undefined,
+        derivation: undefined,
+        derived: undefined,
+        pending: undefined,
+        idsWeight: 0,
+        rowsWeight: 0,
+        derivedWeight: 0,
+        used: 0
+      }
       partitions.set(part, partition)
     }
     partition.used = ++this.clock
@@ -237,7 +302,7 @@ export class ReadCache {
     const span = (this.clock - oldest + 1) / slices
     const weights = new Array<number>(slices).fill(0)
     for (const [, , p] of partitions)
-      weights[Math.floor((p.used - oldest) / span)]! += p.idsWeight + p.rowsWeight
+      weights[Math.floor((p.used - oldest) / span)]! += p.idsWeight + p.rowsWeight + p.derivedWeight
     let drop = this.held - this.maxWeight / 2
     let cut = 0
     while (cut < slices && drop > 0) drop -= weights[cut++]!
@@ -245,7 +310,7 @@ export class ReadCache {
     for (const [map, part, p] of partitions)
       if (p.used < before) {
         map.delete(part)
-        this.held -= p.idsWeight + p.rowsWeight
+        this.held -= p.idsWeight + p.rowsWeight + p.derivedWeight
       }
   }
 }

@@ -8,7 +8,38 @@ export interface ReadView {
   readonly get: <V>(table: string, part: string, id: string) => V | undefined
   /** The rows of one partition, in no particular order. */
   readonly scan: <V>(table: string, part: string) => ReadonlyArray<readonly [id: string, value: V]>
+  /**
+   * What `derivation` makes of one partition's rows, kept between queries by a store that keeps
+   * the rows (see `ReadCache`) and brought up to date from the rows written since, instead of made
+   * again from every row. Absent: use `derivedScan`, which builds it from `scan` each time.
+   */
+  readonly derive?: <V, D>(table: string, part: string, derivation: Derivation<V, D>) => D
 }
+
+/**
+ * A value made from every row of one partition (a viewer's feed candidates from their inbox rows),
+ * which a store may keep and update from the rows that change (see `ReadView.derive`). `update`
+ * must answer exactly what `build` would over the partition's rows now.
+ */
+export interface Derivation<V, D> {
+  readonly build: (rows: ReadonlyArray<readonly [id: string, value: V]>) => D
+  /**
+   * `derived` after the rows `changed` were written (id → new value; undefined: deleted). May
+   * change `derived` in place and answer it: the store never hands out the old one again.
+   */
+  readonly update: (derived: D, changed: ReadonlyMap<string, V | undefined>) => D
+}
+
+/** `view.derive` where the view has it, else `derivation` built from the partition's scan. */
+export const derivedScan = <V, D>(
+  view: ReadView,
+  table: string,
+  part: string,
+  derivation: Derivation<V, D>
+): D =>
+  view.derive === undefined
+    ? derivation.build(view.scan<V>(table, part))
+    : view.derive(table, part, derivation)
 
 /** What a projection step sees: the read model as of the previous event, and where to write. */
 export interface Tx extends ReadView {
