@@ -13,6 +13,7 @@ import { describeEventStore, eventStoreConfig, eventStoreLayer } from "@spaces/e
 import { Cause, ConfigProvider, Effect, Option, Schema, Stream } from "effect"
 import { viewsPathConfig } from "../config.js"
 import { projections } from "../ReadModelsLive.js"
+import { OFFLOADED_BY_DEFAULT, REBUILD_BUSY_TIMEOUT_MS } from "../runner/offload.js"
 import { rebuildProjections } from "../runner/rebuild.js"
 import { makeSqliteStorage } from "../store/SqliteStorage.js"
 
@@ -74,12 +75,16 @@ const rebuild = (io: CliIo, which: string, viewsPath: string) =>
     const store = yield* EventStore
     const head = yield* headOf(store, 0)
     const storage = yield* Effect.acquireRelease(
-      Effect.sync(() => makeSqliteStorage({ path: viewsPath })),
+      Effect.sync(() => makeSqliteStorage({ path: viewsPath, busyTimeoutMs: REBUILD_BUSY_TIMEOUT_MS })),
       (s) => Effect.sync(s.close)
     )
-    // One pass over the log for all of them: each event is read and decoded once.
+    // One pass over the log for all of them: each event is read once, the feed stepped on a
+    // second core (a worker thread with its own connection to the file).
     const bar = progressBar(io, which, head)
-    const { position, applied } = yield* rebuildProjections(store, storage, selected, bar.update)
+    const { position, applied } = yield* rebuildProjections(store, storage, selected, {
+      onProgress: bar.update,
+      ...(viewsPath === ":memory:" ? {} : { offload: { viewsPath, names: OFFLOADED_BY_DEFAULT } })
+    })
     bar.update(position, applied, true)
     io.stdout.write(`rebuilt ${selected.map((p) => p.name).join(", ")} up to position ${fmt(head)}\n`)
   })
