@@ -68,7 +68,8 @@ const progressBar = (io: CliIo, name: string, total: number) => {
   }
 }
 
-const rebuild = (io: CliIo, which: string, viewsPath: string) =>
+/** `logPath`: the log's SQLite file, when it is one (the rebuild's worker thread reads it itself). */
+const rebuild = (io: CliIo, which: string, viewsPath: string, logPath: string | undefined) =>
   Effect.gen(function* () {
     const selected = projections().filter((p) => which === "all" || p.name === which)
     if (selected.length === 0) return yield* Effect.die(new Usage(`no projection named ${which}`))
@@ -83,7 +84,11 @@ const rebuild = (io: CliIo, which: string, viewsPath: string) =>
     const bar = progressBar(io, which, head)
     const { position, applied } = yield* rebuildProjections(store, storage, selected, {
       onProgress: bar.update,
-      ...(viewsPath === ":memory:" ? {} : { offload: { viewsPath, names: OFFLOADED_BY_DEFAULT } })
+      ...(viewsPath === ":memory:"
+        ? {}
+        : {
+            offload: { viewsPath, names: OFFLOADED_BY_DEFAULT, ...(logPath === undefined ? {} : { logPath }) }
+          })
     })
     bar.update(position, applied, true)
     io.stdout.write(`rebuilt ${selected.map((p) => p.name).join(", ")} up to position ${fmt(head)}\n`)
@@ -199,7 +204,7 @@ export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<nu
     if (command === "end") return yield* Effect.scoped(end(io, rest, storeLayer))
     const work =
       command === "rebuild"
-        ? rebuild(io, rest[0] ?? "all", viewsPath)
+        ? rebuild(io, rest[0] ?? "all", viewsPath, config.kind === "sqlite" ? config.path : undefined)
         : command === "status"
           ? status(io, viewsPath)
           : replay(io, rest)

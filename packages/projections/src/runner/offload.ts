@@ -24,6 +24,12 @@ export interface Offload {
   readonly names: ReadonlyArray<string>
   /** The options the rebuilt projections were built with. */
   readonly options?: ProjectionsOptions
+  /**
+   * The log's SQLite file, when the log is one: the worker then reads it itself (a second reader
+   * of the WAL file) instead of being posted each batch, which costs this thread a copy of it.
+   * Each side reads to the end it finds; each projection's checkpoint is where its rows are.
+   */
+  readonly logPath?: string
 }
 
 /**
@@ -55,13 +61,21 @@ const spawn = (setup: WorkerSetup): Worker => {
 }
 
 export interface RebuildWorker {
-  /** Posts a batch; waits while `IN_FLIGHT` batches are still being stepped. Fails with the worker's failure. */
+  /**
+   * Posts a batch (unless the worker reads the log itself); waits while `IN_FLIGHT` batches are
+   * still being stepped. Fails with the worker's failure.
+   */
   readonly post: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<void, RebuildFailure>
   /** The lowest position and applied count the worker's projections have stepped. */
   readonly position: () => number
   readonly applied: () => number
-  /** The log is read (or the rebuild failed): the worker publishes what it stepped and stops. */
-  readonly finish: Effect.Effect<{ readonly position: number; readonly applied: number }, RebuildFailure>
+  /**
+   * The log is read (or this side failed): the worker publishes what it stepped and stops (when
+   * it reads the log itself: once it has read it to its end, or at once after a failure here).
+   */
+  readonly finish: (
+    failed: boolean
+  ) => Effect.Effect<{ readonly position: number; readonly applied: number }, RebuildFailure>
   /** Stops the thread at once (after `finish`, or when the rebuild is interrupted). */
   readonly terminate: Effect.Effect<void>
 }
@@ -76,7 +90,8 @@ export const startRebuildWorker = (
       viewsPath: offload.viewsPath,
       names: offloaded.map((p) => p.name),
       options: offload.options ?? {},
-      busyTimeoutMs: REBUILD_BUSY_TIMEOUT_MS
+      busyTimeoutMs: REBUILD_BUSY_TIMEOUT_MS,
+      ...(offload.logPath === undefined ? {} : { logPath: offload.logPath })
     }
     const worker = spawn(setup)
     let position = 0
@@ -133,7 +148,7 @@ export const startRebuildWorker = (
 
     const post = (events: ReadonlyArray<RecordedEvent>): Effect.Effect<void, RebuildFailure> =>
       Effect.suspend(() => {
-        if (crashed !== undefined || failure !== undefined) return check()
+        if (crashed !== undefined || failure !== undefined || setup.logPath !== undefined) return check()
         if (inFlight >= IN_FLIGHT) return Effect.zipRight(woken(), post(events))
         inFlight++
         worker.postMessage({ kind: "batch", events } satisfies ToWorker)
@@ -147,13 +162,14 @@ export const startRebuildWorker = (
         if (crashed !== undefined) return Effect.die(crashed)
         return Effect.zipRight(woken(), waitDone)
       })
-    const finish = Effect.suspend(() => {
-      if (!ended) {
-        ended = true
-        worker.postMessage({ kind: "end" } satisfies ToWorker)
-      }
-      return waitDone
-    })
+    const finish = (failed: boolean) =>
+      Effect.suspend(() => {
+        if (!ended) {
+          ended = true
+          worker.postMessage({ kind: "end", failed } satisfies ToWorker)
+        }
+        return waitDone
+      })
 
     let started = false
     const handle: RebuildWorker = {

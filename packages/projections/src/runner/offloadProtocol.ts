@@ -13,6 +13,8 @@ export interface WorkerSetup {
   readonly names: ReadonlyArray<string>
   readonly options: ProjectionsOptions
   readonly busyTimeoutMs: number
+  /** The log's SQLite file, which the worker reads itself (see `Offload.logPath`). */
+  readonly logPath?: string
 }
 
 /** A failure as it crosses between threads (an error's prototype does not). */
@@ -61,7 +63,8 @@ export const failureFromWire = (wire: WireFailure): RebuildFailure => {
 /** Main thread → worker: a batch of the log, or its end. */
 export type ToWorker =
   | { readonly kind: "batch"; readonly events: ReadonlyArray<unknown> }
-  | { readonly kind: "end" }
+  /** No more batches: (or, reading the log itself, stop reading), publish and stop. */
+  | { readonly kind: "end"; readonly failed: boolean }
 
 /** Worker → main thread: its projections reset, a batch stepped, or all of it published. */
 export type FromWorker =

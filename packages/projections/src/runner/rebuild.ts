@@ -1,12 +1,10 @@
 import type { EventStoreShape } from "@spaces/domain"
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Exit, Stream } from "effect"
 import type { Storage } from "../store/Storage.js"
 import { type Offload, type RebuildWorker, startRebuildWorker } from "./offload.js"
 import type { Projection } from "./Projection.js"
+import { REBUILD_BATCH } from "./rebuildBatch.js"
 import { makeRebuildPass, type RebuildPass } from "./rebuildPass.js"
-
-/** Events per transaction in a rebuild: big batches write each B-tree page fewer times. */
-const REBUILD_BATCH = 65_536
 
 export interface RebuildOptions {
   /** Called after each batch with the lowest position and applied count of the projections. */
@@ -59,7 +57,7 @@ export const rebuildProjections = (
           const read = yield* Effect.exit(readInto(store, pass, worker, onProgress))
           // The worker publishes what it stepped whether or not this side failed (as this side
           // does); this side's failure comes first.
-          const finished = yield* Effect.exit(worker.finish)
+          const finished = yield* Effect.exit(worker.finish(Exit.isFailure(read)))
           yield* read
           yield* finished
           const total = {
