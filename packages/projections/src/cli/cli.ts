@@ -13,6 +13,7 @@ import { describeEventStore, eventStoreConfig, eventStoreLayer } from "@spaces/e
 import { Cause, ConfigProvider, Effect, Option, Schema, Stream } from "effect"
 import { viewsPathConfig } from "../config.js"
 import { projections } from "../ReadModelsLive.js"
+import { OFFLOADED_BY_DEFAULT, REBUILD_BUSY_TIMEOUT_MS } from "../runner/offload.js"
 import { rebuildProjections } from "../runner/rebuild.js"
 import { makeSqliteStorage } from "../store/SqliteStorage.js"
 
@@ -67,19 +68,28 @@ const progressBar = (io: CliIo, name: string, total: number) => {
   }
 }
 
-const rebuild = (io: CliIo, which: string, viewsPath: string) =>
+/** `logPath`: the log's SQLite file, when it is one (the rebuild's worker thread reads it itself). */
+const rebuild = (io: CliIo, which: string, viewsPath: string, logPath: string | undefined) =>
   Effect.gen(function* () {
     const selected = projections().filter((p) => which === "all" || p.name === which)
     if (selected.length === 0) return yield* Effect.die(new Usage(`no projection named ${which}`))
     const store = yield* EventStore
     const head = yield* headOf(store, 0)
     const storage = yield* Effect.acquireRelease(
-      Effect.sync(() => makeSqliteStorage({ path: viewsPath })),
+      Effect.sync(() => makeSqliteStorage({ path: viewsPath, busyTimeoutMs: REBUILD_BUSY_TIMEOUT_MS })),
       (s) => Effect.sync(s.close)
     )
-    // One pass over the log for all of them: each event is read and decoded once.
+    // One pass over the log for all of them: each event is read once, the feed stepped on a
+    // second core (a worker thread with its own connection to the file).
     const bar = progressBar(io, which, head)
-    const { position, applied } = yield* rebuildProjections(store, storage, selected, bar.update)
+    const { position, applied } = yield* rebuildProjections(store, storage, selected, {
+      onProgress: bar.update,
+      ...(viewsPath === ":memory:"
+        ? {}
+        : {
+            offload: { viewsPath, names: OFFLOADED_BY_DEFAULT, ...(logPath === undefined ? {} : { logPath }) }
+          })
+    })
     bar.update(position, applied, true)
     io.stdout.write(`rebuilt ${selected.map((p) => p.name).join(", ")} up to position ${fmt(head)}\n`)
   })
@@ -194,7 +204,7 @@ export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<nu
     if (command === "end") return yield* Effect.scoped(end(io, rest, storeLayer))
     const work =
       command === "rebuild"
-        ? rebuild(io, rest[0] ?? "all", viewsPath)
+        ? rebuild(io, rest[0] ?? "all", viewsPath, config.kind === "sqlite" ? config.path : undefined)
         : command === "status"
           ? status(io, viewsPath)
           : replay(io, rest)

@@ -62,15 +62,10 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
 
   const followersOf = (tx: Tx, user: UserId) => tx.scan<1>(FOLLOWERS, user).map(([f]) => f as UserId)
 
-  const setInbox = (
-    tx: Tx,
-    viewer: string,
-    spaceId: SpaceId,
-    user: UserId,
-    speaking: boolean | undefined
-  ) => {
-    if (speaking === undefined) tx.del(INBOX, viewer, inboxId(spaceId, user))
-    else tx.put(INBOX, viewer, inboxId(spaceId, user), speaking)
+  /** `id`: the row's `inboxId`, made once by the caller for all the followers it writes. */
+  const setInbox = (tx: Tx, viewer: string, id: string, speaking: boolean | undefined) => {
+    if (speaking === undefined) tx.del(INBOX, viewer, id)
+    else tx.put(INBOX, viewer, id, speaking)
   }
 
   /** Writes `user`'s presence (or its end, `speaking` undefined) where their followers see it. */
@@ -84,7 +79,8 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
   ) => {
     if (pushed) {
       const followers = followersOf(tx, user)
-      for (const follower of followers) setInbox(tx, follower, spaceId, user, speaking)
+      const id = inboxId(spaceId, user)
+      for (const follower of followers) setInbox(tx, follower, id, speaking)
       if (followers.length > 0) emit({ _tag: "Feed", users: followers })
     } else {
       if (speaking === undefined) tx.del(PULLED, "", pulledId(spaceId, user))
@@ -133,7 +129,7 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
     // Pulled presences are matched against follows at read time; pushed ones are copied here.
     for (const [spaceId, presence] of tx.scan<Presence>(PRESENCE, followee))
       if (presence.pushed)
-        setInbox(tx, follower, spaceId as SpaceId, followee, follows ? presence.speaking : undefined)
+        setInbox(tx, follower, inboxId(spaceId, followee), follows ? presence.speaking : undefined)
     emit({ _tag: "Feed", users: [follower] })
   }
 

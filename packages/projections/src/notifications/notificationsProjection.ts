@@ -117,7 +117,9 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
     const row = build()
     if (count < threshold) {
       const followers = tx.scan<number>(N_FOLLOWERS, author).map(([f]) => f as UserId)
-      for (const follower of followers) tx.put(INBOX, follower, rowId(row.id), row)
+      // One id string for every member's row: made (and hashed) once, not per member.
+      const id = rowId(row.id)
+      for (const follower of followers) tx.put(INBOX, follower, id, row)
       emit({ _tag: "Notified", notification: row, audience: { _tag: "Users", users: followers } })
     } else {
       tx.put(STREAM, author, rowId(row.id), row)
@@ -158,7 +160,8 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
         .scan(MEMBERS, audience)
         .map(([user]) => user as UserId)
         .filter((user) => user !== row.actor)
-      for (const member of members) tx.put(INBOX, member, rowId(row.id), row)
+      const id = rowId(row.id)
+      for (const member of members) tx.put(INBOX, member, id, row)
       if (members.length > 0)
         emit({ _tag: "Notified", notification: row, audience: { _tag: "Users", users: members } })
       close(tx, audience)

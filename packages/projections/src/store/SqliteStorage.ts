@@ -80,7 +80,6 @@ const rowValue = (row: unknown): unknown => {
   if (row.value === undefined) row.value = JSON.parse(row.json)
   return row.value
 }
-const jsonOf = (row: unknown): string => (row instanceof Stored ? row.json : JSON.stringify(row))
 
 /**
  * One partition's rows, with its last scan kept until a write changes them: a follower list is
@@ -131,7 +130,7 @@ class RowsCopy {
     }
     const before = rows.get(id)
     rows.set(id, row)
-    rows.scanned = undefined
+    if (rows.scanned !== undefined) rows.scanned = undefined
     if (before === undefined) this.rows++
     return before
   }
@@ -153,7 +152,8 @@ class RowsCopy {
     rows.delete(id)
     rows.scanned = undefined
     this.rows--
-    if (rows.size === 0) parts.delete(part)
+    // An emptied partition stays (an empty map), for the next write to it: a listener's presence,
+    // a viewer's inbox come and go with every entry and exit, and a map per entry is garbage.
     return before
   }
 
@@ -163,26 +163,36 @@ class RowsCopy {
    * that an event that fails half-way is undone.
    */
   staged(): StagedTx {
+    // Its length is `n`, not the array's: emptying an array frees its storage, and every event
+    // would allocate it again.
     const undo: Array<unknown> = []
+    let n = 0
+    const remember = (table: string, part: string, id: string, before: unknown) => {
+      undo[n] = table
+      undo[n + 1] = part
+      undo[n + 2] = id
+      undo[n + 3] = before
+      n += 4
+    }
     const tx: Tx = {
       get: this.view.get,
       scan: this.view.scan,
       put: (table, part, id, value) => {
-        undo.push(table, part, id, this.set(table, part, id, value))
+        remember(table, part, id, this.set(table, part, id, value))
       },
       del: (table, part, id) => {
         const before = this.del(table, part, id)
-        if (before !== undefined) undo.push(table, part, id, before)
+        if (before !== undefined) remember(table, part, id, before)
       }
     }
     return {
       tx,
       begin: () => {
-        undo.length = 0
+        n = 0
       },
       rollback: () => {
         // Newest first: each row back to what it was before the event's first write to it.
-        for (let i = undo.length - 4; i >= 0; i -= 4) {
+        for (let i = n - 4; i >= 0; i -= 4) {
           const table = undo[i] as string
           const part = undo[i + 1] as string
           const id = undo[i + 2] as string
@@ -190,13 +200,27 @@ class RowsCopy {
           if (before === undefined) this.del(table, part, id)
           else this.set(table, part, id, before)
         }
-        undo.length = 0
+        n = 0
       }
     }
   }
 
-  /** Every row, in key order (near enough: UTF-16's), so that inserting them appends to the B-tree. */
+  /**
+   * Every row, in key order (near enough: UTF-16's), so that inserting them appends to the B-tree.
+   * A value object written to several rows (a notification, one row per member) is encoded once.
+   */
   eachRow(f: (table: string, part: string, id: string, json: string) => void) {
+    const encoded = new Map<object, string>()
+    const jsonOf = (row: unknown): string => {
+      if (row instanceof Stored) return row.json
+      if (typeof row !== "object" || row === null) return JSON.stringify(row)
+      let json = encoded.get(row)
+      if (json === undefined) {
+        json = JSON.stringify(row)
+        encoded.set(row, json)
+      }
+      return json
+    }
     for (const table of [...this.tables.keys()].sort()) {
       const parts = this.tables.get(table) as Parts
       for (const part of inOrder(parts.keys()) ? parts.keys() : [...parts.keys()].sort()) {
@@ -228,6 +252,8 @@ export interface SqliteStorageOptions {
   readonly path: string
   /** The most rows a projection keeps in memory while it catches up from a reset (default 2,000,000). */
   readonly copyMaxRows?: number
+  /** How long a write waits for another connection's (default 5,000 ms). */
+  readonly busyTimeoutMs?: number
 }
 
 export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
@@ -236,7 +262,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   db.pragma("journal_mode = WAL")
   // Everything here can be rebuilt from the log: no fsync per commit.
   db.pragma("synchronous = NORMAL")
-  db.pragma("busy_timeout = 5000")
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
   db.pragma("cache_size = -65536")
   db.exec(DDL)
   const stopCheckpointing = checkpointInBackground(db, options.path)
