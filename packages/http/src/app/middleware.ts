@@ -103,11 +103,12 @@ export const authenticate =
     const header = req.headers.authorization
     const live = gate.live === true && req.query.access_token !== undefined
     if (header === undefined && !live) return next()
-    const address = clientAddress(req)
-    const wait = failures.peek(address)
+    // The address (with `trust proxy`, parsed from X-Forwarded-For) only once some address failed.
+    const address = failures.empty() ? undefined : clientAddress(req)
+    const wait = address === undefined ? 0 : failures.peek(address)
     if (wait > 0) throw problems.authRateLimited(wait)
     const failed = (error: unknown) => {
-      if (error instanceof HttpProblem && error.status === 401) failures.take(address)
+      if (error instanceof HttpProblem && error.status === 401) failures.take(address ?? clientAddress(req))
       throw error
     }
     let token: string

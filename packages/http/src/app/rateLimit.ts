@@ -7,6 +7,8 @@ export interface RateLimiter {
   readonly take: (key: string) => number
   /** The seconds to wait before `take` would allow (0 when it would), taking nothing. */
   readonly peek: (key: string) => number
+  /** No caller has a bucket: `peek` is 0 for every key. */
+  readonly empty: () => boolean
 }
 
 export const makeRateLimiter = (
@@ -31,8 +33,15 @@ export const makeRateLimiter = (
     take: (key) => {
       const t = now()
       if (t - sweptAt > 60_000) sweep(t)
-      const bucket = { tokens: tokensOf(key, t), at: t }
-      buckets.set(key, bucket)
+      const tokens = tokensOf(key, t)
+      let bucket = buckets.get(key)
+      if (bucket === undefined) {
+        bucket = { tokens, at: t }
+        buckets.set(key, bucket)
+      } else {
+        bucket.tokens = tokens
+        bucket.at = t
+      }
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1
         return 0
@@ -42,6 +51,7 @@ export const makeRateLimiter = (
     peek: (key) => {
       const tokens = tokensOf(key, now())
       return tokens >= 1 ? 0 : waitFor(tokens)
-    }
+    },
+    empty: () => buckets.size === 0
   }
 }

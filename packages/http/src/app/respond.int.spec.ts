@@ -41,6 +41,14 @@ describe("sendJson writes what res.json writes", () => {
     app.get("/send/:name", (req, res) => {
       sendJson(req, res, VALUES[req.params.name])
     })
+    app.get("/created/:how", (req, res) => {
+      if (req.params.how === "json") res.status(201).json({ a: 1 })
+      else sendJson(req, res, { a: 1 }, 201)
+    })
+    app.get("/accepted/:how", (req, res) => {
+      if (req.params.how === "json") res.status(202).json({ a: 1 })
+      else sendJson(req, res, { a: 1 }, 202)
+    })
     app.get("/typed/:how", (req, res) => {
       res.type("application/problem+json")
       if (req.params.how === "json") res.json({ a: 1 })
@@ -66,6 +74,12 @@ describe("sendJson writes what res.json writes", () => {
           expect(await raw(base, method, `/send/${name}`, headers)).toEqual(
             await raw(base, method, `/json/${name}`, headers)
           )
+  })
+
+  it("other statuses: 201 written the same way, any other through res.json", async () => {
+    for (const path of ["created", "accepted"])
+      for (const method of ["GET", "HEAD"])
+        expect(await raw(base, method, `/${path}/send`)).toEqual(await raw(base, method, `/${path}/json`))
   })
 
   it("a content type set before is kept, as res.json keeps it", async () => {

@@ -1,17 +1,18 @@
 import type { Request, Response } from "express"
 
 /**
- * `res.json(value)` for a 200, written as Express would write it (same headers, no body for HEAD)
+ * `res.status(status).json(value)` for a 200 or 201, written as Express would write it (same headers, no body for HEAD)
  * without its detours: content-type lookups, a body of 1,000 characters or more copied into a
  * Buffer (and then written as two chunks, headers and body, where one string is one write). A
  * conditional request (`If-None-Match`, `If-Modified-Since`: Express may answer 304), another status or a
  * content type set before goes through `res.json` itself.
  */
-export const sendJson = (req: Request, res: Response, value: unknown): void => {
+export const sendJson = (req: Request, res: Response, value: unknown, status = 200): void => {
+  res.status(status)
   const body = JSON.stringify(value) as string | undefined
   if (
     body === undefined ||
-    res.statusCode !== 200 ||
+    (status !== 200 && status !== 201) ||
     req.headers["if-none-match"] !== undefined ||
     req.headers["if-modified-since"] !== undefined ||
     res.hasHeader("content-type")

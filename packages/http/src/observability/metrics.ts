@@ -33,19 +33,22 @@ export class Metrics {
 
   observeRequest(method: string, route: string, status: number, seconds: number) {
     const key = `${method} ${route} ${status}`
-    const entry = this.requests.get(key) ?? { labels: { method, route, status: String(status) }, value: 0 }
-    entry.value++
-    this.requests.set(key, entry)
-    const hkey = `${method} ${route}`
-    const h = this.durations.get(hkey) ?? {
-      labels: { method, route },
-      histogram: { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }
+    let entry = this.requests.get(key)
+    if (entry === undefined) {
+      entry = { labels: { method, route, status: String(status) }, value: 0 }
+      this.requests.set(key, entry)
     }
-    for (const [i, bound] of BUCKETS.entries())
-      if (seconds <= bound) h.histogram.counts[i] = (h.histogram.counts[i] ?? 0) + 1
+    entry.value++
+    const hkey = `${method} ${route}`
+    let h = this.durations.get(hkey)
+    if (h === undefined) {
+      h = { labels: { method, route }, histogram: { counts: BUCKETS.map(() => 0), sum: 0, count: 0 } }
+      this.durations.set(hkey, h)
+    }
+    const counts = h.histogram.counts
+    for (let i = BUCKETS.length - 1; i >= 0 && seconds <= BUCKETS[i]!; i--) counts[i]!++
     h.histogram.sum += seconds
     h.histogram.count++
-    this.durations.set(hkey, h)
   }
 
   increment(name: string, help: string, by = 1) {

@@ -16,6 +16,7 @@ import type { Request } from "express"
 import { Effect, Either, type ParseResult, Schema } from "effect"
 import { type App, runWith } from "../app/context.js"
 import { makeRateLimiter } from "../app/rateLimit.js"
+import { sendJson } from "../app/respond.js"
 import { infoOf } from "../app/request.js"
 import { CAPTIONS_SCOPE } from "../auth/tokens.js"
 import { fromError, type HttpProblem, malformed, problems } from "../problems.js"
@@ -176,7 +177,7 @@ export const mountCommands = (app: App, routes: Routes) => {
               : `/v1/spaces/${spaceId}/posts/${String(fields.postId ?? generated.postId ?? "")}`
           res.setHeader("location", location)
         }
-        res.status(status).json(result.body)
+        sendJson(req, res, result.body, status)
       }
     )
   }
