@@ -60,6 +60,8 @@ export const READ_CACHE_MAX_WEIGHT = 32 * 1024 * 1024
  * (`dropProjection`), and that another connection wrote (`clear`: it cannot tell which rows, so it
  * forgets them all). Values and scans are shared between readers: never change them (as `Tx.put`
  * already requires of every value); a scan answers the same array until its partition changes.
+ * What a query derives from a scan (`derive`) is kept beside it and brought up to date from the
+ * rows each commit wrote (see `patch`), or made again when the scan is read again.
  */
 export class ReadCache {
   /** projection → its tables */
