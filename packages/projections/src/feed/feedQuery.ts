@@ -124,10 +124,8 @@ class Ranking {
   }
 }
 
-/** The viewer's inbox rows as ranked candidates; `version` counts the updates (see `withPulled`). */
+/** The viewer's inbox rows as ranked candidates. */
 class Inbox extends Ranking {
-  version = 0
-
   /** `user`'s inbox row for `spaceId` is now `speaking` (undefined: gone). */
   set(spaceId: string, user: string, speaking: boolean | undefined) {
     const old = this.bySpace.get(spaceId)
@@ -159,7 +157,7 @@ const split = (id: string) => {
  * every row, then brought up to date from the rows each commit wrote (a followed person moving
  * changes one row), so a query after a change regroups the Spaces that changed, not all of them.
  */
-export const inboxCandidates: Derivation<boolean, Inbox> = {
+const inboxCandidates: Derivation<boolean, Inbox> = {
   build: (rows) => {
     const grouping = new Grouping()
     for (const [id, speaking] of rows) {
@@ -176,7 +174,6 @@ export const inboxCandidates: Derivation<boolean, Inbox> = {
       const [spaceId, user] = split(id)
       inbox.set(spaceId, user, speaking)
     }
-    inbox.version++
     return inbox
   }
 }

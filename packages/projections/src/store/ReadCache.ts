@@ -60,6 +60,8 @@ export const READ_CACHE_MAX_WEIGHT = 32 * 1024 * 1024
  * (`dropProjection`), and that another connection wrote (`clear`: it cannot tell which rows, so it
  * forgets them all). Values and scans are shared between readers: never change them (as `Tx.put`
  * already requires of every value); a scan answers the same array until its partition changes.
+ * What a query derives from a scan (`derive`) is kept beside it and brought up to date from the
+ * rows each commit wrote (see `patch`), or made again when the scan is read again.
  */
 export class ReadCache {
   /** projection → its tables */
@@ -91,14 +93,18 @@ export class ReadCache {
         this.grow(w)
         return value
       },
-      scan: <V>(table: string, part: string): ReadonlyArray<readonly [string, V]> =>
-        this.rowsOf(this.partition(projection, table, part), source, table, part) as ReadonlyArray<
-          readonly [string, V]
-        >,
+      scan: <V>(table: string, part: string): ReadonlyArray<readonly [string, V]> => {
+        const partition = this.partition(projection, table, part)
+        this.grow(this.read(partition, source, table, part))
+        return partition.rows as ReadonlyArray<readonly [string, V]>
+      },
       derive: <V, D>(table: string, part: string, derivation: Derivation<V, D>): D => {
         const partition = this.partition(projection, table, part)
-        const rows = this.rowsOf(partition, source, table, part) as ReadonlyArray<readonly [string, V]>
-        if (partition.derivation === derivation) {
+        // Grown once, at the end: growing may forget this partition, whose weight then goes with it.
+        const read = this.read(partition, source, table, part)
+        const rows = partition.rows as ReadonlyArray<readonly [string, V]>
+        // Rows read afresh: whatever was derived before is of other rows.
+        if (partition.derivation === derivation && read === 0) {
           if (partition.pending !== undefined) {
             const changed = partition.pending as ReadonlyMap<string, V | undefined>
             partition.pending = undefined
@@ -111,14 +117,17 @@ export class ReadCache {
         partition.derivation = derivation as Derivation<unknown, unknown>
         partition.derived = derived
         partition.derivedWeight = partition.rowsWeight
-        this.grow(partition.derivedWeight)
+        this.grow(read + partition.derivedWeight)
         return derived
       }
     }
   }
 
-  /** The partition's rows, read and parsed when not known (and then nothing is derived from them yet). */
-  private rowsOf(partition: Partition, source: JsonRows, table: string, part: string) {
+  /**
+   * Reads and parses the partition's rows when not known (nothing is derived from them then);
+   * answers the weight added, for the caller to `grow` by once it is done with the partition.
+   */
+  private read(partition: Partition, source: JsonRows, table: string, part: string): number {
     if (partition.rows === undefined) {
       // Parsed in place: the rows are fresh arrays of ours.
       const rows = source.scan(table, part) as Array<[string, unknown]>
@@ -129,9 +138,9 @@ export class ReadCache {
       }
       partition.rows = rows
       partition.rowsWeight = w
-      this.grow(w)
+      return w
     }
-    return partition.rows
+    return 0
   }
 
   private forgetDerived(partition: Partition) {

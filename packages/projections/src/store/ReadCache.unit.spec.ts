@@ -2,7 +2,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeMemoryStorage } from "./MemoryStorage.js"
 import { type JsonRows, ReadCache } from "./ReadCache.js"
-import { DELETED, type ReadView, type Writes } from "./Storage.js"
+import { DELETED, type Derivation, type ReadView, type Writes } from "./Storage.js"
 
 const sorted = <V>(rows: ReadonlyArray<readonly [string, V]>) =>
   [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -101,5 +101,119 @@ describe("ReadCache", () => {
     cache.written("p", writes)
     expect(view.scan("t", "x")).not.toBe(first)
     expect(view.scan("t", "x")).toEqual([["a", 1]])
+  })
+})
+
+/** A value derived from a partition: its rows as a map, brought up to date in place. */
+const asMap: Derivation<number, Map<string, number>> = {
+  build: (rows) => new Map(rows),
+  update: (derived, changed) => {
+    for (const [id, value] of changed)
+      if (value === undefined) derived.delete(id)
+      else derived.set(id, value)
+    return derived
+  }
+}
+
+type DeriveOp =
+  | {
+      readonly kind: "write"
+      readonly part: string
+      readonly rows: ReadonlyArray<readonly [id: number, value: number | null]>
+    }
+  | { readonly kind: "derive"; readonly part: string }
+  | { readonly kind: "reset" }
+
+// Ids 0–59: a commit writes a few rows of a partition, or more than the cache patches in at once.
+const deriveOp: fc.Arbitrary<DeriveOp> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant("write" as const),
+      part,
+      rows: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.array(fc.tuple(fc.nat(59), fc.option(fc.nat(3), { freq: 4 })), {
+            minLength: 1,
+            maxLength: 4
+          })
+        },
+        {
+          weight: 1,
+          arbitrary: fc.array(fc.tuple(fc.nat(59), fc.option(fc.nat(3), { freq: 4 })), {
+            minLength: 30,
+            maxLength: 60
+          })
+        }
+      )
+    })
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("derive" as const), part }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reset" as const) }) }
+)
+
+describe("ReadCache.derive", () => {
+  it("answers what building from the partition's rows answers, through writes, resets and evictions", () =>
+    fc.assert(
+      fc.property(
+        fc.array(deriveOp, { minLength: 10, maxLength: 80, size: "max" }),
+        fc.oneof(fc.constant(10_000_000), fc.integer({ min: 100, max: 4_000 })),
+        (ops, maxWeight) => {
+          const storage = makeMemoryStorage()
+          const store = storage.projection("p")
+          store.reset(1)
+          let position = 0
+          const cache = new ReadCache(undefined, maxWeight)
+          const view = cache.view("p", jsonOf(store.read))
+          for (const o of ops) {
+            switch (o.kind) {
+              case "write": {
+                const rows = new Map<string, unknown>(
+                  o.rows.map(([id, value]) => [`r${id}`, value ?? DELETED])
+                )
+                const writes: Writes = new Map([["t", new Map([[o.part, rows]])]])
+                expect(store.commit(writes, position, position + 1, 1)).toBe(true)
+                position++
+                cache.written("p", writes)
+                break
+              }
+              case "derive":
+                expect(view.derive!("t", o.part, asMap)).toStrictEqual(new Map(store.read.scan("t", o.part)))
+                break
+              case "reset":
+                store.reset(1)
+                position = 0
+                cache.dropProjection("p")
+                break
+            }
+            expect(cache.weight).toBeLessThanOrEqual(maxWeight)
+            expect(cache.weight).toBeGreaterThanOrEqual(0)
+          }
+        }
+      )
+    ))
+
+  it("keeps what it derived between queries, and updates it from the rows written", () => {
+    const storage = makeMemoryStorage()
+    const store = storage.projection("p")
+    store.reset(1)
+    const cache = new ReadCache()
+    const view = cache.view("p", jsonOf(store.read))
+    let builds = 0
+    const counted: Derivation<number, Map<string, number>> = {
+      build: (rows) => {
+        builds++
+        return asMap.build(rows)
+      },
+      update: asMap.update
+    }
+    const first = view.derive!("t", "x", counted)
+    expect(view.derive!("t", "x", counted)).toBe(first)
+    const writes: Writes = new Map([["t", new Map([["x", new Map<string, unknown>([["a", 1]])]])]])
+    store.commit(writes, 0, 1, 1)
+    cache.written("p", writes)
+    expect(view.derive!("t", "x", counted)).toStrictEqual(new Map([["a", 1]]))
+    expect(builds).toBe(1)
   })
 })
