@@ -20,7 +20,6 @@ import { MEMBER, type MemberDoc, ROOMS } from "../src/room/RoomDoc.js"
 import { roomDoc } from "../src/room/roomQueries.js"
 import { projections } from "../src/ReadModelsLive.js"
 import { applyBatch } from "../src/runner/applyBatch.js"
-import { OFFLOADED_BY_DEFAULT, REBUILD_BUSY_TIMEOUT_MS } from "../src/runner/offload.js"
 import { rebuildProjection, rebuildProjections } from "../src/runner/rebuild.js"
 import { makeSqliteStorage } from "../src/store/SqliteStorage.js"
 import { benchEvent, benchUser, spaceLife } from "../src/testing/benchLog.js"
@@ -244,8 +243,7 @@ const rows: Array<Row> = []
 // 2. Rebuild throughput.
 {
   const target = Number(process.env.SPACES_BENCH_EVENTS ?? 1_000_000)
-  const logPath = join(dir, "log.sqlite")
-  const store = makeSqliteEventStore({ path: logPath })
+  const store = makeSqliteEventStore({ path: join(dir, "log.sqlite") })
   let started = performance.now()
   const total = await generateLog(store, target)
   console.log(`generated ${fmt(total)} events in ${fmt((performance.now() - started) / 1000, 1)} s`)
@@ -264,15 +262,11 @@ const rows: Array<Row> = []
   )
   const foldMs = performance.now() - started
 
-  const viewsPath = join(dir, "views.sqlite")
-  const storage = makeSqliteStorage({ path: viewsPath, busyTimeoutMs: REBUILD_BUSY_TIMEOUT_MS })
+  const storage = makeSqliteStorage({ path: join(dir, "views.sqlite") })
   started = performance.now()
-  // As `spaces rebuild all` does: one pass over the log for every projection but the feed, which
-  // a worker thread rebuilds from its own read of the log.
+  // As `spaces rebuild all` does: one pass over the log for every projection.
   const all = projections()
-  await run(
-    rebuildProjections(store, storage, all, { offload: { viewsPath, names: OFFLOADED_BY_DEFAULT, logPath } })
-  )
+  await run(rebuildProjections(store, storage, all))
   const rebuildMs = performance.now() - started
   console.log(`  rebuilt all ${all.length} in one pass in ${fmt(rebuildMs / 1000, 1)} s`)
   storage.close()

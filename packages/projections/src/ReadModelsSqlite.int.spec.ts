@@ -162,33 +162,23 @@ describe("read models in SQLite", () => {
     }
   })
 
-  it("a rebuild from scratch stores exactly the rows of the incremental catch-up, staged whole, published part-way or with projections in a worker thread", async () => {
+  it("a rebuild from scratch stores exactly the rows of the incremental catch-up, staged whole or published part-way", async () => {
     const dir = tempDir()
-    const logPath = join(dir, "log.sqlite")
-    const store = makeSqliteEventStore({ path: logPath, pageSize: 64 })
+    const store = makeSqliteEventStore({ path: join(dir, "log.sqlite"), pageSize: 64 })
     try {
       await Effect.runPromise(seedLog(store, 2_000, 5))
       const incremental = join(dir, "incremental.sqlite")
       const want = await Effect.runPromise(caughtUp(store, incremental))
       // copyMaxRows 20: each projection's staged rows go to the database once its copy
-      // outgrows 20 rows, and the rest of the rebuild writes batch by batch. Offloaded: the feed
-      // and the notifications are stepped by a worker thread over its own connection, from the
-      // batches posted to it or from its own read of the log's file.
-      for (const [file, copyMaxRows, offloaded, reads] of [
-        ["whole.sqlite", undefined, [], false],
-        ["part-way.sqlite", 20, [], false],
-        ["worker.sqlite", undefined, ["feed", "notifications"], false],
-        ["worker-reads.sqlite", undefined, ["feed", "notifications"], true]
+      // outgrows 20 rows, and the rest of the rebuild writes batch by batch.
+      for (const [file, copyMaxRows] of [
+        ["whole.sqlite", undefined],
+        ["part-way.sqlite", 20]
       ] as const) {
         const path = join(dir, file)
         const storage = makeSqliteStorage(copyMaxRows === undefined ? { path } : { path, copyMaxRows })
-        const options = { fanOutThreshold: 2 }
         try {
-          const offload = { viewsPath: path, names: offloaded, options, ...(reads ? { logPath } : {}) }
-          const rebuilt = await Effect.runPromise(
-            rebuildProjections(store, storage, projections(options), offloaded.length > 0 ? { offload } : {})
-          )
-          expect(rebuilt.position).toBe(await Effect.runPromise(headOf(store)))
+          await Effect.runPromise(rebuildProjections(store, storage, projections({ fanOutThreshold: 2 })))
           expect(await Effect.runPromise(snapshot(queriesOf(storage, defaultRoomRules), NOW))).toStrictEqual(
             want
           )
@@ -300,62 +290,6 @@ describe("read models in SQLite", () => {
       storage.close()
     }
   })
-
-  it.each([
-    ["posted the batches", false],
-    ["reading the log itself", true]
-  ])(
-    "a malformed event stops a projection rebuilt in a worker thread (%s), with the events before it kept, and fails the rebuild",
-    async (_, reads) => {
-      const dir = tempDir()
-      const logPath = join(dir, "log.sqlite")
-      const store = makeSqliteEventStore({ path: logPath })
-      try {
-        await Effect.runPromise(seedLog(store, 300, 3))
-        const before = await Effect.runPromise(headOf(store))
-        const meta = { recordedAt: NOW }
-        // The feed reads ListenerJoined; the topics projection does not, and reads past it.
-        await Effect.runPromise(
-          store.append(
-            "space-bad",
-            [
-              { id: "c", type: "SpaceCreated", data: spaceCreatedData("bad", NOW), metadata: meta },
-              {
-                id: "j",
-                type: "ListenerJoined",
-                data: { _tag: "ListenerJoined", spaceId: "bad" },
-                metadata: meta
-              }
-            ],
-            "any"
-          )
-        )
-        const head = await Effect.runPromise(headOf(store))
-        const path = join(dir, "views.sqlite")
-        const storage = makeSqliteStorage({ path })
-        try {
-          const failure = await Effect.runPromise(
-            Effect.flip(
-              rebuildProjections(
-                store,
-                storage,
-                projections().filter((p) => p.name === "feed" || p.name === "topics"),
-                { offload: { viewsPath: path, names: ["feed"], ...(reads ? { logPath } : {}) } }
-              )
-            )
-          )
-          expect(failure._tag).toBe("MalformedEvent")
-          expect(failure.message).toContain("space-bad@1")
-          expect(storage.projection("feed").checkpoint()?.position).toBe(before + 1)
-          expect(storage.projection("topics").checkpoint()?.position).toBe(head)
-        } finally {
-          storage.close()
-        }
-      } finally {
-        store.close()
-      }
-    }
-  )
 
   it("commit several projections in one transaction, each only from its own checkpoint", () => {
     const storage = makeSqliteStorage({ path: join(tempDir(), "views.sqlite") })

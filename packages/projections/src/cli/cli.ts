@@ -13,7 +13,6 @@ import { describeEventStore, eventStoreConfig, eventStoreLayer } from "@spaces/e
 import { Cause, ConfigProvider, Effect, Option, Schema, Stream } from "effect"
 import { viewsPathConfig } from "../config.js"
 import { projections } from "../ReadModelsLive.js"
-import { OFFLOADED_BY_DEFAULT, REBUILD_BUSY_TIMEOUT_MS } from "../runner/offload.js"
 import { rebuildProjections } from "../runner/rebuild.js"
 import { makeSqliteStorage } from "../store/SqliteStorage.js"
 
@@ -68,28 +67,19 @@ const progressBar = (io: CliIo, name: string, total: number) => {
   }
 }
 
-/** `logPath`: the log's SQLite file, when it is one (the rebuild's worker thread reads it itself). */
-const rebuild = (io: CliIo, which: string, viewsPath: string, logPath: string | undefined) =>
+const rebuild = (io: CliIo, which: string, viewsPath: string) =>
   Effect.gen(function* () {
     const selected = projections().filter((p) => which === "all" || p.name === which)
     if (selected.length === 0) return yield* Effect.die(new Usage(`no projection named ${which}`))
     const store = yield* EventStore
     const head = yield* headOf(store, 0)
     const storage = yield* Effect.acquireRelease(
-      Effect.sync(() => makeSqliteStorage({ path: viewsPath, busyTimeoutMs: REBUILD_BUSY_TIMEOUT_MS })),
+      Effect.sync(() => makeSqliteStorage({ path: viewsPath })),
       (s) => Effect.sync(s.close)
     )
-    // One pass over the log for all of them: each event is read once, the feed stepped on a
-    // second core (a worker thread with its own connection to the file).
+    // One pass over the log for all of them: each event is read and decoded once.
     const bar = progressBar(io, which, head)
-    const { position, applied } = yield* rebuildProjections(store, storage, selected, {
-      onProgress: bar.update,
-      ...(viewsPath === ":memory:"
-        ? {}
-        : {
-            offload: { viewsPath, names: OFFLOADED_BY_DEFAULT, ...(logPath === undefined ? {} : { logPath }) }
-          })
-    })
+    const { position, applied } = yield* rebuildProjections(store, storage, selected, bar.update)
     bar.update(position, applied, true)
     io.stdout.write(`rebuilt ${selected.map((p) => p.name).join(", ")} up to position ${fmt(head)}\n`)
   })
@@ -204,7 +194,7 @@ export const runCli = async (args: ReadonlyArray<string>, io: CliIo): Promise<nu
     if (command === "end") return yield* Effect.scoped(end(io, rest, storeLayer))
     const work =
       command === "rebuild"
-        ? rebuild(io, rest[0] ?? "all", viewsPath, config.kind === "sqlite" ? config.path : undefined)
+        ? rebuild(io, rest[0] ?? "all", viewsPath)
         : command === "status"
           ? status(io, viewsPath)
           : replay(io, rest)

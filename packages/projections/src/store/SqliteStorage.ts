@@ -252,8 +252,6 @@ export interface SqliteStorageOptions {
   readonly path: string
   /** The most rows a projection keeps in memory while it catches up from a reset (default 2,000,000). */
   readonly copyMaxRows?: number
-  /** How long a write waits for another connection's (default 5,000 ms). */
-  readonly busyTimeoutMs?: number
 }
 
 export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
@@ -262,7 +260,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   db.pragma("journal_mode = WAL")
   // Everything here can be rebuilt from the log: no fsync per commit.
   db.pragma("synchronous = NORMAL")
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
+  db.pragma("busy_timeout = 5000")
   db.pragma("cache_size = -65536")
   db.exec(DDL)
   const stopCheckpointing = checkpointInBackground(db, options.path)
