@@ -281,8 +281,9 @@ const consider = (c: Candidate, summary: LiveSpaceSummary, room: number) => {
     else hi = mid
   }
   if (lo >= room) return
-  if (room > topListeners.length) {
-    const size = Math.max(room, 2 * topListeners.length)
+  // Grown by doubling as entries come, never to `room`: the live bar asks for every Space (no cut).
+  if (topSize < room && topSize === topListeners.length) {
+    const size = 2 * topListeners.length
     const listenersBefore = topListeners
     const startedBefore = topStarted
     topListeners = new Float64Array(size)
