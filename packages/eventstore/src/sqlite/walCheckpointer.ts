@@ -3,13 +3,16 @@ import { Worker } from "node:worker_threads"
 import type Database from "better-sqlite3"
 
 /** How often the background thread checkpoints each registered file. */
-const INTERVAL_MS = 1_000
+const INTERVAL_MS = 250
 
 /**
  * The committing connection checkpoints by itself only past this many WAL pages (SQLite's default
- * is 1,000): a safety net for when the background thread cannot keep up or is gone.
+ * is 1,000). Under writes that never pause, the background checkpoints never catch up with the
+ * last frame, so the writer never restarts the WAL after them: this bounds the WAL (16 MiB), and
+ * the writer's own checkpoint then copies only the frames written since the thread's last one.
+ * It is also the safety net should the thread be gone.
  */
-export const WAL_BACKSTOP_PAGES = 16_384
+export const WAL_BACKSTOP_PAGES = 4_096
 
 /**
  * The background thread: one connection per registered file, a PASSIVE checkpoint of each every
@@ -67,8 +70,8 @@ const thread = (): Worker => {
  * Moves the WAL's checkpoints off the thread that commits. A checkpoint copies the WAL's pages into
  * the database file and syncs it to disk: on the committing connection (SQLite's default, every
  * 1,000 pages) that copy and its `fsync`s stall whatever else the process does, for 1–40 ms on a
- * busy disk. Here a worker thread with its own connection checkpoints each second; the committing
- * connection only restarts the WAL afterwards. Commits, their durability and what readers see are
+ * busy disk. Here a worker thread with its own connection checkpoints four times a second; the
+ * committing connection only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what readers see are
  * unchanged: a checkpoint only moves committed pages from one file to the other.
  *
  * Returns the release, to call when the connection closes. A `":memory:"` database has no WAL.
