@@ -58,7 +58,8 @@ export class RouteTable implements RouteMount {
 
   /** The middleware that serves the table's routes (and passes on what none of them takes). */
   readonly handler = (req: Request, res: Response, next: NextFunction) => {
-    const groups = (this.groups ??= this.build())
+    this.groups ??= this.build()
+    const groups = this.groups
     const path: unknown = req.path
     if (typeof path !== "string") return groups.get("")!.router(req, res, next)
     const group = groups.get(groupKey(path, groups))!
