@@ -24,8 +24,8 @@ describe("WAL checkpoints on a background thread", () => {
     const store = makeSqliteEventStore({ path })
     try {
       const before = statSync(path).size
-      // About 2,000 pages of WAL: twice what SQLite's default checkpoints on the committing
-      // connection, and under the backstop, so only the background thread can move them.
+      // About 2,000 pages of WAL: past the thread's threshold and what SQLite's default checkpoints
+      // on the committing connection (1,000), under the backstop: only the thread can move them.
       for (let i = 0; i < 10; i++) await Effect.runPromise(store.append(`s${i}`, bigEvents(200), "no_stream"))
       const frames = statSync(`${path}-wal`).size / (PAGE + 24)
       expect(frames).toBeGreaterThan(1_500)
@@ -44,7 +44,8 @@ describe("WAL checkpoints on a background thread", () => {
   it("lets go of the file when the store closes (the last connection removes the WAL)", async () => {
     const store = makeSqliteEventStore({ path })
     const before = statSync(path).size
-    await Effect.runPromise(store.append("s", bigEvents(100), "no_stream"))
+    // Past the thread's threshold (1,000 frames), so that it checkpoints and so holds the file.
+    for (let i = 0; i < 8; i++) await Effect.runPromise(store.append(`s${i}`, bigEvents(200), "no_stream"))
     // The background thread has its connection open once it has checkpointed these pages.
     await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(before), {
       timeout: 20_000,

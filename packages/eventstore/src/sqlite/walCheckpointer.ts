@@ -15,15 +15,42 @@ const INTERVAL_MS = 250
 export const WAL_BACKSTOP_PAGES = 4_096
 
 /**
- * The background thread: one connection per registered file, a PASSIVE checkpoint of each every
- * `INTERVAL_MS`. PASSIVE never waits for and never blocks the writer or readers of other
- * connections, and does not move their `PRAGMA data_version`. Plain CommonJS, evaluated as the
- * worker's source, so that it runs the same from TypeScript sources, compiled output and the bundle.
+ * Frames the WAL holds beyond the last checkpoint before the thread checkpoints it: SQLite's own
+ * default threshold, so that the WAL restarts (and its writer syncs the restarted header) no more
+ * often than without the thread. Checkpointing every few frames would make nearly every commit
+ * after a quiet moment pay that sync.
+ */
+const CHECKPOINT_FRAMES = 1_000
+
+/**
+ * The background thread: one connection per registered file. Every `INTERVAL_MS` it reads how far
+ * each WAL runs past its last checkpoint from the WAL-index header in the `-shm` file (`mxFrame`
+ * at byte 16, `nBackfill` at byte 96, native byte order: SQLite's documented file format; a plain
+ * read, no lock) and checkpoints the files past `CHECKPOINT_FRAMES` (or whose header it cannot
+ * read). PASSIVE never waits for and never blocks the writer or readers of other connections, and
+ * does not move their `PRAGMA data_version`. Plain CommonJS, evaluated as the worker's source, so
+ * that it runs the same from TypeScript sources, compiled output and the bundle.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads")
+const { closeSync, openSync, readSync } = require("node:fs")
+const { endianness } = require("node:os")
 const Database = require(workerData.driver)
 const files = new Map()
+const header = Buffer.alloc(100)
+const u32 = endianness() === "LE" ? (at) => header.readUInt32LE(at) : (at) => header.readUInt32BE(at)
+const unCheckpointed = (path) => {
+  let fd
+  try {
+    fd = openSync(path + "-shm", "r")
+    if (readSync(fd, header, 0, 100, 0) < 100) return Infinity
+    return u32(16) - u32(96)
+  } catch {
+    return Infinity
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
 const drop = (path) => {
   const db = files.get(path)
   files.delete(path)
@@ -37,6 +64,7 @@ parentPort.on("message", (message) => {
 })
 setInterval(() => {
   for (const [path, db] of files) {
+    if (unCheckpointed(path) < workerData.frames) continue
     try { db.pragma("wal_checkpoint(PASSIVE)") } catch { drop(path) }
   }
 }, workerData.intervalMs)
@@ -50,7 +78,11 @@ const thread = (): Worker => {
   if (worker !== undefined) return worker
   const started = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { driver: createRequire(import.meta.url).resolve("better-sqlite3"), intervalMs: INTERVAL_MS }
+    workerData: {
+      driver: createRequire(import.meta.url).resolve("better-sqlite3"),
+      intervalMs: INTERVAL_MS,
+      frames: CHECKPOINT_FRAMES
+    }
   })
   // Never what keeps a process alive; if the thread dies, the committing connections' own
   // checkpoints (`WAL_BACKSTOP_PAGES`) keep the WAL bounded, and the next open starts a new one.
@@ -70,8 +102,9 @@ const thread = (): Worker => {
  * Moves the WAL's checkpoints off the thread that commits. A checkpoint copies the WAL's pages into
  * the database file and syncs it to disk: on the committing connection (SQLite's default, every
  * 1,000 pages) that copy and its `fsync`s stall whatever else the process does, for 1–40 ms on a
- * busy disk. Here a worker thread with its own connection checkpoints four times a second; the
- * committing connection only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what readers see are
+ * busy disk. Here a worker thread with its own connection checkpoints each file once its WAL runs
+ * 1,000 frames past the last checkpoint (it looks four times a second); the committing connection
+ * only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what readers see are
  * unchanged: a checkpoint only moves committed pages from one file to the other.
  *
  * Returns the release, to call when the connection closes. A `":memory:"` database has no WAL.
