@@ -4,11 +4,12 @@ import { describe, expect, it } from "vitest"
 import { liveSummary } from "../room/roomQueries.js"
 import { ROOMS, type RoomDoc, SPACE } from "../room/RoomDoc.js"
 import { makeMemoryStorage } from "../store/MemoryStorage.js"
-import { type JsonRows, ReadCache } from "../store/ReadCache.js"
+import { ReadCache } from "../store/ReadCache.js"
 import { DELETED, type ReadView, type Writes } from "../store/Storage.js"
 import type { FeedEntry } from "../views.js"
 import { FEED, FOLLOWERS, INBOX, inboxId, PULLED, type PulledPresence } from "./feedProjection.js"
 import { byFeedRank, feedOf } from "./feedQuery.js"
+import { jsonRowsOf } from "../testing/jsonRows.js"
 
 /**
  * The feed query over the feed's and the rooms' rows, written straight (not by the projections):
@@ -122,19 +123,6 @@ const room = (id: string, live: boolean, listeners: number, started: number): Ro
   seq: 0
 })
 
-const sorted = <V>(rows: ReadonlyArray<readonly [string, V]>) =>
-  [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-
-/** A read view's rows as JSON text, as the SQLite storage hands them to its cache. */
-const jsonOf = (read: ReadView): JsonRows => ({
-  get: (table, part, id) => {
-    const value = read.get(table, part, id)
-    return value === undefined ? undefined : JSON.stringify(value)
-  },
-  scan: (table, part) =>
-    sorted(read.scan(table, part)).map(([id, value]) => [id, JSON.stringify(value)] as [string, string])
-})
-
 /** Each projection's part of a commit. */
 const writesOf = (changes: ReadonlyArray<Change>) => {
   const byProjection = new Map<string, Writes>([
@@ -225,8 +213,8 @@ describe("the feed query", () => {
           for (const store of stores.values()) store.reset(1)
           let position = 0
           const cache = new ReadCache(undefined, maxWeight)
-          const feed = cache.view(FEED, jsonOf(stores.get(FEED)!.read))
-          const rooms = cache.view(ROOMS, jsonOf(stores.get(ROOMS)!.read))
+          const feed = cache.view(FEED, jsonRowsOf(stores.get(FEED)!.read))
+          const rooms = cache.view(ROOMS, jsonRowsOf(stores.get(ROOMS)!.read))
           for (const o of ops) {
             if (o.kind === "commit") {
               for (const [name, writes] of writesOf(o.changes)) {

@@ -1,21 +1,9 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { makeMemoryStorage } from "./MemoryStorage.js"
-import { type JsonRows, ReadCache } from "./ReadCache.js"
-import { DELETED, type Derivation, type ReadView, type Writes } from "./Storage.js"
-
-const sorted = <V>(rows: ReadonlyArray<readonly [string, V]>) =>
-  [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-
-/** A read view's rows as JSON text, as the SQLite storage hands them to its cache. */
-const jsonOf = (read: ReadView): JsonRows => ({
-  get: (table, part, id) => {
-    const value = read.get(table, part, id)
-    return value === undefined ? undefined : JSON.stringify(value)
-  },
-  scan: (table, part) =>
-    sorted(read.scan(table, part)).map(([id, value]) => [id, JSON.stringify(value)] as [string, string])
-})
+import { ReadCache } from "./ReadCache.js"
+import { DELETED, type Derivation, type Writes } from "./Storage.js"
+import { jsonRowsOf, sortedRows } from "../testing/jsonRows.js"
 
 type Op =
   | { readonly kind: "write"; readonly part: string; readonly id: string; readonly value: number | null }
@@ -53,7 +41,7 @@ describe("ReadCache", () => {
           store.reset(1)
           let position = 0
           const cache = new ReadCache(undefined, maxWeight)
-          const view = cache.view("p", jsonOf(store.read))
+          const view = cache.view("p", jsonRowsOf(store.read))
           for (const o of ops) {
             switch (o.kind) {
               case "write": {
@@ -70,7 +58,7 @@ describe("ReadCache", () => {
                 break
               case "scan":
                 // In the source's order, the rows patched in by writes included.
-                expect(view.scan("t", o.part)).toEqual(sorted(store.read.scan("t", o.part)))
+                expect(view.scan("t", o.part)).toEqual(sortedRows(store.read.scan("t", o.part)))
                 break
               case "reset":
                 store.reset(1)
@@ -91,7 +79,7 @@ describe("ReadCache", () => {
     const store = storage.projection("p")
     store.reset(1)
     const cache = new ReadCache()
-    const view = cache.view("p", jsonOf(store.read))
+    const view = cache.view("p", jsonRowsOf(store.read))
     const first = view.scan("t", "x")
     expect(view.scan("t", "x")).toBe(first)
     // Rows read one by one stay known too, until written.
@@ -165,7 +153,7 @@ describe("ReadCache.derive", () => {
           store.reset(1)
           let position = 0
           const cache = new ReadCache(undefined, maxWeight)
-          const view = cache.view("p", jsonOf(store.read))
+          const view = cache.view("p", jsonRowsOf(store.read))
           for (const o of ops) {
             switch (o.kind) {
               case "write": {
@@ -199,7 +187,7 @@ describe("ReadCache.derive", () => {
     const store = storage.projection("p")
     store.reset(1)
     const cache = new ReadCache()
-    const view = cache.view("p", jsonOf(store.read))
+    const view = cache.view("p", jsonRowsOf(store.read))
     let builds = 0
     const counted: Derivation<number, Map<string, number>> = {
       build: (rows) => {
