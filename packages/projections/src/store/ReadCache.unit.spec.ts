@@ -5,6 +5,33 @@ import { ReadCache } from "./ReadCache.js"
 import { DELETED, type Derivation, type Writes } from "./Storage.js"
 import { jsonRowsOf, sortedRows } from "../testing/jsonRows.js"
 
+/**
+ * A memory store of projection "p" read through a cache, as the SQLite storage does: each commit
+ * (checked to succeed) is told to the cache, and a reset drops the projection from it.
+ */
+const cachedStore = (maxWeight: number) => {
+  const store = makeMemoryStorage().projection("p")
+  store.reset(1)
+  let position = 0
+  const cache = new ReadCache(undefined, maxWeight)
+  const view = cache.view("p", jsonRowsOf(store.read))
+  return {
+    store,
+    cache,
+    view,
+    commit: (writes: Writes) => {
+      expect(store.commit(writes, position, position + 1, 1)).toBe(true)
+      position++
+      cache.written("p", writes)
+    },
+    reset: () => {
+      store.reset(1)
+      position = 0
+      cache.dropProjection("p")
+    }
+  }
+}
+
 type Op =
   | { readonly kind: "write"; readonly part: string; readonly id: string; readonly value: number | null }
   | { readonly kind: "get"; readonly part: string; readonly id: string }
@@ -36,21 +63,15 @@ describe("ReadCache", () => {
         fc.array(op, { minLength: 20, maxLength: 120, size: "max" }),
         fc.integer({ min: 40, max: 4_000 }),
         (ops, maxWeight) => {
-          const storage = makeMemoryStorage()
-          const store = storage.projection("p")
-          store.reset(1)
-          let position = 0
-          const cache = new ReadCache(undefined, maxWeight)
-          const view = cache.view("p", jsonRowsOf(store.read))
+          const { store, cache, view, commit, reset } = cachedStore(maxWeight)
           for (const o of ops) {
             switch (o.kind) {
               case "write": {
-                const writes: Writes = new Map([
-                  ["t", new Map([[o.part, new Map<string, unknown>([[o.id, o.value ?? DELETED]])]])]
-                ])
-                expect(store.commit(writes, position, position + 1, 1)).toBe(true)
-                position++
-                cache.written("p", writes)
+                commit(
+                  new Map([
+                    ["t", new Map([[o.part, new Map<string, unknown>([[o.id, o.value ?? DELETED]])]])]
+                  ])
+                )
                 break
               }
               case "get":
@@ -61,9 +82,7 @@ describe("ReadCache", () => {
                 expect(view.scan("t", o.part)).toEqual(sortedRows(store.read.scan("t", o.part)))
                 break
               case "reset":
-                store.reset(1)
-                position = 0
-                cache.dropProjection("p")
+                reset()
                 break
             }
             // The bound holds once a read is over.
@@ -148,31 +167,21 @@ describe("ReadCache.derive", () => {
         fc.array(deriveOp, { minLength: 10, maxLength: 80, size: "max" }),
         fc.oneof(fc.constant(10_000_000), fc.integer({ min: 100, max: 4_000 })),
         (ops, maxWeight) => {
-          const storage = makeMemoryStorage()
-          const store = storage.projection("p")
-          store.reset(1)
-          let position = 0
-          const cache = new ReadCache(undefined, maxWeight)
-          const view = cache.view("p", jsonRowsOf(store.read))
+          const { store, cache, view, commit, reset } = cachedStore(maxWeight)
           for (const o of ops) {
             switch (o.kind) {
               case "write": {
                 const rows = new Map<string, unknown>(
                   o.rows.map(([id, value]) => [`r${id}`, value ?? DELETED])
                 )
-                const writes: Writes = new Map([["t", new Map([[o.part, rows]])]])
-                expect(store.commit(writes, position, position + 1, 1)).toBe(true)
-                position++
-                cache.written("p", writes)
+                commit(new Map([["t", new Map([[o.part, rows]])]]))
                 break
               }
               case "derive":
                 expect(view.derive!("t", o.part, asMap)).toStrictEqual(new Map(store.read.scan("t", o.part)))
                 break
               case "reset":
-                store.reset(1)
-                position = 0
-                cache.dropProjection("p")
+                reset()
                 break
             }
             expect(cache.weight).toBeLessThanOrEqual(maxWeight)
