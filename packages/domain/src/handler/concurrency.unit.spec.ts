@@ -7,7 +7,7 @@ import { evolve } from "../space/evolve.js"
 import { SpaceEvent } from "../space/SpaceEvent.js"
 import { initialSpaceState, type SpaceState } from "../space/SpaceState.js"
 import { interleaving, oneStreamAtATime } from "../testing/stores.js"
-import { Spaces } from "./Spaces.js"
+import { Spaces, type SpacesShape } from "./Spaces.js"
 
 const u = (name: string) => UserId.make(name)
 const s = (name: string) => SpaceId.make(name)
@@ -92,81 +92,82 @@ describe("many fibers, one Space", () => {
   })
 })
 
-describe("many fibers, many Spaces", () => {
-  it.each([
-    ["each move in one atomic append", (store: EventStoreShape) => store],
-    ["one stream at a time", oneStreamAtATime]
-  ])("a user is never live in two Spaces at any point of the log (%s)", async (_, shape) => {
-    const { counter, wrapped } = countingConflicts(shape(interleaving()))
-    const people = Array.from({ length: 12 }, (_, i) => u(`p${i}`))
-    const rooms = ["a", "b", "c"]
-    const log = await Effect.runPromise(
-      Effect.gen(function* () {
-        // Two handlers on one store, as two server nodes: within one, a move holds the turns of
-        // both its Spaces and never conflicts; across the two, moves race and decide again. A
-        // person's moves all go through one node (as the nodes' `UserMoves` would order them).
-        const nodes = [
-          Context.get(yield* Layer.build(world(wrapped)), Spaces),
-          Context.get(yield* Layer.build(world(wrapped)), Spaces)
-        ] as const
-        yield* Effect.forEach(rooms, (room, i) => nodes[0].execute(create(room, `host${i}`)))
-        // Every person hops between rooms, all at once, several times.
-        yield* Effect.forEach(
-          people.flatMap((by, i) =>
-            Array.from({ length: 6 }, (_, round) => ({
-              by,
-              node: nodes[i % 2]!,
-              room: rooms[(i + round) % 3]!
-            }))
-          ),
-          ({ by, node, room }) => Effect.either(node.execute({ _tag: "JoinSpace", spaceId: s(room), by })),
-          { concurrency: "unbounded" }
-        )
-        return yield* Stream.runCollect(wrapped.readAll(0))
-      }).pipe(Effect.scoped)
+/** The two ways a move can be appended: all three streams at once, or one after the other. */
+const STORE_SHAPES = [
+  ["each move in one atomic append", (store: EventStoreShape) => store],
+  ["one stream at a time", oneStreamAtATime]
+] as const
+
+const people = Array.from({ length: 12 }, (_, i) => u(`p${i}`))
+const rooms = ["a", "b", "c"]
+
+/**
+ * Opens the rooms on the first handler, then every person hops between them, all at once, six
+ * times: person i through handler i mod their count (as the nodes' `UserMoves` would order them).
+ */
+const hopAround = (handlers: ReadonlyArray<SpacesShape>) =>
+  Effect.gen(function* () {
+    yield* Effect.forEach(rooms, (room, i) => handlers[0]!.execute(create(room, `host${i}`)))
+    return yield* Effect.forEach(
+      people.flatMap((by, i) =>
+        Array.from({ length: 6 }, (_, round) => ({
+          by,
+          handler: handlers[i % handlers.length]!,
+          room: rooms[(i + round) % 3]!
+        }))
+      ),
+      ({ by, handler, room }) => Effect.either(handler.execute({ _tag: "JoinSpace", spaceId: s(room), by })),
+      { concurrency: "unbounded" }
     )
-    expect(counter.conflicts).toBeGreaterThan(0)
-    // Replay the global log in commit order and check the rule after every event.
-    const states = new Map<string, SpaceState>()
-    let checked = 0
-    for (const recorded of log) {
-      if (!recorded.streamId.startsWith("space-")) continue
-      const event = Schema.decodeUnknownSync(SpaceEvent)(recorded.data)
-      states.set(recorded.streamId, evolve(states.get(recorded.streamId) ?? initialSpaceState, event))
-      for (const person of people) {
-        const liveIn = [...states.values()].filter(
-          (st) => st.status === "live" && HashMap.has(st.participants, person)
-        )
-        expect(liveIn.length).toBeLessThanOrEqual(1)
-      }
-      checked++
-    }
-    expect(checked).toBeGreaterThan(12 * 6)
-    // And everyone ended up somewhere: the last join of each person won.
-    const present = people.filter((p) => [...states.values()].some((st) => HashMap.has(st.participants, p)))
-    expect(present).toHaveLength(people.length)
   })
+
+describe("many fibers, many Spaces", () => {
+  it.each(STORE_SHAPES)(
+    "a user is never live in two Spaces at any point of the log (%s)",
+    async (_, shape) => {
+      const { counter, wrapped } = countingConflicts(shape(interleaving()))
+      const log = await Effect.runPromise(
+        Effect.gen(function* () {
+          // Two handlers on one store, as two server nodes: within one, a move holds the turns of
+          // both its Spaces and never conflicts; across the two, moves race and decide again.
+          const nodes = [
+            Context.get(yield* Layer.build(world(wrapped)), Spaces),
+            Context.get(yield* Layer.build(world(wrapped)), Spaces)
+          ] as const
+          yield* hopAround(nodes)
+          return yield* Stream.runCollect(wrapped.readAll(0))
+        }).pipe(Effect.scoped)
+      )
+      expect(counter.conflicts).toBeGreaterThan(0)
+      // Replay the global log in commit order and check the rule after every event.
+      const states = new Map<string, SpaceState>()
+      let checked = 0
+      for (const recorded of log) {
+        if (!recorded.streamId.startsWith("space-")) continue
+        const event = Schema.decodeUnknownSync(SpaceEvent)(recorded.data)
+        states.set(recorded.streamId, evolve(states.get(recorded.streamId) ?? initialSpaceState, event))
+        for (const person of people) {
+          const liveIn = [...states.values()].filter(
+            (st) => st.status === "live" && HashMap.has(st.participants, person)
+          )
+          expect(liveIn.length).toBeLessThanOrEqual(1)
+        }
+        checked++
+      }
+      expect(checked).toBeGreaterThan(12 * 6)
+      // And everyone ended up somewhere: the last join of each person won.
+      const present = people.filter((p) => [...states.values()].some((st) => HashMap.has(st.participants, p)))
+      expect(present).toHaveLength(people.length)
+    }
+  )
 })
 
 describe("many fibers, one handler", () => {
-  it.each([
-    ["each move in one atomic append", (store: EventStoreShape) => store],
-    ["one stream at a time", oneStreamAtATime]
-  ])("moves between Spaces take turns instead of conflicting (%s)", async (_, shape) => {
+  it.each(STORE_SHAPES)("moves between Spaces take turns instead of conflicting (%s)", async (_, shape) => {
     const { counter, wrapped } = countingConflicts(shape(interleaving()))
-    const people = Array.from({ length: 12 }, (_, i) => u(`p${i}`))
-    const rooms = ["a", "b", "c"]
     const results = await Effect.runPromise(
       Effect.gen(function* () {
-        const spaces = yield* Spaces
-        yield* Effect.forEach(rooms, (room, i) => spaces.execute(create(room, `host${i}`)))
-        return yield* Effect.forEach(
-          people.flatMap((by, i) =>
-            Array.from({ length: 6 }, (_, round) => ({ by, room: rooms[(i + round) % 3]! }))
-          ),
-          ({ by, room }) => Effect.either(spaces.execute({ _tag: "JoinSpace", spaceId: s(room), by })),
-          { concurrency: "unbounded" }
-        )
+        return yield* hopAround([yield* Spaces])
       }).pipe(Effect.provide(world(wrapped)))
     )
     // Each move holds the turns of the Space it enters and of the one it leaves.
