@@ -87,7 +87,7 @@ const results: Array<{ line: string; unit: string; ours: number; theirs: number;
 const makeBare = (path: string) => {
   const db = new Database(path)
   prepareDatabase(db, "normal")
-  const stopCheckpointing = checkpointInBackground(db, path)
+  const stopCheckpointing = checkpointInBackground(db)
   const insert = db.prepare<[string, number, string, string, string, string]>(
     "INSERT INTO events (stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)"
   )

@@ -83,7 +83,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     db.close()
     throw error
   }
-  const stopCheckpointing = checkpointInBackground(db, options.path)
+  const stopCheckpointing = checkpointInBackground(db)
   const pageSize = options.pageSize ?? 1024
   const writer = makeWriter(db)
   const signal = new CommitSignal()

@@ -104,18 +104,22 @@ const thread = (): Worker => {
  * 1,000 pages) that copy and its `fsync`s stall whatever else the process does, for 1–40 ms on a
  * busy disk. Here a worker thread with its own connection checkpoints each file once its WAL runs
  * 1,000 frames past the last checkpoint (it looks four times a second); the committing connection
- * only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what readers see are
- * unchanged: a checkpoint only moves committed pages from one file to the other.
+ * only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what
+ * readers see are unchanged: a checkpoint only moves committed pages from one file to the other.
  *
- * Returns the release, to call when the connection closes. A `":memory:"` database has no WAL.
+ * Returns the release, to call when the connection closes. An in-memory database has no WAL.
  */
-export const checkpointInBackground = (db: Database.Database, path: string): (() => void) => {
-  if (path === ":memory:") return () => {}
+export const checkpointInBackground = (db: Database.Database): (() => void) => {
+  if (db.memory) return () => {}
   db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`)
   const file = db.name
   const held = holders.get(file) ?? 0
   holders.set(file, held + 1)
-  if (held === 0) thread().postMessage({ add: file })
+  // A thread started now is told of every held file, this one included.
+  if (held === 0) {
+    if (worker === undefined) thread()
+    else worker.postMessage({ add: file })
+  }
   let released = false
   return () => {
     if (released) return

@@ -263,7 +263,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
   db.pragma("busy_timeout = 5000")
   db.pragma("cache_size = -65536")
   db.exec(DDL)
-  const stopCheckpointing = checkpointInBackground(db, options.path)
+  const stopCheckpointing = checkpointInBackground(db)
   const copyMaxRows = options.copyMaxRows ?? COPY_MAX_ROWS
 
   const getRow = db
