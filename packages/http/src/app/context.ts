@@ -63,6 +63,22 @@ export const runWith =
       if (problem.status >= 500) app.logger.error("request failed", { error: String(failure.value) })
       throw problem
     }
-    app.logger.error("request defect", { cause: Cause.pretty(exit.cause) })
-    throw fromError(Cause.squash(exit.cause))
+    throw defect(app.logger, Cause.pretty(exit.cause), Cause.squash(exit.cause))
+  }
+
+/** A defect in a route: logged, and answered 500 as a problem. */
+const defect = (logger: Logger, cause: string, error: unknown): HttpProblem => {
+  logger.error("request defect", { cause })
+  return fromError(error)
+}
+
+/** Runs a synchronous read for a route: its value, or (a defect) a logged 500 as `runWith` answers. */
+export const runSyncWith =
+  (app: Pick<App, "logger">) =>
+  <A>(read: () => A): A => {
+    try {
+      return read()
+    } catch (error) {
+      throw defect(app.logger, error instanceof Error ? (error.stack ?? error.message) : String(error), error)
+    }
   }

@@ -11,8 +11,7 @@ import {
   type ViewName
 } from "@spaces/projections"
 import { Context, Duration, Effect, Option, Schema } from "effect"
-import { type App, runWith } from "../app/context.js"
-import { fromError } from "../problems.js"
+import { type App, runSyncWith, runWith } from "../app/context.js"
 import { sendJson } from "../app/respond.js"
 import type { ParamSchemas, ParamsOf, Routes } from "./registry.js"
 
@@ -67,17 +66,8 @@ interface ViewInput<P extends ParamSchemas, Q extends Schema.Struct.Fields> {
 export const mountQueries = (app: App, routes: Routes) => {
   const run = runWith(app)
   const models = Context.get(app.runtime.context, ReadModels)
-  /** A synchronous read: a defect (a bug, or the views' file gone) is logged and answered 500 as `run` does. */
-  const readNow = <A>(read: () => A): A => {
-    try {
-      return read()
-    } catch (error) {
-      app.logger.error("request defect", {
-        cause: error instanceof Error ? (error.stack ?? error.message) : String(error)
-      })
-      throw fromError(error)
-    }
-  }
+  // A synchronous read: a defect (a bug, or the views' file gone) is logged and answered 500 as `run` does.
+  const readNow = runSyncWith(app)
   /**
    * One skeleton for every view: the registry decodes, `read` picks from the read models. `now`,
    * when a view has it, answers a request without `minPosition` without running an effect.
