@@ -12,8 +12,8 @@
  * (`prepareDatabase`, and the WAL checkpointed on the same background thread as ours) doing the same inserts (one `BEGIN IMMEDIATE … COMMIT` per append or batch,
  * the same JSON encoding) and the same paged reads (rows as arrays, the same JSON decoding), with
  * no event-store logic: no revision check, no retry detection, no events built. Ours must stay
- * within 80% of it. Ours and the bare loop run in pairs of rounds, back to back, alternating which
- * goes first, after a warm-up round each; the ratio is the median pair's (see `rounds`).
+ * within 80% of it. Ours and the bare loop run in pairs of rounds, back to back, after a warm-up
+ * round each; the ratio is the median pair's (see `rounds`).
  *
  * Run: npm run bench -- eventstore
  */
@@ -32,12 +32,13 @@ import { checkpointInBackground } from "../src/sqlite/walCheckpointer.js"
 
 const ROUNDS = Number(process.env.SPACES_BENCH_ROUNDS ?? 3)
 /**
- * The writes run in short rounds, many of them (the same appends in all as three rounds of 5,000
- * appends or 300 batches): a round of ours and one of the bare loop back to back see the same
- * machine, and a neighbour's burst spoils one short pair instead of a third of the run.
+ * The writes run in short rounds, many of them: a round of ours and one of the bare loop back to
+ * back see the same machine, and a neighbour's burst spoils one pair instead of a third of the
+ * run. A round of single appends still spans a few of the WAL checkpointer's looks (every 250 ms),
+ * so that whether a checkpoint lands in it decides less.
  */
 const WRITE_ROUNDS = 5 * ROUNDS
-const SINGLE_APPENDS = Math.round(15_000 / WRITE_ROUNDS)
+const SINGLE_APPENDS = Math.round(30_000 / WRITE_ROUNDS)
 const BATCHES = Math.round(900 / WRITE_ROUNDS)
 const BATCH = 100
 /** Emmett, far slower, runs once: as many single appends and batches as one of ours' old rounds. */
@@ -161,9 +162,10 @@ try {
   const bare = makeBare(join(dir, "bare.sqlite"))
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
 
-  // Ours and the bare loop run in pairs of rounds, back to back, each pair in the other order than
-  // the one before (neither side always runs second, after the other's garbage and its WAL's
-  // checkpoint), after one untimed warm-up round each (the JIT, the statements' first pages). The
+  // Ours and the bare loop run in pairs of rounds, back to back, strictly alternating (each side's
+  // file then rests for one round of the other's, while the WAL checkpointer catches up with it:
+  // a side that ran twice in a row ran its second round into its own checkpoint, up to twice as
+  // slow), after one untimed warm-up round each (the JIT, the statements' first pages). The
   // machine is shared, and a neighbour's burst should not decide a ratio: each pair gives a ratio
   // (ours / bare, both having seen the same load), and the median pair's ratio counts; the figures
   // are each side's median round. Emmett, much slower, runs once.
@@ -181,13 +183,8 @@ try {
     const ourTimes: Array<number> = []
     const bareTimes: Array<number> = []
     for (let r = 0; r < count; r++) {
-      if (r % 2 === 0) {
-        ourTimes.push(await time(mine))
-        bareTimes.push(await time(limit))
-      } else {
-        bareTimes.push(await time(limit))
-        ourTimes.push(await time(mine))
-      }
+      ourTimes.push(await time(mine))
+      bareTimes.push(await time(limit))
     }
     return {
       mine: median(ourTimes),
