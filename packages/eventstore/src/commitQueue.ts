@@ -26,6 +26,11 @@ export interface CommitQueueOptions<Item, Outcome> {
    * handled in this turn share the commit.
    */
   readonly schedule?: (flush: () => void) => void
+  /**
+   * A synchronous driver's commit of one item by itself (`runNow`): the same as `run` with a group
+   * of one, without the two arrays around it. Default: `run([item])`.
+   */
+  readonly runAlone?: (item: Item) => Outcome
 }
 
 /** Who committed last, when it was a group: no appender may commit at once after it (see `canRunNow`). */
@@ -40,6 +45,15 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
     readonly reject: (error: unknown) => void
   }> = []
   let flushing = false
+  const runAlone =
+    options.runAlone ??
+    ((item: Item): Outcome => {
+      const outcomes = options.run([item])
+      if (!Array.isArray(outcomes)) throw new Error("runNow needs a synchronous driver")
+      if (outcomes.length !== 1)
+        throw new Error(`group commit answered ${outcomes.length} outcomes for 1 append`)
+      return outcomes[0]!
+    })
 
   /**
    * Set by a commit until the current run of microtasks ends: the appenders that its
@@ -145,12 +159,9 @@ export const makeCommitQueue = <Item, Outcome>(options: CommitQueueOptions<Item,
      * synchronous driver, after `canRunNow` said yes.
      */
     runNow: (item: Item, committer: unknown): Outcome => {
-      const outcomes = options.run([item])
-      if (!Array.isArray(outcomes)) throw new Error("runNow needs a synchronous driver")
-      if (outcomes.length !== 1)
-        throw new Error(`group commit answered ${outcomes.length} outcomes for 1 append`)
+      const outcome = runAlone(item)
       markCommitted(committer)
-      return outcomes[0]!
+      return outcome
     },
     /** Resolves with the item's outcome once its group committed; rejects if the group failed. */
     push: (item: Item): Promise<Outcome> =>

@@ -185,6 +185,37 @@ describe("SQLite event store", () => {
     }
   })
 
+  it("a refused multi-stream append leaves no trace in what the writer remembers of its streams", () => {
+    const store = makeSqliteEventStore({ path })
+    try {
+      const outcome = Effect.runSync(
+        Effect.gen(function* () {
+          // Both streams remembered (revision 0) by the writer from their own appends.
+          yield* store.append("a", [event()], "no_stream")
+          yield* store.append("b", [event()], "no_stream")
+          // Writes "a" at revision 1 (updating what the writer remembers of it), then is refused on
+          // "b": rolled back, so "a" is at revision 0 again.
+          const refused = yield* Effect.flip(
+            store.appendMany!([
+              { stream: "a", events: [event()], expected: 0 },
+              { stream: "b", events: [event()], expected: 5 }
+            ])
+          )
+          const known = store.knownRevision?.("a")
+          const next = yield* store.append("a", [event()], 0)
+          return { refused, known, next }
+        })
+      )
+      expect(outcome.refused).toMatchObject({ _tag: "WrongExpectedVersion", stream: "b", actual: 0 })
+      expect(outcome.known === undefined || outcome.known === 0).toBe(true)
+      expect(outcome.next).toMatchObject({ nextRevision: 1, position: 3 })
+      expect(Effect.runSync(store.readStream("a")).map((e) => e.revision)).toEqual([0, 1])
+      expect(store.knownRevision?.("a")).toBe(1)
+    } finally {
+      store.close()
+    }
+  })
+
   it.scopedLive(
     "while appends pile up, a new burst shares one commit from its first; a group of one ends it",
     () =>

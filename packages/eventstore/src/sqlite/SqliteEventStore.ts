@@ -27,6 +27,9 @@ import { type GroupOutcome, makeWriter, type PendingWrite, type SqliteWriter } f
 const sizeOf = (item: PendingWrite) =>
   "many" in item ? item.many.reduce((n, a) => n + a.events.length, 0) : item.events.length
 
+/** Did the item write events (not refused, not failed, not empty)? */
+const wrote = (item: PendingWrite, outcome: GroupOutcome) => !("_tag" in outcome) && sizeOf(item) > 0
+
 export interface SqliteEventStoreOptions {
   /** The database file (created with its directory if absent), or `":memory:"`. */
   readonly path: string
@@ -202,8 +205,18 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
   const commits = makeCommitQueue<PendingWrite, GroupOutcome>({
     run: (group) => {
       const outcomes = writer.appendGroup(group)
-      if (group.some((item, i) => sizeOf(item) > 0 && !("_tag" in outcomes[i]!))) committed()
+      for (let i = 0; i < group.length; i++)
+        if (wrote(group[i]!, outcomes[i]!)) {
+          committed()
+          break
+        }
       return outcomes
+    },
+    // An idle writer's append (every awaited append of a lone writer): no group array around it.
+    runAlone: (item) => {
+      const outcome = writer.appendOne(item)
+      if (wrote(item, outcome)) committed()
+      return outcome
     },
     size: sizeOf,
     schedule: perLoopTurn ? (flush) => setImmediate(flush) : (flush) => queueMicrotask(flush)

@@ -103,6 +103,18 @@ export const makeWriter = (db: Database.Database) => {
       lastEvents.delete(lastEvents.keys().next().value!)
     lastEvents.set(stream, last)
   }
+  /**
+   * After an insert: the entry, if any, is updated in place (nobody else holds it: lookups hand it
+   * to the transaction that asked, which is done with it by then), so a stream's append in sequence
+   * allocates no new one.
+   */
+  const wroteTo = (stream: string, revision: number, id: string, position: number) => {
+    const known = lastEvents.get(stream)
+    if (known === undefined) return remember(stream, [revision, id, position])
+    known[0] = revision
+    known[1] = id
+    known[2] = position
+  }
   const lookup = (stream: string): LastEvent | undefined => {
     const last = lastOfStream.get(stream)
     if (last !== undefined) remember(stream, last)
@@ -136,7 +148,7 @@ export const makeWriter = (db: Database.Database) => {
       if (events.length === 0) return { nextRevision: lastRevision, position: lastPosition.get() ?? 0 }
       const position = insertAt(stream, events, lastRevision + 1)
       const nextRevision = lastRevision + events.length
-      remember(stream, [nextRevision, lastId!, position])
+      wroteTo(stream, nextRevision, lastId!, position)
       return { nextRevision, position }
     }
   )
@@ -298,6 +310,14 @@ export const makeWriter = (db: Database.Database) => {
       }
       groupCommits++
       return outcomes
+    },
+    /** `appendGroup` of a group of one, answering its outcome (no arrays). */
+    appendOne: (item: PendingWrite): GroupOutcome => {
+      processWrites++
+      ownWrites++
+      const outcome = writeItem(item, true)
+      groupCommits++
+      return outcome
     },
     /** How many group transactions committed so far (for tests: appends do share commits). */
     groupCommits: () => groupCommits,
