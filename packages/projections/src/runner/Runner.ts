@@ -9,6 +9,25 @@ import type { Projection } from "./Projection.js"
 /** Events between two progress lines while the runners are far behind (a rebuild). */
 const PROGRESS_EVERY = 100_000
 
+/**
+ * After a live batch, how long the runners let the log's new events gather before they read it
+ * again (see `liveBatchMs`). Under a burst of joins the log grows by a group commit of two or three
+ * joins per turn of the event loop, and each batch costs the views a read transaction, a write
+ * transaction (a checkpoint row per projection, a WAL write) and a wake-up of every stream
+ * downstream, whatever its size: one batch per pause instead carries the commits of the whole pause.
+ */
+export const LIVE_BATCH_MS = 10
+
+/**
+ * Waits `ms` of real time (not the Effect `Clock`: a test's `TestClock` must not hold the views
+ * back); interruptible.
+ */
+const pause = (ms: number): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
 /** One projection's place in the log, as the shared reader moves it. */
 export interface Runner {
   readonly projection: Projection
@@ -50,8 +69,15 @@ export const makeRunners = (options: {
   readonly publish: (changes: ReadonlyArray<ViewChange>) => Effect.Effect<void>
   /** Called after each batch committed and when a projection stops: wakes read-your-writes waits. */
   readonly progressed: () => void
+  /**
+   * Once every projection is live, the pause after each batch before the next is read (default
+   * `LIVE_BATCH_MS`; 0: none). A write that comes after a quiet spell is applied at once; those
+   * that follow it within the pause wait for its end, together. Catching up never pauses.
+   */
+  readonly liveBatchMs?: number
 }): Runners => {
   const { storage, log, publish, progressed } = options
+  const liveBatchMs = options.liveBatchMs ?? LIVE_BATCH_MS
   const states: ReadonlyArray<State> = options.projections.map((projection) => ({
     projection,
     storage: storage.projection(projection.name),
@@ -148,7 +174,8 @@ export const makeRunners = (options: {
           const end = head()
           for (const state of after) if (caughtUp(state, end)) state.storage.settle?.()
           progressed()
-          const report = lowest >= nextProgress && !after.every((state) => caughtUp(state, end))
+          const live = after.every((state) => caughtUp(state, end))
+          const report = lowest >= nextProgress && !live
           if (report) nextProgress = lowest + PROGRESS_EVERY
           return Effect.all(
             [
@@ -157,7 +184,9 @@ export const makeRunners = (options: {
               report ? progress(from, lowest) : Effect.void,
               moved === undefined
                 ? Effect.void
-                : Effect.fail(new CheckpointMoved({ projection: moved.projection.name }))
+                : Effect.fail(new CheckpointMoved({ projection: moved.projection.name })),
+              // Committed and published: what comes next gathers meanwhile (see `LIVE_BATCH_MS`).
+              live && liveBatchMs > 0 && after.length > 0 ? pause(liveBatchMs) : Effect.void
             ],
             { discard: true }
           ).pipe(Effect.as(after.length > 0))
