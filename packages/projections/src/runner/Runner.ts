@@ -5,6 +5,7 @@ import type { ProjectionStore, Storage } from "../store/Storage.js"
 import type { RunnerStatus } from "../views.js"
 import { applyBatchToAll, CheckpointMoved, type Cursor, DecodedBatch, mergeChanges } from "./applyBatch.js"
 import type { Projection } from "./Projection.js"
+import { StepRows } from "./StepRows.js"
 
 /** Events between two progress lines while the runners are far behind (a rebuild). */
 const PROGRESS_EVERY = 100_000
@@ -45,6 +46,8 @@ interface State {
   readonly projection: Projection
   readonly storage: ProjectionStore
   readonly cursor: Cursor
+  /** The rows its steps read, kept between batches; forgotten at each (re)start. */
+  readonly rows: StepRows
   /** Why the projection stopped, once it has. */
   error: string | null
 }
@@ -78,12 +81,16 @@ export const makeRunners = (options: {
 }): Runners => {
   const { storage, log, publish, progressed } = options
   const liveBatchMs = options.liveBatchMs ?? LIVE_BATCH_MS
-  const states: ReadonlyArray<State> = options.projections.map((projection) => ({
-    projection,
-    storage: storage.projection(projection.name),
-    cursor: { position: 0, at: null },
-    error: null
-  }))
+  const states: ReadonlyArray<State> = options.projections.map((projection) => {
+    const store = storage.projection(projection.name)
+    return {
+      projection,
+      storage: store,
+      cursor: { position: 0, at: null },
+      rows: new StepRows(store.read),
+      error: null
+    }
+  })
   /**
    * The end of the log as far as known: the follower's head, or a runner's checkpoint beyond it
    * (read directly, or committed before a restart).
@@ -103,7 +110,8 @@ export const makeRunners = (options: {
   const running = () => states.filter((state) => state.error === null)
 
   /** Loads the checkpoint, dropping the rows when the projection's version changed. */
-  const start = ({ projection, storage, cursor }: State) => {
+  const start = ({ projection, storage, cursor, rows }: State) => {
+    rows.clear()
     const checkpoint = storage.checkpoint()
     if (checkpoint === undefined || checkpoint.version !== projection.version) {
       storage.reset(projection.version)
