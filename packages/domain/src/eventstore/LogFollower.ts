@@ -1,4 +1,4 @@
-import { Chunk, Context, Effect, Layer, PubSub, Queue, Schedule, type Scope, Stream } from "effect"
+import { Chunk, Clock, Context, Effect, Layer, PubSub, Queue, Schedule, type Scope, Stream } from "effect"
 import { EventStore, type EventStoreShape, type ReadError, type RecordedEvent } from "./EventStore.js"
 import type { MalformedEvent } from "./EventStoreError.js"
 import { CommitSignal } from "./liveTail.js"
@@ -100,6 +100,19 @@ const readFrom = (
     Stream.catchTag("EventStoreUnavailable", (error) => Stream.die(error))
   )
 
+/**
+ * Live, after delivering a short chunk (the log's end), how long the follower lets new commits
+ * gather before it reads the log again: under a burst of commands each group commit would
+ * otherwise be one read, one delivery and one wake-up of every consumer (the projections' batch
+ * with its transactions among them). Real time, not the Effect `Clock` (a test's `TestClock`
+ * must not hold the log back). A commit after a quiet spell is delivered at once.
+ */
+export const GATHER_MS = 10
+/** A chunk this long or longer is a backlog being read: no pause, read on. */
+const GATHER_BELOW = 512
+/** Effect's live clock, whatever clock the fiber has: a pause of delivery, not a domain decision. */
+const gatherPause: Effect.Effect<void> = Effect.withClock(Effect.sleep(GATHER_MS), Clock.make())
+
 /** Events delivered per pull at most, so that one pull of a long backlog stays a bounded batch. */
 const MAX_CHUNK = 8192
 
@@ -142,7 +155,11 @@ export const makeLogFollower = (
           Effect.suspend(() => {
             known = true
             delivered.notify()
-            return Stream.runForEachChunk(store.subscribeAll(position), deliver)
+            return Stream.runForEachChunk(store.subscribeAll(position), (chunk) =>
+              Chunk.isEmpty(chunk) || chunk.length >= GATHER_BELOW
+                ? deliver(chunk)
+                : Effect.zipRight(deliver(chunk), gatherPause)
+            )
           })
         )
       )

@@ -108,7 +108,8 @@ export const makeAggregateRepository = <Event extends { readonly _tag: string },
   const maxTotalOutcomes = Math.max(1, options.maxOutcomes ?? 100_000)
   const cache = new Map<string, Loaded<State, Event>>()
   const decode = decodeRecorded(schema)
-  const encode = (event: Event) => ParseResult.encodeSync(schema)(event)
+  const encodeEvent = ParseResult.encodeSync(schema)
+  const encode = (event: Event) => encodeEvent(event)
   const emptyIndex = (): OutcomeIndex<Event> => ({ outcomes: new Map(), evictedThrough: -1, revision: -1 })
   // Never extended (its revision is never a fold's): each stream's first fold copies it.
   const emptyOutcomes: OutcomeIndex<Event> = { outcomes: new Map(), evictedThrough: -1, revision: Number.NaN }

@@ -1,28 +1,53 @@
 import { Context, Effect } from "effect"
 
 /**
- * One permit per key: effects for the same key run one at a time, different keys in parallel.
- * Entries are dropped when no fiber holds or waits for them, so memory follows active keys.
+ * One turn per key: effects for the same key run one at a time, in the order they asked, different
+ * keys in parallel. A key's entry lives only while someone holds or waits for it, so memory follows
+ * active keys. Taking a free key is one synchronous step (no semaphore, no scope): a join takes
+ * three of them (its user, the Space it enters, the Space it leaves).
  */
 export const makeKeyedLock = () => {
-  const locks = new Map<string, { semaphore: Effect.Semaphore; users: number }>()
-  return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => {
-        let entry = locks.get(key)
-        if (entry === undefined) {
-          entry = { semaphore: Effect.unsafeMakeSemaphore(1), users: 0 }
-          locks.set(key, entry)
+  /** Held keys, each with the turns waiting after its holder. */
+  const held = new Map<string, Array<() => void>>()
+  /** The holder is done: the next in line gets the key, or nobody holds it any more. */
+  const release = (key: string) => {
+    const next = held.get(key)?.shift()
+    if (next !== undefined) next()
+    else held.delete(key)
+  }
+  const acquire = (key: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const waiting = held.get(key)
+      if (waiting === undefined) {
+        held.set(key, [])
+        return Effect.void
+      }
+      return Effect.async<void>((resume) => {
+        let granted = false
+        const grant = () => {
+          granted = true
+          resume(Effect.void)
         }
-        entry.users++
-        return entry
-      }),
-      (entry) => entry.semaphore.withPermits(1)(effect),
-      (entry) =>
-        Effect.sync(() => {
-          entry.users--
-          if (entry.users === 0) locks.delete(key)
+        waiting.push(grant)
+        // Interrupted while waiting: leave the line, or pass on the key if it was handed over.
+        return Effect.sync(() => {
+          if (granted) release(key)
+          else {
+            const at = waiting.indexOf(grant)
+            if (at !== -1) waiting.splice(at, 1)
+          }
         })
+      })
+    })
+  return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(
+        restore(acquire(key)),
+        Effect.ensuring(
+          restore(effect),
+          Effect.sync(() => release(key))
+        )
+      )
     )
 }
 

@@ -79,6 +79,11 @@ export interface SpacesShape {
 
 export class Spaces extends Context.Tag("@spaces/domain/Spaces")<Spaces, SpacesShape>() {}
 
+/** The host follows nobody, as far as a decision that does not ask needs to know. */
+const followsNobody = (_user: UserId) => false
+/** No Space is live, as far as a user without a hosting pointer needs to know. */
+const liveNowhere = (_id: SpaceId) => false
+
 /** How many times a decision is retried against a newer state before giving up. */
 const MAX_ATTEMPTS = 25
 
@@ -234,25 +239,30 @@ export const makeSpacesWith = (options: SpacesOptions = {}) =>
       decider: SpaceDecider,
       repo: spaces,
       /** The clock, the rules, and whom the host follows (read only when the command needs it). */
+      // Not a generator: every decision asks for its context, and most need no read.
       contextOf: (command, state, now) =>
-        Effect.gen(function* () {
-          const needsFollows =
-            command._tag === "RaiseHand" && state.speakPolicy === "followed" && state.host !== null
-          const follows = needsFollows ? (yield* loadUser(state.host!)).follows : HashSet.empty<UserId>()
-          return { now, rules, hostFollows: (user: UserId) => HashSet.has(follows, user) }
-        })
+        command._tag === "RaiseHand" && state.speakPolicy === "followed" && state.host !== null
+          ? Effect.map(loadUser(state.host), ({ follows }) => ({
+              now,
+              rules,
+              hostFollows: (user: UserId) => HashSet.has(follows, user)
+            }))
+          : Effect.succeed({ now, rules, hostFollows: followsNobody })
     }
 
     const user: Aggregate<UserCommand, UserEvent, UserState, UserContext, UserError, ReadError> = {
       decider: UserDecider,
       repo: users,
       /** The hosting pointer is trusted only while the Space it names is live. */
-      contextOf: (_command, state, now) =>
-        Effect.gen(function* () {
-          const hosting = state.hosting
-          const hostingLive = hosting === null ? false : (yield* loadSpace(hosting)).status === "live"
-          return { now, isLive: (id: SpaceId) => id === hosting && hostingLive }
-        })
+      contextOf: (_command, state, now) => {
+        const hosting = state.hosting
+        return hosting === null
+          ? Effect.succeed({ now, isLive: liveNowhere })
+          : Effect.map(loadSpace(hosting), ({ status }) => ({
+              now,
+              isLive: (id: SpaceId) => id === hosting && status === "live"
+            }))
+      }
     }
 
     /** Who a command is recorded as: its actor, or the service or the system (scheduled commands). */

@@ -5,9 +5,29 @@ import type { ProjectionStore, Storage } from "../store/Storage.js"
 import type { RunnerStatus } from "../views.js"
 import { applyBatchToAll, CheckpointMoved, type Cursor, DecodedBatch, mergeChanges } from "./applyBatch.js"
 import type { Projection } from "./Projection.js"
+import { StepRows } from "./StepRows.js"
 
 /** Events between two progress lines while the runners are far behind (a rebuild). */
 const PROGRESS_EVERY = 100_000
+
+/**
+ * After a live batch, how long the runners let the log's new events gather before they read it
+ * again (see `liveBatchMs`). Under a burst of joins the log grows by a group commit of two or three
+ * joins per turn of the event loop, and each batch costs the views a read transaction, a write
+ * transaction (a checkpoint row per projection, a WAL write) and a wake-up of every stream
+ * downstream, whatever its size: one batch per pause instead carries the commits of the whole pause.
+ */
+export const LIVE_BATCH_MS = 10
+
+/**
+ * Waits `ms` of real time (not the Effect `Clock`: a test's `TestClock` must not hold the views
+ * back); interruptible.
+ */
+const pause = (ms: number): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
 
 /** One projection's place in the log, as the shared reader moves it. */
 export interface Runner {
@@ -26,6 +46,8 @@ interface State {
   readonly projection: Projection
   readonly storage: ProjectionStore
   readonly cursor: Cursor
+  /** The rows its steps read, kept between batches; forgotten at each (re)start. */
+  readonly rows: StepRows
   /** Why the projection stopped, once it has. */
   error: string | null
 }
@@ -50,14 +72,25 @@ export const makeRunners = (options: {
   readonly publish: (changes: ReadonlyArray<ViewChange>) => Effect.Effect<void>
   /** Called after each batch committed and when a projection stops: wakes read-your-writes waits. */
   readonly progressed: () => void
+  /**
+   * Once every projection is live, the pause after each batch before the next is read (default
+   * `LIVE_BATCH_MS`; 0: none). A write that comes after a quiet spell is applied at once; those
+   * that follow it within the pause wait for its end, together. Catching up never pauses.
+   */
+  readonly liveBatchMs?: number
 }): Runners => {
   const { storage, log, publish, progressed } = options
-  const states: ReadonlyArray<State> = options.projections.map((projection) => ({
-    projection,
-    storage: storage.projection(projection.name),
-    cursor: { position: 0, at: null },
-    error: null
-  }))
+  const liveBatchMs = options.liveBatchMs ?? LIVE_BATCH_MS
+  const states: ReadonlyArray<State> = options.projections.map((projection) => {
+    const store = storage.projection(projection.name)
+    return {
+      projection,
+      storage: store,
+      cursor: { position: 0, at: null },
+      rows: new StepRows(store.read),
+      error: null
+    }
+  })
   /**
    * The end of the log as far as known: the follower's head, or a runner's checkpoint beyond it
    * (read directly, or committed before a restart).
@@ -77,7 +110,8 @@ export const makeRunners = (options: {
   const running = () => states.filter((state) => state.error === null)
 
   /** Loads the checkpoint, dropping the rows when the projection's version changed. */
-  const start = ({ projection, storage, cursor }: State) => {
+  const start = ({ projection, storage, cursor, rows }: State) => {
+    rows.clear()
     const checkpoint = storage.checkpoint()
     if (checkpoint === undefined || checkpoint.version !== projection.version) {
       storage.reset(projection.version)
@@ -148,7 +182,8 @@ export const makeRunners = (options: {
           const end = head()
           for (const state of after) if (caughtUp(state, end)) state.storage.settle?.()
           progressed()
-          const report = lowest >= nextProgress && !after.every((state) => caughtUp(state, end))
+          const live = after.every((state) => caughtUp(state, end))
+          const report = lowest >= nextProgress && !live
           if (report) nextProgress = lowest + PROGRESS_EVERY
           return Effect.all(
             [
@@ -157,7 +192,9 @@ export const makeRunners = (options: {
               report ? progress(from, lowest) : Effect.void,
               moved === undefined
                 ? Effect.void
-                : Effect.fail(new CheckpointMoved({ projection: moved.projection.name }))
+                : Effect.fail(new CheckpointMoved({ projection: moved.projection.name })),
+              // Committed and published: what comes next gathers meanwhile (see `LIVE_BATCH_MS`).
+              live && liveBatchMs > 0 && after.length > 0 ? pause(liveBatchMs) : Effect.void
             ],
             { discard: true }
           ).pipe(Effect.as(after.length > 0))

@@ -1,8 +1,9 @@
 import type { MalformedEvent, RecordedEvent, SpaceId, TopicSlug, UserId } from "@spaces/domain"
 import { Data, Either } from "effect"
 import type { ViewChange } from "../ReadModels.js"
-import { Overlay, type ProjectionStore, type Storage, type Writes } from "../store/Storage.js"
+import { Overlay, type ProjectionStore, type ReadView, type Storage, type Writes } from "../store/Storage.js"
 import { decodeDomainEvent, type DomainEventTag, type Projection } from "./Projection.js"
+import type { StepRows } from "./StepRows.js"
 
 /** The stored checkpoint moved under the runner (another process, an operator's rebuild): reload. */
 export class CheckpointMoved extends Data.TaggedError("CheckpointMoved")<{ readonly projection: string }> {}
@@ -59,6 +60,8 @@ export interface Stepped {
   readonly changes: ReadonlyArray<ViewChange>
   /** Why the batch stopped early; the events before it are in `writes`. */
   readonly error?: MalformedEvent | StepFailed
+  /** The steps read the store's rows (or `rows`), not its copy or staged rows: `writes` are all of them. */
+  readonly overStore: boolean
 }
 
 /** The steps' `emit` when nobody listens (a rebuild): no change is kept. */
@@ -75,7 +78,11 @@ export const stepBatch = (
   storage: ProjectionStore,
   cursor: Cursor,
   batch: DecodedBatch,
-  options: { readonly collectChanges?: boolean } = {}
+  options: {
+    readonly collectChanges?: boolean
+    /** Where the steps read the stored rows, when not from the store's copy: see `StepRows`. */
+    readonly rows?: ReadView
+  } = {}
 ): Stepped => {
   // Staged (a rebuild from scratch): straight into the staged rows, a failed event undone.
   const staged = storage.stagedTx?.()
@@ -83,9 +90,11 @@ export const stepBatch = (
   const overlay =
     staged !== undefined
       ? undefined
-      : copy === undefined
-        ? new Overlay(storage.read)
-        : new Overlay(copy, false)
+      : copy !== undefined
+        ? new Overlay(copy, false)
+        : options.rows !== undefined
+          ? new Overlay(options.rows, false)
+          : new Overlay(storage.read)
   const tx = staged?.tx ?? (overlay as Overlay)
   const changes: Array<ViewChange> = []
   const emit = options.collectChanges === false ? ignore : (change: ViewChange) => void changes.push(change)
@@ -123,7 +132,14 @@ export const stepBatch = (
     at = recorded.metadata.recordedAt
     applied++
   }
-  const stepped = { writes: overlay?.writes ?? new Map(), to: position, at, applied, changes }
+  const stepped = {
+    writes: overlay?.writes ?? new Map(),
+    to: position,
+    at,
+    applied,
+    changes,
+    overStore: staged === undefined && copy === undefined
+  }
   return error === undefined ? stepped : { ...stepped, error }
 }
 
@@ -160,6 +176,8 @@ export const applyBatch = (
 export interface Placed {
   readonly projection: Projection
   readonly cursor: Cursor
+  /** The rows its steps read, kept between batches (a live runner's): taught what each commit wrote. */
+  readonly rows?: StepRows
 }
 
 /**
@@ -175,8 +193,14 @@ export const applyBatchToAll = (
   options: { readonly collectChanges?: boolean } = {}
 ): ReadonlyArray<{ readonly outcome: Stepped; readonly refused: boolean }> => {
   const stepAll = () =>
-    placed.map(({ projection, cursor }) =>
-      stepBatch(projection, storage.projection(projection.name), cursor, batch, options)
+    placed.map(({ projection, cursor, rows }) =>
+      stepBatch(
+        projection,
+        storage.projection(projection.name),
+        cursor,
+        batch,
+        rows === undefined ? options : { ...options, rows: rows.view }
+      )
     )
   const stepped = storage.snapshot === undefined ? stepAll() : storage.snapshot(stepAll)
   const moving = placed.flatMap((p, i) => ((stepped[i] as Stepped).to > p.cursor.position ? [i] : []))
@@ -189,12 +213,17 @@ export const applyBatchToAll = (
   )
   const refused = new Set<number>()
   moving.forEach((i, k) => {
-    const { cursor } = placed[i] as Placed
-    const { to, at } = stepped[i] as Stepped
-    if (committed[k] !== true) refused.add(i)
-    else {
+    const { cursor, rows } = placed[i] as Placed
+    const { to, at, writes, overStore } = stepped[i] as Stepped
+    if (committed[k] !== true) {
+      refused.add(i)
+      rows?.clear()
+    } else {
       cursor.position = to
       cursor.at = at
+      // Stepped over the store's copy or staged rows: what reached the database is not in `writes`.
+      if (overStore) rows?.learn(writes)
+      else rows?.clear()
     }
   })
   return stepped.map((outcome, i) => ({ outcome, refused: refused.has(i) }))
