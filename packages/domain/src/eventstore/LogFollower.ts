@@ -110,8 +110,13 @@ const readFrom = (
 export const GATHER_MS = 10
 /** A chunk this long or longer is a backlog being read: no pause, read on. */
 const GATHER_BELOW = 512
-/** Effect's live clock, whatever clock the fiber has: a pause of delivery, not a domain decision. */
-const gatherPause: Effect.Effect<void> = Effect.withClock(Effect.sleep(GATHER_MS), Clock.make())
+/**
+ * Sleeps `ms` on Effect's live clock, whatever clock the fiber has: for a pause of delivery (not a
+ * domain decision), which a test's `TestClock` must not hold back. Interruptible.
+ */
+export const sleepRealTime = (ms: number): Effect.Effect<void> =>
+  Effect.withClock(Effect.sleep(ms), Clock.make())
+const gatherPause = sleepRealTime(GATHER_MS)
 
 /** Events delivered per pull at most, so that one pull of a long backlog stays a bounded batch. */
 const MAX_CHUNK = 8192

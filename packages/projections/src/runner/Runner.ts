@@ -1,4 +1,4 @@
-import type { LogFollowerShape, LogHead, RecordedEvent } from "@spaces/domain"
+import { type LogFollowerShape, type LogHead, type RecordedEvent, sleepRealTime } from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
 import type { ViewChange } from "../ReadModels.js"
 import type { ProjectionStore, Storage } from "../store/Storage.js"
@@ -18,16 +18,6 @@ const PROGRESS_EVERY = 100_000
  * downstream, whatever its size: one batch per pause instead carries the commits of the whole pause.
  */
 export const LIVE_BATCH_MS = 10
-
-/**
- * Waits `ms` of real time (not the Effect `Clock`: a test's `TestClock` must not hold the views
- * back); interruptible.
- */
-const pause = (ms: number): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const timer = setTimeout(() => resume(Effect.void), ms)
-    return Effect.sync(() => clearTimeout(timer))
-  })
 
 /** One projection's place in the log, as the shared reader moves it. */
 export interface Runner {
@@ -194,7 +184,7 @@ export const makeRunners = (options: {
                 ? Effect.void
                 : Effect.fail(new CheckpointMoved({ projection: moved.projection.name })),
               // Committed and published: what comes next gathers meanwhile (see `LIVE_BATCH_MS`).
-              live && liveBatchMs > 0 && after.length > 0 ? pause(liveBatchMs) : Effect.void
+              live && liveBatchMs > 0 && after.length > 0 ? sleepRealTime(liveBatchMs) : Effect.void
             ],
             { discard: true }
           ).pipe(Effect.as(after.length > 0))
