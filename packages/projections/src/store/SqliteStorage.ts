@@ -7,11 +7,13 @@ import {
   type Checkpoint,
   type Commit,
   DELETED,
+  type DeferredTables,
   type ProjectionStore,
   type ReadView,
   type StagedTx,
   type Tx,
   type Storage,
+  type WholeTx,
   type Writes
 } from "./Storage.js"
 
@@ -162,7 +164,7 @@ class RowsCopy {
    * row it replaced until the next `begin` (four slots of a flat array, no object per write), so
    * that an event that fails half-way is undone.
    */
-  staged(): StagedTx {
+  staged(deferred: ReadonlySet<string> | undefined): StagedTx {
     // Its length is `n`, not the array's: emptying an array frees its storage, and every event
     // would allocate it again.
     const undo: Array<unknown> = []
@@ -178,9 +180,11 @@ class RowsCopy {
       get: this.view.get,
       scan: this.view.scan,
       put: (table, part, id, value) => {
+        if (deferred?.has(table) === true) return
         remember(table, part, id, this.set(table, part, id, value))
       },
       del: (table, part, id) => {
+        if (deferred?.has(table) === true) return
         const before = this.del(table, part, id)
         if (before !== undefined) remember(table, part, id, before)
       }
@@ -201,6 +205,25 @@ class RowsCopy {
           else this.set(table, part, id, before)
         }
         n = 0
+      }
+    }
+  }
+
+  /** Writes straight into the rows (no undo), and lists a table's rows: a deferred table's `write`. */
+  whole(): WholeTx {
+    const tables = this.tables
+    return {
+      get: this.view.get,
+      scan: this.view.scan,
+      put: (table, part, id, value) => {
+        this.set(table, part, id, value)
+      },
+      del: (table, part, id) => {
+        this.del(table, part, id)
+      },
+      rows: function* <V>(table: string) {
+        for (const [part, rows] of tables.get(table) ?? [])
+          for (const [id, row] of rows) yield [part, id, rowValue(row) as V] as const
       }
     }
   }
@@ -348,7 +371,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
      * encoded once on publish; a row put and deleted before it is never written), and `position`
      * is where they got to; the stored checkpoint stays at 0 until `publish`.
      */
-    let staged: { readonly version: number; position: number } | undefined
+    let staged: { readonly version: number; position: number; readonly deferred?: DeferredTables } | undefined
     /** `copy.staged()`, made once per staged reset. */
     let stagedTx: StagedTx | undefined
 
@@ -360,18 +383,20 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
 
     const stage = (
       into: RowsCopy,
-      at: { readonly version: number; position: number },
+      at: { readonly version: number; position: number; readonly deferred?: DeferredTables },
       writes: Writes,
       from: number,
       to: number,
       version: number
     ): boolean => {
       if (from !== at.position || version !== at.version || !stillStaged(version)) return false
+      const deferred = at.deferred?.tables
       for (const [table, parts] of writes)
-        for (const [part, rows] of parts)
-          for (const [id, value] of rows)
-            if (value === DELETED) into.del(table, part, id)
-            else into.set(table, part, id, value)
+        if (deferred?.has(table) !== true)
+          for (const [part, rows] of parts)
+            for (const [id, value] of rows)
+              if (value === DELETED) into.del(table, part, id)
+              else into.set(table, part, id, value)
       at.position = to
       return true
     }
@@ -453,6 +478,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       if (copy === undefined) return false
       let done = false
       try {
+        at.deferred?.write(copy.whole())
         done = writeStaged.immediate(copy, at)
         // Queries made while it was staged cached what was there then (nothing): forget it.
         if (done) cache.dropProjection(name)
@@ -476,14 +502,16 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         stagedTx = undefined
         reset.immediate(version)
         copy = new RowsCopy()
-        if (options?.staged === true) staged = { version, position: 0 }
+        const deferred = options?.deferred
+        if (options?.staged === true)
+          staged = deferred === undefined ? { version, position: 0 } : { version, position: 0, deferred }
       },
       commit: (writes, from, to, version) =>
         commitAll([{ projection: name, writes, from, to, version }])[0] === true,
       stepRead: () => copy?.view,
       stagedTx: () => {
         if (staged === undefined || copy === undefined) return undefined
-        stagedTx ??= copy.staged()
+        stagedTx ??= copy.staged(staged.deferred?.tables)
         return stagedTx
       },
       publish,
