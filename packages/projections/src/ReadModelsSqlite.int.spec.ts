@@ -63,7 +63,12 @@ const rowsOf = (viewsPath: string) => {
   const db = new Database(viewsPath, { readonly: true })
   try {
     return {
-      rows: db.prepare("SELECT ns, part, id, value FROM rm_rows ORDER BY ns, part, id").raw(true).all(),
+      rows: db
+        .prepare<[], [string, string, string, string]>(
+          "SELECT ns, part, id, value FROM rm_rows ORDER BY ns, part, id"
+        )
+        .raw(true)
+        .all(),
       checkpoints: db.prepare("SELECT * FROM rm_checkpoints ORDER BY projection").raw(true).all()
     }
   } finally {
