@@ -78,6 +78,8 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
     speaking: boolean | undefined
   ) => {
     if (pushed) {
+      // A staged rebuild makes the inbox rows at its end: nothing to fan out now.
+      if (tx.deferred?.has(INBOX) === true) return
       const followers = followersOf(tx, user)
       const id = inboxId(spaceId, user)
       for (const follower of followers) setInbox(tx, follower, id, speaking)
@@ -126,11 +128,12 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
       if (count <= 1) tx.del(FOLLOWER_COUNT, followee, "")
       else tx.put(FOLLOWER_COUNT, followee, "", count - 1)
     }
+    emit({ _tag: "Feed", users: [follower] })
+    if (tx.deferred?.has(INBOX) === true) return
     // Pulled presences are matched against follows at read time; pushed ones are copied here.
     for (const [spaceId, presence] of tx.scan<Presence>(PRESENCE, followee))
       if (presence.pushed)
         setInbox(tx, follower, inboxId(spaceId, followee), follows ? presence.speaking : undefined)
-    emit({ _tag: "Feed", users: [follower] })
   }
 
   const step = (tx: Tx, event: DomainEvent, emit: Emit) => {

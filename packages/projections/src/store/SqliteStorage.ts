@@ -179,6 +179,7 @@ class RowsCopy {
     const tx: Tx = {
       get: this.view.get,
       scan: this.view.scan,
+      ...(deferred === undefined ? {} : { deferred }),
       put: (table, part, id, value) => {
         if (deferred?.has(table) === true) return
         remember(table, part, id, this.set(table, part, id, value))

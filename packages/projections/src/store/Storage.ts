@@ -46,6 +46,11 @@ export interface Tx extends ReadView {
   /** Values are treated as immutable: never change an object after `put` or one returned by `get`. */
   readonly put: (table: string, part: string, id: string, value: unknown) => void
   readonly del: (table: string, part: string, id: string) => void
+  /**
+   * The tables whose writes this transaction drops, to be made once later (a staged rebuild's
+   * `DeferredTables`): a step may skip working out what it would write to them.
+   */
+  readonly deferred?: ReadonlySet<string>
 }
 
 /**
