@@ -102,6 +102,13 @@ const inOrder = (keys: Iterable<string>): boolean => {
   return true
 }
 
+const byFirst = (a: readonly [string, unknown], b: readonly [string, unknown]) =>
+  a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
+
+/** A map's entries in key order: the map itself when its keys already are (a single row often is). */
+const inKeyOrder = <V>(map: Map<string, V>): Iterable<[string, V]> =>
+  map.size < 2 || inOrder(map.keys()) ? map : [...map].sort(byFirst)
+
 /**
  * Every row of one projection, kept while the projection catches up from a reset: the rows were
  * all written through this store since the reset dropped them, so a key missing here is missing in
@@ -246,12 +253,9 @@ class RowsCopy {
       return json
     }
     for (const table of [...this.tables.keys()].sort()) {
-      const parts = this.tables.get(table) as Parts
-      for (const part of inOrder(parts.keys()) ? parts.keys() : [...parts.keys()].sort()) {
-        const rows = parts.get(part) as Rows
-        for (const id of inOrder(rows.keys()) ? rows.keys() : [...rows.keys()].sort())
-          f(table, part, id, jsonOf(rows.get(id)))
-      }
+      // Entries, not keys looked up again: a lookup in a map of 100,000 partitions is a cache miss.
+      for (const [part, rows] of inKeyOrder(this.tables.get(table) as Parts))
+        if (rows.size > 0) for (const [id, row] of inKeyOrder(rows)) f(table, part, id, jsonOf(row))
     }
   }
 
