@@ -275,6 +275,13 @@ class RowsCopy {
   }
 }
 
+/** Where a staged reset's commits got to (the stored checkpoint stays at 0), and its deferred tables. */
+interface StagedAt {
+  readonly version: number
+  position: number
+  readonly deferred?: DeferredTables
+}
+
 export interface SqliteStorageOptions {
   /** The read models' database file (created with its directory), or `":memory:"`. */
   readonly path: string
@@ -376,7 +383,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
      * encoded once on publish; a row put and deleted before it is never written), and `position`
      * is where they got to; the stored checkpoint stays at 0 until `publish`.
      */
-    let staged: { readonly version: number; position: number; readonly deferred?: DeferredTables } | undefined
+    let staged: StagedAt | undefined
     /** `copy.staged()`, made once per staged reset. */
     let stagedTx: StagedTx | undefined
 
@@ -388,7 +395,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
 
     const stage = (
       into: RowsCopy,
-      at: { readonly version: number; position: number; readonly deferred?: DeferredTables },
+      at: StagedAt,
       writes: Writes,
       from: number,
       to: number,
@@ -450,30 +457,28 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       setCheckpoint.run(name, version, 0, null)
     })
 
-    const writeStaged = db.transaction(
-      (rows: RowsCopy, at: { readonly version: number; position: number }) => {
-        if (!stillStaged(at.version)) return false
-        // Many rows per statement: one call into SQLite per `PUT_MANY` rows, not per row.
-        const args: Array<string> = []
-        let table = ""
-        let space = ""
-        rows.eachRow((t, part, id, json) => {
-          if (t !== table) {
-            table = t
-            space = ns(t)
-          }
-          args.push(space, part, id, json)
-          if (args.length === PUT_MANY * 4) {
-            putMany.run(args)
-            args.length = 0
-          }
-        })
-        for (let i = 0; i < args.length; i += 4)
-          putRow.run(args[i] as string, args[i + 1] as string, args[i + 2] as string, args[i + 3] as string)
-        if (at.position > 0) moveCheckpoint.run(at.position, name, 0, at.version)
-        return true
-      }
-    )
+    const writeStaged = db.transaction((rows: RowsCopy, at: StagedAt) => {
+      if (!stillStaged(at.version)) return false
+      // Many rows per statement: one call into SQLite per `PUT_MANY` rows, not per row.
+      const args: Array<string> = []
+      let table = ""
+      let space = ""
+      rows.eachRow((t, part, id, json) => {
+        if (t !== table) {
+          table = t
+          space = ns(t)
+        }
+        args.push(space, part, id, json)
+        if (args.length === PUT_MANY * 4) {
+          putMany.run(args)
+          args.length = 0
+        }
+      })
+      for (let i = 0; i < args.length; i += 4)
+        putRow.run(args[i] as string, args[i + 1] as string, args[i + 2] as string, args[i + 3] as string)
+      if (at.position > 0) moveCheckpoint.run(at.position, name, 0, at.version)
+      return true
+    })
 
     /** Writes what is staged, then goes on as an ordinary store (its copy now matching the database). */
     const publish = (): boolean => {
