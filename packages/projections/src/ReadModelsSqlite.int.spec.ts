@@ -2,18 +2,25 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { defaultRoomRules, EventStore, type EventStoreShape, makeInMemoryEventStore } from "@spaces/domain"
+import {
+  defaultRoomRules,
+  EventStore,
+  type EventStoreShape,
+  makeInMemoryEventStore,
+  type UserId
+} from "@spaces/domain"
 import { makeSqliteEventStore } from "@spaces/eventstore"
 import Database from "better-sqlite3"
 import { Effect, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import { makeReadModels, projections, queriesOf } from "./ReadModelsLive.js"
+import { makeReadModels, projections, queriesOf, type ReadModelsOptions } from "./ReadModelsLive.js"
 import type { Projection } from "./runner/Projection.js"
 import { rebuildProjection, rebuildProjections } from "./runner/rebuild.js"
 import { makeMemoryStorage } from "./store/MemoryStorage.js"
 import { makeSqliteStorage } from "./store/SqliteStorage.js"
 import { snapshot } from "./testing/compare.js"
 import { spaceCreatedData } from "./testing/rawEvents.js"
+import { benchEvent, benchUser, spaceLife } from "./testing/benchLog.js"
 import { seedLog } from "./testing/seed.js"
 
 const NOW = Date.UTC(2026, 10, 25)
@@ -31,14 +38,18 @@ const expected = (store: EventStoreShape) =>
   })
 
 /** Runs the SQLite read models over `store` until they reach its head; answers their snapshot. */
-const caughtUp = (store: EventStoreShape, viewsPath: string) =>
+const caughtUp = (
+  store: EventStoreShape,
+  viewsPath: string,
+  options: ReadModelsOptions = { fanOutThreshold: 2 }
+) =>
   Effect.scoped(
     Effect.gen(function* () {
       const storage = yield* Effect.acquireRelease(
         Effect.sync(() => makeSqliteStorage({ path: viewsPath })),
         (s) => Effect.sync(s.close)
       )
-      const readModels = yield* makeReadModels(storage, { fanOutThreshold: 2 }).pipe(
+      const readModels = yield* makeReadModels(storage, options).pipe(
         Effect.provideService(EventStore, store)
       )
       const head = yield* headOf(store)
@@ -52,7 +63,12 @@ const rowsOf = (viewsPath: string) => {
   const db = new Database(viewsPath, { readonly: true })
   try {
     return {
-      rows: db.prepare("SELECT ns, part, id, value FROM rm_rows ORDER BY ns, part, id").raw(true).all(),
+      rows: db
+        .prepare<[], [string, string, string, string]>(
+          "SELECT ns, part, id, value FROM rm_rows ORDER BY ns, part, id"
+        )
+        .raw(true)
+        .all(),
       checkpoints: db.prepare("SELECT * FROM rm_checkpoints ORDER BY projection").raw(true).all()
     }
   } finally {
@@ -95,6 +111,34 @@ const killAt = (logPath: string, viewsPath: string, at: number) =>
     child.on("exit", () => resolve(killedAt ?? last))
     child.on("error", reject)
   })
+
+/**
+ * Appends a Space left live at the end, whose people are followed (the generated histories
+ * rarely end with someone followed on air): the feed's inbox rows that survive a rebuild.
+ */
+const liveTail = (store: EventStoreShape) => {
+  const at = Date.UTC(2026, 10, 25)
+  const fans = ["fan0", "fan1", "fan2"].map((fan, f) =>
+    store.append(
+      `user-${fan}`,
+      Array.from({ length: 12 }, (_, l) =>
+        benchEvent(
+          { _tag: "UserFollowed", user: benchUser(f), followee: `live${l * 5 + f}` as UserId, at },
+          at
+        )
+      ),
+      "any"
+    )
+  )
+  const life = spaceLife({
+    index: 900,
+    at,
+    host: "live0" as UserId,
+    listener: (l) => `live${l}` as UserId,
+    ends: false
+  })
+  return Effect.all([...fans, store.append("space-s900", life, "no_stream")], { discard: true })
+}
 
 describe("read models in SQLite", () => {
   it("equal the in-memory rebuild, and survive a restart from their checkpoints", async () => {
@@ -167,27 +211,41 @@ describe("read models in SQLite", () => {
     const store = makeSqliteEventStore({ path: join(dir, "log.sqlite"), pageSize: 64 })
     try {
       await Effect.runPromise(seedLog(store, 2_000, 5))
-      const incremental = join(dir, "incremental.sqlite")
-      const want = await Effect.runPromise(caughtUp(store, incremental))
-      // copyMaxRows 20: each projection's staged rows go to the database once its copy
-      // outgrows 20 rows, and the rest of the rebuild writes batch by batch.
-      for (const [file, copyMaxRows] of [
-        ["whole.sqlite", undefined],
-        ["part-way.sqlite", 20]
+      await Effect.runPromise(liveTail(store))
+      // Thresholds of 2: most presences pulled, large notification audiences in streams; of
+      // 1,000: every presence fanned out to the followers' inboxes (the feed's deferred rows).
+      for (const [name, options] of [
+        ["small", { fanOutThreshold: 2, notifications: { fanOutThreshold: 2 } }],
+        ["large", { fanOutThreshold: 1_000 }]
       ] as const) {
-        const path = join(dir, file)
-        const storage = makeSqliteStorage(copyMaxRows === undefined ? { path } : { path, copyMaxRows })
-        try {
-          await Effect.runPromise(rebuildProjections(store, storage, projections({ fanOutThreshold: 2 })))
-          expect(await Effect.runPromise(snapshot(queriesOf(storage, defaultRoomRules), NOW))).toStrictEqual(
-            want
-          )
-        } finally {
-          storage.close()
+        const incremental = join(dir, `${name}-incremental.sqlite`)
+        const want = await Effect.runPromise(caughtUp(store, incremental, options))
+        // copyMaxRows 20: each projection's staged rows go to the database once its copy
+        // outgrows 20 rows, and the rest of the rebuild writes batch by batch.
+        for (const [file, copyMaxRows] of [
+          [`${name}-whole.sqlite`, undefined],
+          [`${name}-part-way.sqlite`, 20]
+        ] as const) {
+          const path = join(dir, file)
+          const storage = makeSqliteStorage(copyMaxRows === undefined ? { path } : { path, copyMaxRows })
+          try {
+            await Effect.runPromise(rebuildProjections(store, storage, projections(options)))
+            expect(
+              await Effect.runPromise(snapshot(queriesOf(storage, defaultRoomRules), NOW))
+            ).toStrictEqual(want)
+          } finally {
+            storage.close()
+          }
+          const rebuilt = rowsOf(path)
+          expect(rebuilt.rows.length).toBeGreaterThan(100)
+          expect(rebuilt).toStrictEqual(rowsOf(incremental))
         }
-        const rebuilt = rowsOf(path)
-        expect(rebuilt.rows.length).toBeGreaterThan(100)
-        expect(rebuilt).toStrictEqual(rowsOf(incremental))
+        const count = (ns: string) => rowsOf(incremental).rows.filter((row) => row[0] === ns).length
+        // Both kinds of rows are there to compare: inbox rows of Spaces live at the end, and
+        // notifications in members' inboxes and in large audiences' streams.
+        expect(count("feed.inbox")).toBeGreaterThan(10)
+        expect(count("notifications.inbox")).toBeGreaterThan(5)
+        if (name === "small") expect(count("notifications.stream")).toBeGreaterThan(0)
       }
     } finally {
       store.close()

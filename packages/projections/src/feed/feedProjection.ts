@@ -2,7 +2,7 @@ import type { SpaceId, UserId } from "@spaces/domain"
 import type { ViewChange } from "../ReadModels.js"
 import type { DomainEvent, DomainEventTag, Projection } from "../runner/Projection.js"
 import { spaceEventsReadBy } from "../spaceEventReaders.js"
-import type { Tx } from "../store/Storage.js"
+import type { DeferredTables, Tx } from "../store/Storage.js"
 
 /**
  * The live bar, fanned out on write for most people and on read for the few with many followers.
@@ -78,6 +78,8 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
     speaking: boolean | undefined
   ) => {
     if (pushed) {
+      // A staged rebuild makes the inbox rows at its end: nothing to fan out now.
+      if (tx.deferred?.has(INBOX) === true) return
       const followers = followersOf(tx, user)
       const id = inboxId(spaceId, user)
       for (const follower of followers) setInbox(tx, follower, id, speaking)
@@ -126,11 +128,12 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
       if (count <= 1) tx.del(FOLLOWER_COUNT, followee, "")
       else tx.put(FOLLOWER_COUNT, followee, "", count - 1)
     }
+    emit({ _tag: "Feed", users: [follower] })
+    if (tx.deferred?.has(INBOX) === true) return
     // Pulled presences are matched against follows at read time; pushed ones are copied here.
     for (const [spaceId, presence] of tx.scan<Presence>(PRESENCE, followee))
       if (presence.pushed)
         setInbox(tx, follower, inboxId(spaceId, followee), follows ? presence.speaking : undefined)
-    emit({ _tag: "Feed", users: [follower] })
   }
 
   const step = (tx: Tx, event: DomainEvent, emit: Emit) => {
@@ -165,11 +168,30 @@ export const feedProjection = (options: FeedOptions = {}): Projection => {
     }
   }
 
+  /**
+   * A viewer's inbox row for a Space and a person they follow holds whether that person, present
+   * there and fanned out, is on stage: a function of the presences and the follows alone (each
+   * entry, stage change, exit, follow and unfollow keeps it so). A staged rebuild makes the rows
+   * once from the final presences instead of writing and deleting a row per follower at every
+   * entry and exit.
+   */
+  const deferred: DeferredTables = {
+    tables: new Set([INBOX]),
+    write: (tx) => {
+      for (const [user, spaceId, presence] of tx.rows<Presence>(PRESENCE)) {
+        if (!presence.pushed) continue
+        const id = inboxId(spaceId, user)
+        for (const [follower] of tx.scan<1>(FOLLOWERS, user)) setInbox(tx, follower, id, presence.speaking)
+      }
+    }
+  }
+
   return {
     name: FEED,
     // 2: an inbox row per followed person in a Space (was: one per Space, rewritten on each change).
     version: 2,
     handles: new Set<DomainEventTag>(["UserFollowed", "UserUnfollowed", ...spaceEventsReadBy("feed")]),
-    step
+    step,
+    deferred
   }
 }

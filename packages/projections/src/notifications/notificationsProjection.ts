@@ -28,8 +28,13 @@ export const N_FOLLOWER_COUNT = "followerCount"
 export const BIG = "big"
 /** audience (an author, or `<spaceId> <role>`) → id → the notification, for a large audience. */
 export const STREAM = "stream"
-/** user → id → the notification, for a small audience. */
+/**
+ * user → id → 1, for a small audience: the member's row names the notification, which is stored
+ * once in `NOTES` (a copy per member made a rebuild write each notification up to 2,000 times).
+ */
 export const INBOX = "inbox"
+/** "" → id → the notification, for those in members' inboxes (a large audience's is in its stream). */
+export const NOTES = "notes"
 /** `<spaceId> <role>` → user → 1: the Space audiences (reminder holders, participants). */
 export const MEMBERS = "members"
 export const MEMBER_COUNT = "memberCount"
@@ -106,8 +111,16 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
     ...extra
   })
 
+  /** Stores `row` once, and a row naming it in the inbox of each of `members`. */
+  const toInboxes = (tx: Tx, row: NotificationRow, members: ReadonlyArray<UserId>) => {
+    // One id string for every member's row: made (and hashed) once, not per member.
+    const id = rowId(row.id)
+    tx.put(NOTES, "", id, row)
+    for (const member of members) tx.put(INBOX, member, id, 1)
+  }
+
   const toUser = (tx: Tx, emit: Emit, user: UserId, row: NotificationRow) => {
-    tx.put(INBOX, user, rowId(row.id), row)
+    toInboxes(tx, row, [user])
     emit({ _tag: "Notified", notification: row, audience: { _tag: "Users", users: [user] } })
   }
 
@@ -117,9 +130,7 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
     const row = build()
     if (count < threshold) {
       const followers = tx.scan<number>(N_FOLLOWERS, author).map(([f]) => f as UserId)
-      // One id string for every member's row: made (and hashed) once, not per member.
-      const id = rowId(row.id)
-      for (const follower of followers) tx.put(INBOX, follower, id, row)
+      toInboxes(tx, row, followers)
       emit({ _tag: "Notified", notification: row, audience: { _tag: "Users", users: followers } })
     } else {
       tx.put(STREAM, author, rowId(row.id), row)
@@ -160,10 +171,10 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
         .scan(MEMBERS, audience)
         .map(([user]) => user as UserId)
         .filter((user) => user !== row.actor)
-      const id = rowId(row.id)
-      for (const member of members) tx.put(INBOX, member, id, row)
-      if (members.length > 0)
+      if (members.length > 0) {
+        toInboxes(tx, row, members)
         emit({ _tag: "Notified", notification: row, audience: { _tag: "Users", users: members } })
+      }
       close(tx, audience)
     } else {
       tx.put(STREAM, audience, rowId(row.id), row)
@@ -301,7 +312,8 @@ export const notificationsProjection = (options: NotificationsOptions = {}): Pro
 
   return {
     name: NOTIFICATIONS,
-    version: 1,
+    // 2: inbox rows name the notification, stored once in NOTES (was: a copy of it per member).
+    version: 2,
     handles: new Set<DomainEventTag>([
       "UserFollowed",
       "UserUnfollowed",

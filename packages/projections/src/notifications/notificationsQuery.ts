@@ -9,9 +9,11 @@ import {
   MEMBER_OF,
   MEMBERS,
   N_FOLLOWERS,
+  NOTES,
   PUSH,
   PUSHERS,
   READ,
+  rowId,
   STREAM
 } from "./notificationsProjection.js"
 
@@ -19,24 +21,51 @@ export const DEFAULT_NOTIFICATIONS_LIMIT = 20
 export const MAX_NOTIFICATIONS_LIMIT = 100
 
 /**
+ * One of a viewer's notifications: from their inbox, only its id (the row names it: its text is
+ * read only if it is shown); from a stream, the notification itself.
+ */
+type Listed = number | NotificationRow
+
+const idOf = (listed: Listed) => (typeof listed === "number" ? listed : listed.id)
+
+/**
  * Every notification of `viewer`, newest first: their inbox merged with the streams of the large
  * audiences they are in (the big authors they follow, from when they followed; the Space audiences
  * they joined, except what they did themselves).
  */
-export const allNotificationsOf = (view: ReadView, viewer: UserId): Array<NotificationRow> => {
-  const rows: Array<NotificationRow> = view.scan<NotificationRow>(INBOX, viewer).map(([, row]) => row)
+const listOf = (view: ReadView, viewer: UserId): Array<Listed> => {
+  // Inbox row ids are the notification ids, zero-padded.
+  const listed: Array<Listed> = view.scan(INBOX, viewer).map(([id]) => Number(id))
   for (const [author] of view.scan(BIG, "")) {
     const since = view.get<number>(N_FOLLOWERS, author, viewer)
     if (since === undefined) continue
-    for (const [, row] of view.scan<NotificationRow>(STREAM, author)) if (row.id > since) rows.push(row)
+    for (const [, row] of view.scan<NotificationRow>(STREAM, author)) if (row.id > since) listed.push(row)
   }
   for (const [audience] of view.scan(MEMBER_OF, viewer))
     for (const [, row] of view.scan<NotificationRow>(STREAM, audience))
-      if (row.actor !== viewer) rows.push(row)
-  return rows.sort((a, b) => b.id - a.id)
+      if (row.actor !== viewer) listed.push(row)
+  return listed.sort((a, b) => idOf(b) - idOf(a))
 }
 
+/** The notifications of `listed`, in its order (an inbox's read from `NOTES`). */
+const rowsOf = (view: ReadView, listed: ReadonlyArray<Listed>): Array<NotificationRow> =>
+  listed.flatMap((l) => {
+    if (typeof l !== "number") return [l]
+    const row = view.get<NotificationRow>(NOTES, "", rowId(l))
+    return row === undefined ? [] : [row]
+  })
+
+/** Every notification of `viewer`, newest first (see `listOf`). */
+export const allNotificationsOf = (view: ReadView, viewer: UserId): Array<NotificationRow> =>
+  rowsOf(view, listOf(view, viewer))
+
 export const readUpToOf = (view: ReadView, viewer: UserId) => view.get<number>(READ, viewer, "") ?? 0
+
+const unreadOf = (listed: ReadonlyArray<Listed>, readUpTo: number) => {
+  let unread = 0
+  for (const l of listed) if (idOf(l) > readUpTo) unread++
+  return unread
+}
 
 /** One page, older than `before` (newest first), with the unread count of the whole list. */
 export const notificationsOf = (
@@ -44,17 +73,17 @@ export const notificationsOf = (
   viewer: UserId,
   options: { readonly before?: number; readonly limit?: number } = {}
 ): NotificationsPage => {
-  const all = allNotificationsOf(view, viewer)
+  const all = listOf(view, viewer)
   const readUpTo = readUpToOf(view, viewer)
   const limit = options.limit ?? DEFAULT_NOTIFICATIONS_LIMIT
   const before = options.before
-  const older = before === undefined ? all : all.filter((row) => row.id < before)
-  const page = older.slice(0, limit)
+  const older = before === undefined ? all : all.filter((l) => idOf(l) < before)
+  const page = rowsOf(view, older.slice(0, limit))
   const withRead = (row: NotificationRow): Notification => ({ ...row, read: row.id <= readUpTo })
   return {
     notifications: page.map(withRead),
     nextCursor: older.length > limit ? (page[page.length - 1]?.id ?? null) : null,
-    unread: all.filter((row) => row.id > readUpTo).length,
+    unread: unreadOf(all, readUpTo),
     readUpTo
   }
 }
@@ -62,8 +91,10 @@ export const notificationsOf = (
 /** `viewer`'s notifications newer than `after`, oldest first (a live stream's catch-up). */
 export const notificationsAfter = (view: ReadView, viewer: UserId, after: number) => {
   const readUpTo = readUpToOf(view, viewer)
-  return allNotificationsOf(view, viewer)
-    .filter((row) => row.id > after)
+  return rowsOf(
+    view,
+    listOf(view, viewer).filter((l) => idOf(l) > after)
+  )
     .reverse()
     .map((row): Notification => ({ ...row, read: row.id <= readUpTo }))
 }
@@ -133,7 +164,7 @@ export const notificationQueries = (view: ReadView): NotificationQueries => ({
   unread: (user) =>
     Effect.sync(() => {
       const readUpTo = readUpToOf(view, user)
-      return { unread: allNotificationsOf(view, user).filter((row) => row.id > readUpTo).length, readUpTo }
+      return { unread: unreadOf(listOf(view, user), readUpTo), readUpTo }
     }),
   reaches: (change, user) => Effect.sync(() => reaches(view, change.audience, change.notification, user)),
   pushSubscriptions: (user) => Effect.sync(() => pushSubscriptionsOf(view, user)),

@@ -9,7 +9,7 @@ import {
 } from "@spaces/domain"
 import type { Either } from "effect"
 import type { ViewChange } from "../ReadModels.js"
-import type { Tx } from "../store/Storage.js"
+import type { DeferredTables, Tx } from "../store/Storage.js"
 
 /** Every event the projections read: a Space's (`space-<id>`) or a user's (`user-<id>`). */
 export type DomainEvent = SpaceEvent | UserEvent
@@ -27,6 +27,8 @@ export interface Projection {
   readonly version: number
   readonly handles: ReadonlySet<DomainEventTag>
   readonly step: (tx: Tx, event: DomainEvent, emit: (change: ViewChange) => void) => void
+  /** Tables a staged rebuild may make once at the end instead of event by event (see `DeferredTables`). */
+  readonly deferred?: DeferredTables
 }
 
 const decodeSpace = decodeRecorded(SpaceEvent)

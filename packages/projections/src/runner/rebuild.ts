@@ -28,7 +28,10 @@ export const rebuildProjections = (
 ) =>
   Effect.gen(function* () {
     const placed = projections.map((projection): Placed => {
-      storage.projection(projection.name).reset(projection.version, { staged: true })
+      const { deferred } = projection
+      storage
+        .projection(projection.name)
+        .reset(projection.version, deferred === undefined ? { staged: true } : { staged: true, deferred })
       return { projection, cursor: { position: 0, at: null } }
     })
     let position = 0

@@ -7,11 +7,13 @@ import {
   type Checkpoint,
   type Commit,
   DELETED,
+  type DeferredTables,
   type ProjectionStore,
   type ReadView,
   type StagedTx,
   type Tx,
   type Storage,
+  type WholeTx,
   type Writes
 } from "./Storage.js"
 
@@ -100,6 +102,13 @@ const inOrder = (keys: Iterable<string>): boolean => {
   return true
 }
 
+const byFirst = (a: readonly [string, unknown], b: readonly [string, unknown]) =>
+  a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
+
+/** A map's entries in key order: the map itself when its keys already are (a single row often is). */
+const inKeyOrder = <V>(map: Map<string, V>): Iterable<[string, V]> =>
+  map.size < 2 || inOrder(map.keys()) ? map : [...map].sort(byFirst)
+
 /**
  * Every row of one projection, kept while the projection catches up from a reset: the rows were
  * all written through this store since the reset dropped them, so a key missing here is missing in
@@ -162,7 +171,7 @@ class RowsCopy {
    * row it replaced until the next `begin` (four slots of a flat array, no object per write), so
    * that an event that fails half-way is undone.
    */
-  staged(): StagedTx {
+  staged(deferred: ReadonlySet<string> | undefined): StagedTx {
     // Its length is `n`, not the array's: emptying an array frees its storage, and every event
     // would allocate it again.
     const undo: Array<unknown> = []
@@ -177,10 +186,13 @@ class RowsCopy {
     const tx: Tx = {
       get: this.view.get,
       scan: this.view.scan,
+      ...(deferred === undefined ? {} : { deferred }),
       put: (table, part, id, value) => {
+        if (deferred?.has(table) === true) return
         remember(table, part, id, this.set(table, part, id, value))
       },
       del: (table, part, id) => {
+        if (deferred?.has(table) === true) return
         const before = this.del(table, part, id)
         if (before !== undefined) remember(table, part, id, before)
       }
@@ -205,6 +217,25 @@ class RowsCopy {
     }
   }
 
+  /** Writes straight into the rows (no undo), and lists a table's rows: a deferred table's `write`. */
+  whole(): WholeTx {
+    const tables = this.tables
+    return {
+      get: this.view.get,
+      scan: this.view.scan,
+      put: (table, part, id, value) => {
+        this.set(table, part, id, value)
+      },
+      del: (table, part, id) => {
+        this.del(table, part, id)
+      },
+      rows: function* <V>(table: string) {
+        for (const [part, rows] of tables.get(table) ?? [])
+          for (const [id, row] of rows) yield [part, id, rowValue(row) as V] as const
+      }
+    }
+  }
+
   /**
    * Every row, in key order (near enough: UTF-16's), so that inserting them appends to the B-tree.
    * A value object written to several rows (a notification, one row per member) is encoded once.
@@ -222,12 +253,9 @@ class RowsCopy {
       return json
     }
     for (const table of [...this.tables.keys()].sort()) {
-      const parts = this.tables.get(table) as Parts
-      for (const part of inOrder(parts.keys()) ? parts.keys() : [...parts.keys()].sort()) {
-        const rows = parts.get(part) as Rows
-        for (const id of inOrder(rows.keys()) ? rows.keys() : [...rows.keys()].sort())
-          f(table, part, id, jsonOf(rows.get(id)))
-      }
+      // Entries, not keys looked up again: a lookup in a map of 100,000 partitions is a cache miss.
+      for (const [part, rows] of inKeyOrder(this.tables.get(table) as Parts))
+        if (rows.size > 0) for (const [id, row] of inKeyOrder(rows)) f(table, part, id, jsonOf(row))
     }
   }
 
@@ -245,6 +273,13 @@ class RowsCopy {
       return rows.scanned as ReadonlyArray<readonly [string, V]>
     }
   }
+}
+
+/** Where a staged reset's commits got to (the stored checkpoint stays at 0), and its deferred tables. */
+interface StagedAt {
+  readonly version: number
+  position: number
+  readonly deferred?: DeferredTables
 }
 
 export interface SqliteStorageOptions {
@@ -348,7 +383,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
      * encoded once on publish; a row put and deleted before it is never written), and `position`
      * is where they got to; the stored checkpoint stays at 0 until `publish`.
      */
-    let staged: { readonly version: number; position: number } | undefined
+    let staged: StagedAt | undefined
     /** `copy.staged()`, made once per staged reset. */
     let stagedTx: StagedTx | undefined
 
@@ -360,18 +395,20 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
 
     const stage = (
       into: RowsCopy,
-      at: { readonly version: number; position: number },
+      at: StagedAt,
       writes: Writes,
       from: number,
       to: number,
       version: number
     ): boolean => {
       if (from !== at.position || version !== at.version || !stillStaged(version)) return false
+      const deferred = at.deferred?.tables
       for (const [table, parts] of writes)
-        for (const [part, rows] of parts)
-          for (const [id, value] of rows)
-            if (value === DELETED) into.del(table, part, id)
-            else into.set(table, part, id, value)
+        if (deferred?.has(table) !== true)
+          for (const [part, rows] of parts)
+            for (const [id, value] of rows)
+              if (value === DELETED) into.del(table, part, id)
+              else into.set(table, part, id, value)
       at.position = to
       return true
     }
@@ -420,30 +457,28 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       setCheckpoint.run(name, version, 0, null)
     })
 
-    const writeStaged = db.transaction(
-      (rows: RowsCopy, at: { readonly version: number; position: number }) => {
-        if (!stillStaged(at.version)) return false
-        // Many rows per statement: one call into SQLite per `PUT_MANY` rows, not per row.
-        const args: Array<string> = []
-        let table = ""
-        let space = ""
-        rows.eachRow((t, part, id, json) => {
-          if (t !== table) {
-            table = t
-            space = ns(t)
-          }
-          args.push(space, part, id, json)
-          if (args.length === PUT_MANY * 4) {
-            putMany.run(args)
-            args.length = 0
-          }
-        })
-        for (let i = 0; i < args.length; i += 4)
-          putRow.run(args[i] as string, args[i + 1] as string, args[i + 2] as string, args[i + 3] as string)
-        if (at.position > 0) moveCheckpoint.run(at.position, name, 0, at.version)
-        return true
-      }
-    )
+    const writeStaged = db.transaction((rows: RowsCopy, at: StagedAt) => {
+      if (!stillStaged(at.version)) return false
+      // Many rows per statement: one call into SQLite per `PUT_MANY` rows, not per row.
+      const args: Array<string> = []
+      let table = ""
+      let space = ""
+      rows.eachRow((t, part, id, json) => {
+        if (t !== table) {
+          table = t
+          space = ns(t)
+        }
+        args.push(space, part, id, json)
+        if (args.length === PUT_MANY * 4) {
+          putMany.run(args)
+          args.length = 0
+        }
+      })
+      for (let i = 0; i < args.length; i += 4)
+        putRow.run(args[i] as string, args[i + 1] as string, args[i + 2] as string, args[i + 3] as string)
+      if (at.position > 0) moveCheckpoint.run(at.position, name, 0, at.version)
+      return true
+    })
 
     /** Writes what is staged, then goes on as an ordinary store (its copy now matching the database). */
     const publish = (): boolean => {
@@ -453,6 +488,7 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       if (copy === undefined) return false
       let done = false
       try {
+        at.deferred?.write(copy.whole())
         done = writeStaged.immediate(copy, at)
         // Queries made while it was staged cached what was there then (nothing): forget it.
         if (done) cache.dropProjection(name)
@@ -476,14 +512,16 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
         stagedTx = undefined
         reset.immediate(version)
         copy = new RowsCopy()
-        if (options?.staged === true) staged = { version, position: 0 }
+        const deferred = options?.deferred
+        if (options?.staged === true)
+          staged = deferred === undefined ? { version, position: 0 } : { version, position: 0, deferred }
       },
       commit: (writes, from, to, version) =>
         commitAll([{ projection: name, writes, from, to, version }])[0] === true,
       stepRead: () => copy?.view,
       stagedTx: () => {
         if (staged === undefined || copy === undefined) return undefined
-        stagedTx ??= copy.staged()
+        stagedTx ??= copy.staged(staged.deferred?.tables)
         return stagedTx
       },
       publish,

@@ -46,6 +46,31 @@ export interface Tx extends ReadView {
   /** Values are treated as immutable: never change an object after `put` or one returned by `get`. */
   readonly put: (table: string, part: string, id: string, value: unknown) => void
   readonly del: (table: string, part: string, id: string) => void
+  /**
+   * The tables whose writes this transaction drops, to be made once later (a staged rebuild's
+   * `DeferredTables`): a step may skip working out what it would write to them.
+   */
+  readonly deferred?: ReadonlySet<string>
+}
+
+/**
+ * Tables of a projection whose rows follow from its other rows alone (the feed's inboxes: who
+ * follows whom, times who is live where). A staged rebuild does not keep them up to date event by
+ * event: their writes are dropped during the pass, and `write` makes all of their rows once, from
+ * the other tables' final rows, before the projection is stored. Rows that would come and go
+ * during the pass (an inbox row per follower at every entry and exit) are then never made. The
+ * projection's step must never read these tables, and `write` must give exactly the rows that
+ * stepping through every event would have left.
+ */
+export interface DeferredTables {
+  readonly tables: ReadonlySet<string>
+  readonly write: (tx: WholeTx) => void
+}
+
+/** A `Tx` over rows that are all in memory, which can also list every row of a table. */
+export interface WholeTx extends Tx {
+  /** Every row of `table`, partition by partition, in no particular order. */
+  readonly rows: <V>(table: string) => Iterable<readonly [part: string, id: string, value: V]>
 }
 
 /** Where a projection got to in the log, under which version of its code. */
@@ -66,9 +91,13 @@ export interface ProjectionStore {
   /**
    * Drops every row of the projection and starts it at position 0 under `version`. `staged` (a
    * rebuild from scratch, see `publish`): a store may then keep the commits that follow in memory,
-   * the stored checkpoint staying at 0, until `publish` writes them all at once.
+   * the stored checkpoint staying at 0, until `publish` writes them all at once; if it does, it
+   * makes the `deferred` tables' rows only then (see `DeferredTables`).
    */
-  readonly reset: (version: number, options?: { readonly staged?: boolean }) => void
+  readonly reset: (
+    version: number,
+    options?: { readonly staged?: boolean; readonly deferred?: DeferredTables }
+  ) => void
   /**
    * Applies `writes` and moves the checkpoint from `from` to `to`, atomically. Answers false (and
    * writes nothing) if the stored checkpoint is no longer `from`: someone else (another process,
@@ -83,8 +112,8 @@ export interface ProjectionStore {
    */
   readonly stepRead?: () => ReadView | undefined
   /**
-   * Writes the rows and the checkpoint of the commits staged since a `staged` reset, in one
-   * transaction. Answers false (and writes nothing) if the stored checkpoint moved meanwhile.
+   * Writes the rows and the checkpoint of the commits staged since a `staged` reset (the deferred
+   * tables' rows made first), in one transaction. Answers false (and writes nothing) if the stored checkpoint moved meanwhile.
    * Answers true when nothing is staged.
    */
   readonly publish?: () => boolean
