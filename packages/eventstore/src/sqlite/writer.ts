@@ -264,6 +264,15 @@ export const makeWriter = (db: Database.Database) => {
     versionChecked = false
   }
 
+  /** `appendGroup` of a group of one, answering its outcome (no arrays): its transaction is its own. */
+  const appendOne = (item: PendingWrite): GroupOutcome => {
+    processWrites++
+    ownWrites++
+    const outcome = writeItem(item, true)
+    groupCommits++
+    return outcome
+  }
+
   return {
     /**
      * The stream's last revision as far as this writer knows it for certain: remembered, and no
@@ -294,31 +303,22 @@ export const makeWriter = (db: Database.Database) => {
      * outcome; throws only if the transaction as a whole failed (then none of them was written).
      */
     appendGroup: (group: ReadonlyArray<PendingWrite>): ReadonlyArray<GroupOutcome> => {
+      // Alone, an item needs no savepoint: its transaction is its own.
+      if (group.length === 1) return [appendOne(group[0]!)]
       processWrites++
       ownWrites++
-      // Alone, an item needs no savepoint: its transaction is its own.
       let outcomes: ReadonlyArray<GroupOutcome>
-      if (group.length === 1) outcomes = [writeItem(group[0]!, true)]
-      else {
-        try {
-          outcomes = groupAppend.immediate(group)
-        } catch (error) {
-          // Rolled back as a whole: what the savepoints remembered never committed.
-          lastEvents.clear()
-          throw error
-        }
+      try {
+        outcomes = groupAppend.immediate(group)
+      } catch (error) {
+        // Rolled back as a whole: what the savepoints remembered never committed.
+        lastEvents.clear()
+        throw error
       }
       groupCommits++
       return outcomes
     },
-    /** `appendGroup` of a group of one, answering its outcome (no arrays). */
-    appendOne: (item: PendingWrite): GroupOutcome => {
-      processWrites++
-      ownWrites++
-      const outcome = writeItem(item, true)
-      groupCommits++
-      return outcome
-    },
+    appendOne,
     /** How many group transactions committed so far (for tests: appends do share commits). */
     groupCommits: () => groupCommits,
     /**
