@@ -1,7 +1,8 @@
 /**
  * HTTP port benchmark: requests/s and p99 latency of a command route (join, spread over users and
  * Spaces so that each request moves a user, never a no-op) and a query route (the live bar), each
- * beside a bare Express route with the same body parsing, measured in the same run.
+ * beside a bare Express route with the same body parsing, measured in the same run: five pairs of
+ * 4-second runs per route, alternating (`BENCH_ROUNDS`, `BENCH_DURATION`), the median pair's ratio.
  *
  *   npm run bench -- http
  *
@@ -18,7 +19,10 @@ import { UserId } from "@spaces/domain"
 import { cpuSeconds, rssMiB } from "../../../scripts/bench/procStats.js"
 
 const root = new URL("../../..", import.meta.url).pathname
-const DURATION = Number(process.env.BENCH_DURATION ?? 10)
+/** Seconds per run; `ROUNDS` pairs of runs (ours, bare) per route, after a warm-up run each. */
+const DURATION = Number(process.env.BENCH_DURATION ?? 4)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const WARM_UP = 2
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20)
 const SPACES = 50
 const USERS = 2_000
@@ -28,6 +32,8 @@ const SECRET = "bench-secret-bench-secret-bench-secret-0123"
 // `BENCH_CPU_PROF=<dir>`: the Spaces server writes a V8 CPU profile there when it exits.
 const CPU_PROF = process.env.BENCH_CPU_PROF
 const ONLY = process.env.BENCH_ONLY
+// `BENCH_SERVER_FLAGS="--flag …"`: node flags for the Spaces server (to try a V8 setting).
+const SERVER_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? "").split(" ").filter((f) => f !== "")
 
 /**
  * Starts a server whose stdout (the request log) goes to a file, as a deployment's would: a pipe to
@@ -36,7 +42,9 @@ const ONLY = process.env.BENCH_ONLY
  */
 const spawnServer = (script: string, env: Record<string, string>, log: string, profile = false) =>
   new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
-    const flags = profile && CPU_PROF !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : []
+    const flags = profile
+      ? [...SERVER_FLAGS, ...(CPU_PROF !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}`] : [])]
+      : []
     const out = openSync(log, "w")
     const child = spawn(
       process.execPath,
@@ -116,12 +124,13 @@ const main = async () => {
   const pick = <A>(xs: ReadonlyArray<A>) => xs[Math.floor(Math.random() * xs.length)]!
   const run = (
     url: string,
-    request: () => { method: string; path: string; headers: Record<string, string> }
+    request: () => { method: string; path: string; headers: Record<string, string> },
+    duration: number
   ) =>
     autocannon({
       url,
       connections: CONNECTIONS,
-      duration: DURATION,
+      duration,
       requests: [{ setupRequest: (req) => ({ ...req, ...request() }) }]
     })
 
@@ -148,35 +157,69 @@ const main = async () => {
   const bareFeed = () => ({ method: "GET", path: "/bare/feed", headers: {} })
 
   const rows: Array<Array<string>> = []
-  let bareCpu = cpuSeconds(bare.child.pid!)
+  const rounds: Array<string> = []
+  /** One run of `route` against `server`: its result and the server's CPU seconds over it. */
+  const timed = async (
+    server: { child: ChildProcess; url: string },
+    route: typeof joinRoute,
+    seconds: number
+  ) => {
+    const cpu0 = cpuSeconds(server.child.pid!)
+    const result = await run(server.url, route, seconds)
+    return { result, cpu: cpuSeconds(server.child.pid!) - cpu0 }
+  }
+  type Timed = Awaited<ReturnType<typeof timed>>
+  const median = (xs: ReadonlyArray<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
+  const cpuPerRequest = ({ result, cpu }: Timed) => (cpu * 1e6) / Math.max(1, result.requests.total)
+  /**
+   * Ours and the bare route in `ROUNDS` pairs of short runs, back to back, each pair's order the
+   * other way round from the last (after a warm-up run each): the machine's speed drifts over a
+   * minute by more than the code's difference, and both sides of a pair see the same drift. The
+   * ratio is the median pair's; the other figures are each side's median run.
+   */
   const measure = async (
     name: string,
     target: string,
     spacesRoute: typeof joinRoute,
     bareRoute: typeof joinRoute
   ) => {
-    const cpu0 = cpuSeconds(spaces.child.pid!)
-    const a = await run(spaces.url, spacesRoute)
-    const cpu1 = cpuSeconds(spaces.child.pid!)
-    const b = await run(bare.url, bareRoute)
-    const cpu2 = cpuSeconds(bare.child.pid!) - bareCpu
-    bareCpu += cpu2
-    const perRequest = (seconds: number, r: typeof a) =>
-      `${((seconds * 1e6) / Math.max(1, r.requests.total)).toFixed(0)} µs`
-    const ok = (r: typeof a) =>
-      r.non2xx > 0 || r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : ""
+    await timed(spaces, spacesRoute, WARM_UP)
+    await timed(bare, bareRoute, WARM_UP)
+    const pairs: Array<{ ours: Timed; bare: Timed }> = []
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2 === 0) {
+        const ours = await timed(spaces, spacesRoute, DURATION)
+        pairs.push({ ours, bare: await timed(bare, bareRoute, DURATION) })
+      } else {
+        const theirs = await timed(bare, bareRoute, DURATION)
+        pairs.push({ ours: await timed(spaces, spacesRoute, DURATION), bare: theirs })
+      }
+    }
+    const ratios = pairs.map((p) => p.ours.result.requests.average / p.bare.result.requests.average)
+    const p99s = pairs.map((p) => p.ours.result.latency.p99 / Math.max(1, p.bare.result.latency.p99))
+    const failed = pairs.reduce((sum, p) => sum + p.ours.result.non2xx + p.ours.result.errors, 0)
+    const of = (side: "ours" | "bare", f: (t: Timed) => number) => median(pairs.map((p) => f(p[side])))
+    const percent = (x: number) => `${(x * 100).toFixed(1)}%`
     rows.push([
       name,
-      `${a.requests.average.toFixed(0)}${ok(a)}`,
-      `${a.latency.p99} ms`,
-      `${b.requests.average.toFixed(0)}`,
-      `${b.latency.p99} ms`,
-      `${((a.requests.average / b.requests.average) * 100).toFixed(1)}%`,
-      `${(a.latency.p99 / Math.max(1, b.latency.p99)).toFixed(1)}×`,
-      perRequest(cpu1 - cpu0, a),
-      perRequest(cpu2, b),
+      `${of("ours", (t) => t.result.requests.average).toFixed(0)}${failed > 0 ? ` (${failed} failed)` : ""}`,
+      `${of("ours", (t) => t.result.latency.p99)} ms`,
+      `${of("bare", (t) => t.result.requests.average).toFixed(0)}`,
+      `${of("bare", (t) => t.result.latency.p99)} ms`,
+      `${percent(median(ratios))} (${percent(Math.min(...ratios))}–${percent(Math.max(...ratios))})`,
+      `${median(p99s).toFixed(1)}×`,
+      `${of("ours", cpuPerRequest).toFixed(0)} µs`,
+      `${of("bare", cpuPerRequest).toFixed(0)} µs`,
       target
     ])
+    rounds.push(
+      `${name}: ${pairs
+        .map(
+          (p, r) =>
+            `${p.ours.result.requests.average.toFixed(0)}/${p.bare.result.requests.average.toFixed(0)} (${percent(ratios[r]!)})`
+        )
+        .join(", ")}`
+    )
   }
   // `BENCH_ONLY=join|feed` runs one route (for a profile of it alone).
   if (ONLY !== "feed")
@@ -189,7 +232,7 @@ const main = async () => {
     "Spaces p99",
     "bare Express req/s",
     "bare p99",
-    "Spaces / bare",
+    "Spaces / bare (median pair, range)",
     "p99 / bare's",
     "server CPU / request",
     "bare's CPU / request",
@@ -199,11 +242,12 @@ const main = async () => {
   const line = (cells: ReadonlyArray<string>) =>
     `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
   console.log(
-    `\n${CONNECTIONS} connections, ${DURATION}s per run, ${SPACES} Spaces, ${USERS} users, SQLite (synchronous=normal)\n`
+    `\n${CONNECTIONS} connections, ${ROUNDS} pairs of ${DURATION}s runs per route (ours, bare), ${SPACES} Spaces, ${USERS} users, SQLite (synchronous=normal)\n`
   )
   console.log(line(header))
   console.log(line(widths.map((w) => "-".repeat(w))))
   for (const row of rows) console.log(line(row))
+  console.log(`\nreq/s of each pair, ours/bare (ratio):\n${rounds.join("\n")}`)
   console.log(
     `\nSpaces server RSS: ${rssAfterSetup.toFixed(0)} MiB after setup, ${rssMiB(spaces.child.pid!).toFixed(0)} MiB after the runs; bare Express: ${rssMiB(bare.child.pid!).toFixed(0)} MiB`
   )
