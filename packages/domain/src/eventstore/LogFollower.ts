@@ -107,7 +107,7 @@ const readFrom = (
  * with its transactions among them). Real time, not the Effect `Clock` (a test's `TestClock`
  * must not hold the log back). A commit after a quiet spell is delivered at once.
  */
-export const GATHER_MS = 10
+export const GATHER_MS = 40
 /** A chunk this long or longer is a backlog being read: no pause, read on. */
 const GATHER_BELOW = 512
 /**

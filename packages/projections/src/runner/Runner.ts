@@ -17,7 +17,7 @@ const PROGRESS_EVERY = 100_000
  * transaction (a checkpoint row per projection, a WAL write) and a wake-up of every stream
  * downstream, whatever its size: one batch per pause instead carries the commits of the whole pause.
  */
-export const LIVE_BATCH_MS = 10
+export const LIVE_BATCH_MS = 40
 
 /** One projection's place in the log, as the shared reader moves it. */
 export interface Runner {
