@@ -20,6 +20,14 @@ describe("configuration from the environment", () => {
     expect(config.auth.devTokens).toBe(false)
   })
 
+  it("takes the live batches' pause in milliseconds, 40 by default, 0 for none", () => {
+    expect(loadConfig({}).liveBatchMs).toBe(40)
+    expect(loadConfig({ SPACES_LIVE_BATCH_MS: "0" }).liveBatchMs).toBe(0)
+    expect(loadConfig({ SPACES_LIVE_BATCH_MS: "250" }).liveBatchMs).toBe(250)
+    expect(() => loadConfig({ SPACES_LIVE_BATCH_MS: "1001" })).toThrow(/SPACES_LIVE_BATCH_MS/)
+    expect(() => loadConfig({ SPACES_LIVE_BATCH_MS: "-1" })).toThrow(/SPACES_LIVE_BATCH_MS/)
+  })
+
   it("applies rule overrides and picks EventStoreDB when its connection string is set", () => {
     const config = loadConfig({
       SPACES_MAX_SPEAKERS: "5",

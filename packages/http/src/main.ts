@@ -1,5 +1,5 @@
 import type { Server } from "node:http"
-import { LogFollower, LogFollowerLive, Spaces, spacesOn } from "@spaces/domain"
+import { LogFollower, logFollowerLayer, Spaces, spacesOn } from "@spaces/domain"
 import { eventStoreLayer } from "@spaces/eventstore"
 import { MediaPlane, MediaPlaneLive, type MediaUnavailable, type RoomEvent } from "@spaces/media"
 import { ReadModels, ReadModelsLive, runScheduler } from "@spaces/projections"
@@ -97,13 +97,15 @@ const build = (config: ServerConfig, logger: JsonLogger) =>
     // The projections' runners live in this scope: in their own SQLite file (resuming from their
     // checkpoints after a restart) beside an SQLite log, in memory (rebuilt on start) otherwise.
     const notifications = { fanOutThreshold: config.notificationsFanOutThreshold }
+    const { liveBatchMs } = config
     const views =
       config.views.kind === "sqlite"
-        ? ReadModelsLive.sqlite({ path: config.views.path, notifications })
-        : ReadModelsLive.memory({ notifications })
+        ? ReadModelsLive.sqlite({ path: config.views.path, notifications, liveBatchMs })
+        : ReadModelsLive.memory({ notifications, liveBatchMs })
     // One log follower for the process: the projections' runners, the live streams, the media
     // glue, presence and captions all read the log through it.
-    const core = Layer.provideMerge(views, Layer.provideMerge(LogFollowerLive, domain))
+    const followerLayer = logFollowerLayer({ gatherMs: liveBatchMs })
+    const core = Layer.provideMerge(views, Layer.provideMerge(followerLayer, domain))
     // The media workers (processes of their own) start while the store and the views open: the
     // plane asks the domain only once clients can reach it, after both are up.
     const spacesOpen = yield* Deferred.make<Spaces["Type"]>()

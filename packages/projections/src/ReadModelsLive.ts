@@ -33,6 +33,8 @@ export interface ReadModelsOptions extends FeedOptions {
   readonly notifications?: NotificationsOptions
   /** The expiry delay of scheduled Spaces; default: the `Rules` service if provided, else SPEC's. */
   readonly rules?: Pick<RoomRules, "scheduledExpiryMs">
+  /** The runners' pause after a live batch (default `LIVE_BATCH_MS`; 0: none). */
+  readonly liveBatchMs?: number
 }
 
 /** Every projection the read models need, in the order their runners start. */
@@ -108,6 +110,7 @@ export const makeReadModels = (storage: Storage, options: ReadModelsOptions = {}
       projections: all,
       storage,
       log,
+      ...(options.liveBatchMs === undefined ? {} : { liveBatchMs: options.liveBatchMs }),
       publish: (batch) =>
         batch.length === 0 ? Effect.void : Effect.asVoid(PubSub.publishAll(changes, batch)),
       progressed

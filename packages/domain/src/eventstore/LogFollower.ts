@@ -116,7 +116,6 @@ const GATHER_BELOW = 512
  */
 export const sleepRealTime = (ms: number): Effect.Effect<void> =>
   Effect.withClock(Effect.sleep(ms), Clock.make())
-const gatherPause = sleepRealTime(GATHER_MS)
 
 /** Events delivered per pull at most, so that one pull of a long backlog stays a bounded batch. */
 const MAX_CHUNK = 8192
@@ -128,9 +127,15 @@ const MAX_CHUNK = 8192
  * consumers.
  */
 export const makeLogFollower = (
-  store: EventStoreShape
+  store: EventStoreShape,
+  options: {
+    /** The pause after a delivery at the log's end (default `GATHER_MS`; 0: none). */
+    readonly gatherMs?: number
+  } = {}
 ): Effect.Effect<LogFollowerShape, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const gatherMs = options.gatherMs ?? GATHER_MS
+    const gatherPause = sleepRealTime(gatherMs)
     const scope = yield* Effect.scope
     const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<RecordedEvent>(), PubSub.shutdown)
     // Notified after each delivery, and when the follower gets stuck on (or past) a malformed event.
@@ -161,7 +166,7 @@ export const makeLogFollower = (
             known = true
             delivered.notify()
             return Stream.runForEachChunk(store.subscribeAll(position), (chunk) =>
-              Chunk.isEmpty(chunk) || chunk.length >= GATHER_BELOW
+              Chunk.isEmpty(chunk) || chunk.length >= GATHER_BELOW || gatherMs === 0
                 ? deliver(chunk)
                 : Effect.zipRight(deliver(chunk), gatherPause)
             )
@@ -282,11 +287,22 @@ export const makeLogFollower = (
 /** The process's one log follower, over its `EventStore`; its fiber lives as long as the layer. */
 export const LogFollowerLive: Layer.Layer<LogFollower, never, EventStore> = Layer.scoped(
   LogFollower,
-  Effect.flatMap(EventStore, makeLogFollower)
+  Effect.flatMap(EventStore, (store) => makeLogFollower(store))
 )
+
+/** `LogFollowerLive` with its own pause after a delivery at the log's end (see `GATHER_MS`). */
+export const logFollowerLayer = (options: {
+  readonly gatherMs: number
+}): Layer.Layer<LogFollower, never, EventStore> =>
+  Layer.scoped(
+    LogFollower,
+    Effect.flatMap(EventStore, (store) => makeLogFollower(store, options))
+  )
 
 /** The `LogFollower` in context, or (embedding, tests) one of its own over the `EventStore`. */
 export const logFollowerOrOwn: Effect.Effect<LogFollowerShape, never, EventStore | Scope.Scope> =
   Effect.flatMap(Effect.serviceOption(LogFollower), (found) =>
-    found._tag === "Some" ? Effect.succeed(found.value) : Effect.flatMap(EventStore, makeLogFollower)
+    found._tag === "Some"
+      ? Effect.succeed(found.value)
+      : Effect.flatMap(EventStore, (store) => makeLogFollower(store))
   )

@@ -44,6 +44,7 @@ export const loadConfig = (environment: Readonly<Record<string, string | undefin
     recordingUrls: recordingUrlsFrom(env, production),
     push: pushFrom(env),
     notificationsFanOutThreshold: env.SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD,
+    liveBatchMs: env.SPACES_LIVE_BATCH_MS,
     media: { mode: env.SPACES_MEDIA, options: mediaFrom(env) },
     captions: captionsFrom(env),
     rateLimit: { perSecond: env.SPACES_RATE_LIMIT_PER_SECOND, burst: env.SPACES_RATE_LIMIT_BURST },

@@ -102,6 +102,12 @@ export interface ServerConfig {
   readonly push: PushConfig
   /** Audiences from this size on are merged at read time instead of written to each member. */
   readonly notificationsFanOutThreshold: number
+  /**
+   * Under a burst, how long the log follower and the projections let commits gather after a
+   * delivery at the log's end (ms; 0: none): throughput against how soon views and live streams
+   * show a write.
+   */
+  readonly liveBatchMs: number
   readonly media: { readonly mode: "auto" | "on" | "off"; readonly options: Partial<MediaConfig> }
   readonly captions: CaptionsConfig
   readonly rateLimit: { readonly perSecond: number; readonly burst: number }
