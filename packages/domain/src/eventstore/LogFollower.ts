@@ -285,19 +285,16 @@ export const makeLogFollower = (
   })
 
 /** The process's one log follower, over its `EventStore`; its fiber lives as long as the layer. */
-export const LogFollowerLive: Layer.Layer<LogFollower, never, EventStore> = Layer.scoped(
-  LogFollower,
-  Effect.flatMap(EventStore, (store) => makeLogFollower(store))
-)
-
-/** `LogFollowerLive` with its own pause after a delivery at the log's end (see `GATHER_MS`). */
-export const logFollowerLayer = (options: {
-  readonly gatherMs: number
-}): Layer.Layer<LogFollower, never, EventStore> =>
+export const logFollowerLayer = (
+  options: Parameters<typeof makeLogFollower>[1] = {}
+): Layer.Layer<LogFollower, never, EventStore> =>
   Layer.scoped(
     LogFollower,
     Effect.flatMap(EventStore, (store) => makeLogFollower(store, options))
   )
+
+/** `logFollowerLayer` with the default pause (`GATHER_MS`). */
+export const LogFollowerLive: Layer.Layer<LogFollower, never, EventStore> = logFollowerLayer()
 
 /** The `LogFollower` in context, or (embedding, tests) one of its own over the `EventStore`. */
 export const logFollowerOrOwn: Effect.Effect<LogFollowerShape, never, EventStore | Scope.Scope> =

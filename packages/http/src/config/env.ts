@@ -1,3 +1,4 @@
+import { GATHER_MS } from "@spaces/domain"
 import { Either, ParseResult, Schema } from "effect"
 import { ConfigInvalid } from "./types.js"
 
@@ -65,7 +66,7 @@ export const Env = Schema.Struct({
   SPACES_VAPID_SUBJECT: Schema.optional(Schema.String.pipe(Schema.pattern(/^(mailto:\S+|https:\/\/\S+)$/))),
   SPACES_PUSH_ALLOW_HTTP: Schema.optionalWith(Bool, { default: () => false }),
   // Both the log follower's and the projections' pause (see `GATHER_MS`, `LIVE_BATCH_MS`).
-  SPACES_LIVE_BATCH_MS: Schema.optionalWith(Int(0, 1_000), { default: () => 40 }),
+  SPACES_LIVE_BATCH_MS: Schema.optionalWith(Int(0, 1_000), { default: () => GATHER_MS }),
   SPACES_NOTIFICATIONS_FAN_OUT_THRESHOLD: Schema.optionalWith(Int(1, 100_000_000), { default: () => 2_000 }),
   // Captions
   SPACES_CAPTIONS_ENGINE: Schema.optionalWith(Schema.Literal("pocketsphinx", "whisper", "external", "off"), {

@@ -1,4 +1,10 @@
-import { type LogFollowerShape, type LogHead, type RecordedEvent, sleepRealTime } from "@spaces/domain"
+import {
+  GATHER_MS,
+  type LogFollowerShape,
+  type LogHead,
+  type RecordedEvent,
+  sleepRealTime
+} from "@spaces/domain"
 import { Chunk, Effect, Stream } from "effect"
 import type { ViewChange } from "../ReadModels.js"
 import type { ProjectionStore, Storage } from "../store/Storage.js"
@@ -16,8 +22,9 @@ const PROGRESS_EVERY = 100_000
  * joins per turn of the event loop, and each batch costs the views a read transaction, a write
  * transaction (a checkpoint row per projection, a WAL write) and a wake-up of every stream
  * downstream, whatever its size: one batch per pause instead carries the commits of the whole pause.
+ * The follower's pause: the runners take a batch per delivery of it.
  */
-export const LIVE_BATCH_MS = 40
+export const LIVE_BATCH_MS = GATHER_MS
 
 /** One projection's place in the log, as the shared reader moves it. */
 export interface Runner {
