@@ -29,6 +29,7 @@ import Database from "better-sqlite3"
 import { makeSqliteEventStore } from "../src/sqlite/SqliteEventStore.js"
 import { prepareDatabase } from "../src/sqlite/schema.js"
 import { checkpointInBackground } from "../src/sqlite/walCheckpointer.js"
+import { median } from "../../../scripts/bench/median.js"
 
 const ROUNDS = Number(process.env.SPACES_BENCH_ROUNDS ?? 3)
 /**
@@ -169,7 +170,6 @@ try {
   // machine is shared, and a neighbour's burst should not decide a ratio: each pair gives a ratio
   // (ours / bare, both having seen the same load), and the median pair's ratio counts; the figures
   // are each side's median round. Emmett, much slower, runs once.
-  const median = (xs: Array<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
   const rounds = async (
     count: number,
     mine: () => Promise<void> | void,

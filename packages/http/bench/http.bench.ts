@@ -17,6 +17,7 @@ import autocannon from "autocannon"
 import { loadConfig, makeTokens } from "../src/index.js"
 import { UserId } from "@spaces/domain"
 import { cpuSeconds, rssMiB } from "../../../scripts/bench/procStats.js"
+import { median } from "../../../scripts/bench/median.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 /** Seconds per run; `ROUNDS` pairs of runs (ours, bare) per route, after a warm-up run each. */
@@ -169,7 +170,6 @@ const main = async () => {
     return { result, cpu: cpuSeconds(server.child.pid!) - cpu0 }
   }
   type Timed = Awaited<ReturnType<typeof timed>>
-  const median = (xs: ReadonlyArray<number>) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
   const cpuPerRequest = ({ result, cpu }: Timed) => (cpu * 1e6) / Math.max(1, result.requests.total)
   /**
    * Ours and the bare route in `ROUNDS` pairs of short runs, back to back, each pair's order the

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { rssMiB } from "../../../scripts/bench/procStats.js"
 import { LIVE_SPACES, startupLog } from "./startupLog.js"
+import { median } from "../../../scripts/bench/median.js"
 
 const root = new URL("../../..", import.meta.url).pathname
 const EVENTS = Number(process.env.SPACES_BENCH_STARTUP_EVENTS ?? 1_000_000)
@@ -26,7 +27,6 @@ const SECRET = "bench-secret-bench-secret-bench-secret-0123"
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const serverEnv = (dbPath: string, media: "on" | "off"): Record<string, string> => ({
   // The live Spaces that record write beside the copy of the log, not into the checkout.

@@ -23,6 +23,7 @@ import { applyBatch } from "../src/runner/applyBatch.js"
 import { rebuildProjection } from "../src/runner/rebuild.js"
 import { makeSqliteStorage } from "../src/store/SqliteStorage.js"
 import type { ProjectionStore, Storage, Writes } from "../src/store/Storage.js"
+import { median } from "../../../scripts/bench/median.js"
 
 const T0 = Date.UTC(2026, 0, 1)
 const dir = mkdtempSync(join(tmpdir(), "spaces-bench-notify-"))
@@ -148,7 +149,6 @@ const goLive = async (spaceId: string, host: UserId) => {
   return { ours: measured.get(2_000)!, baseline: measured.get(Number.POSITIVE_INFINITY)! }
 }
 await goLive("warm-up-live", smallAuthors[0]!)
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 // Each host goes live LIVE_RUNS times (one Space after the other), alternating: the median of each.
 const live = {
   celeb: [] as Array<Awaited<ReturnType<typeof goLive>>>,
