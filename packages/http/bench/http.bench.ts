@@ -69,6 +69,9 @@ const spawnServer = (script: string, env: Record<string, string>, log: string, p
     })
   })
 
+/** The next request of a run (autocannon asks for each). */
+type Route = () => { method: string; path: string; headers: Record<string, string> }
+
 const main = async () => {
   const dir = mkdtempSync(join(tmpdir(), "spaces-bench-"))
   const env = {
@@ -125,7 +128,7 @@ const main = async () => {
   const pick = <A>(xs: ReadonlyArray<A>) => xs[Math.floor(Math.random() * xs.length)]!
   const run = (
     url: string,
-    request: () => { method: string; path: string; headers: Record<string, string> },
+    request: Route,
     duration: number
   ) =>
     autocannon({
@@ -162,7 +165,7 @@ const main = async () => {
   /** One run of `route` against `server`: its result and the server's CPU seconds over it. */
   const timed = async (
     server: { child: ChildProcess; url: string },
-    route: typeof joinRoute,
+    route: Route,
     seconds: number
   ) => {
     const cpu0 = cpuSeconds(server.child.pid!)
@@ -180,8 +183,8 @@ const main = async () => {
   const measure = async (
     name: string,
     target: string,
-    spacesRoute: typeof joinRoute,
-    bareRoute: typeof joinRoute
+    spacesRoute: Route,
+    bareRoute: Route
   ) => {
     await timed(spaces, spacesRoute, WARM_UP)
     await timed(bare, bareRoute, WARM_UP)
