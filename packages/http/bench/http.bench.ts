@@ -126,11 +126,7 @@ const main = async () => {
   const rssAfterSetup = rssMiB(spaces.child.pid!)
   let n = 0
   const pick = <A>(xs: ReadonlyArray<A>) => xs[Math.floor(Math.random() * xs.length)]!
-  const run = (
-    url: string,
-    request: Route,
-    duration: number
-  ) =>
+  const run = (url: string, request: Route, duration: number) =>
     autocannon({
       url,
       connections: CONNECTIONS,
@@ -163,11 +159,7 @@ const main = async () => {
   const rows: Array<Array<string>> = []
   const rounds: Array<string> = []
   /** One run of `route` against `server`: its result and the server's CPU seconds over it. */
-  const timed = async (
-    server: { child: ChildProcess; url: string },
-    route: Route,
-    seconds: number
-  ) => {
+  const timed = async (server: { child: ChildProcess; url: string }, route: Route, seconds: number) => {
     const cpu0 = cpuSeconds(server.child.pid!)
     const result = await run(server.url, route, seconds)
     return { result, cpu: cpuSeconds(server.child.pid!) - cpu0 }
@@ -180,12 +172,7 @@ const main = async () => {
    * minute by more than the code's difference, and both sides of a pair see the same drift. The
    * ratio is the median pair's; the other figures are each side's median run.
    */
-  const measure = async (
-    name: string,
-    target: string,
-    spacesRoute: Route,
-    bareRoute: Route
-  ) => {
+  const measure = async (name: string, target: string, spacesRoute: Route, bareRoute: Route) => {
     await timed(spaces, spacesRoute, WARM_UP)
     await timed(bare, bareRoute, WARM_UP)
     const pairs: Array<{ ours: Timed; bare: Timed }> = []
