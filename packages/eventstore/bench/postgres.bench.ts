@@ -89,7 +89,8 @@ const emmett = async (url: string): Promise<Contender> => {
     append: (stream, events) =>
       store.appendToStream(
         stream,
-        events.map(({ type, data, metadata }) => ({ type, data, metadata }))
+        // The benchmark's payloads are objects; Emmett types an event's data as a record.
+        events.map(({ type, data, metadata }) => ({ type, data: data as Record<string, unknown>, metadata }))
       ),
     readAll: async () => {
       let count = 0
