@@ -148,8 +148,8 @@ const makeBare = (path: string) => {
       }
     },
     close: () => {
-      stopCheckpointing()
       db.close()
+      stopCheckpointing()
     }
   }
 }

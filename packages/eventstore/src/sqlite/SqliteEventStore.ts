@@ -289,8 +289,8 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
     close: () => {
       stopWatching?.()
       stopWatching = undefined
-      stopCheckpointing()
       if (db.open) db.close()
+      stopCheckpointing()
       // Wake live subscribers so they observe the closed store instead of waiting forever.
       signal.notify()
     }

@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import Database from "better-sqlite3"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { event } from "../contract/EventStoreContract.js"
@@ -14,6 +16,22 @@ beforeEach(() => {
   path = join(dir, "events.sqlite")
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+const root = new URL("../../../..", import.meta.url).pathname
+
+/** Whether another process can take the file's write lock right now (without waiting). */
+const anotherProcessCanWrite = (file: string) =>
+  spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `const db = new (require("better-sqlite3"))(process.argv[1], { timeout: 0 })
+       try { db.exec("BEGIN IMMEDIATE"); db.exec("ROLLBACK"); process.stdout.write("wrote") }
+       catch (error) { process.stdout.write(error.code) }`,
+      file
+    ],
+    { cwd: root, encoding: "utf8" }
+  ).stdout
 
 const PAGE = 4096
 const bigEvents = (n: number) =>
@@ -37,6 +55,27 @@ describe("WAL checkpoints on a background thread", () => {
       const events = await Effect.runPromise(store.readStream("s9"))
       expect(events).toHaveLength(200)
     } finally {
+      store.close()
+    }
+  })
+
+  // Closing any descriptor of a file drops every POSIX lock the process holds on it: a thread that
+  // opened and closed the -shm file at each look let another process's writer in beside ours.
+  it("never drops the locks this process holds on the file", async () => {
+    const store = makeSqliteEventStore({ path })
+    await Effect.runPromise(store.append("s", bigEvents(1), "no_stream"))
+    const writer = new Database(path)
+    try {
+      writer.exec("BEGIN IMMEDIATE")
+      writer.prepare("INSERT INTO checkpoints (name, position) VALUES ('held', 1)").run()
+      expect(anotherProcessCanWrite(path)).toBe("SQLITE_BUSY")
+      // Several of the thread's looks at the file while the write lock is held.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      expect(anotherProcessCanWrite(path)).toBe("SQLITE_BUSY")
+      writer.exec("COMMIT")
+      expect(anotherProcessCanWrite(path)).toBe("wrote")
+    } finally {
+      writer.close()
       store.close()
     }
   })

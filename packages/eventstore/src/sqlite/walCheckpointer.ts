@@ -30,6 +30,12 @@ const CHECKPOINT_FRAMES = 1_000
  * read). PASSIVE never waits for and never blocks the writer or readers of other connections, and
  * does not move their `PRAGMA data_version`. Plain CommonJS, evaluated as the worker's source, so
  * that it runs the same from TypeScript sources, compiled output and the bundle.
+ *
+ * The `-shm` file is opened once per registration and closed only once every connection of this
+ * process to the file is closed: closing any descriptor of a file drops every POSIX lock the
+ * process holds on it, and SQLite's locks on `-shm` are what keep another process's writer and
+ * checkpoints off the pages this process is writing (closing it on every read corrupted a file two
+ * processes wrote: see twoWriters.int.spec.ts).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads")
@@ -39,33 +45,32 @@ const Database = require(workerData.driver)
 const files = new Map()
 const header = Buffer.alloc(100)
 const u32 = endianness() === "LE" ? (at) => header.readUInt32LE(at) : (at) => header.readUInt32BE(at)
-const unCheckpointed = (path) => {
-  let fd
+const unCheckpointed = (path, file) => {
   try {
-    fd = openSync(path + "-shm", "r")
-    if (readSync(fd, header, 0, 100, 0) < 100) return Infinity
+    if (file.shm === undefined) file.shm = openSync(path + "-shm", "r")
+    if (readSync(file.shm, header, 0, 100, 0) < 100) return Infinity
     return u32(16) - u32(96)
   } catch {
     return Infinity
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }
 const drop = (path) => {
-  const db = files.get(path)
+  const file = files.get(path)
   files.delete(path)
-  try { if (db && db.open) db.close() } catch {}
+  if (file === undefined) return
+  try { if (file.db.open) file.db.close() } catch {}
+  try { if (file.shm !== undefined) closeSync(file.shm) } catch {}
 }
 parentPort.on("message", (message) => {
   if (message.add !== undefined && !files.has(message.add)) {
-    try { files.set(message.add, new Database(message.add, { fileMustExist: true })) } catch {}
+    try { files.set(message.add, { db: new Database(message.add, { fileMustExist: true }), shm: undefined }) } catch {}
   }
   if (message.remove !== undefined) drop(message.remove)
 })
 setInterval(() => {
-  for (const [path, db] of files) {
-    if (unCheckpointed(path) < workerData.frames) continue
-    try { db.pragma("wal_checkpoint(PASSIVE)") } catch { drop(path) }
+  for (const [path, file] of files) {
+    if (unCheckpointed(path, file) < workerData.frames) continue
+    try { file.db.pragma("wal_checkpoint(PASSIVE)") } catch { drop(path) }
   }
 }, workerData.intervalMs)
 `
@@ -107,7 +112,8 @@ const thread = (): Worker => {
  * only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what
  * readers see are unchanged: a checkpoint only moves committed pages from one file to the other.
  *
- * Returns the release, to call when the connection closes. An in-memory database has no WAL.
+ * Returns the release, to call once the connection is closed (not before: see `WORKER_SOURCE`). An
+ * in-memory database has no WAL.
  */
 export const checkpointInBackground = (db: Database.Database): (() => void) => {
   if (db.memory) return () => {}

@@ -607,8 +607,8 @@ export const makeSqliteStorage = (options: SqliteStorageOptions): Storage => {
       return read(cachedView)
     },
     close: () => {
-      stopCheckpointing()
       if (db.open) db.close()
+      stopCheckpointing()
     }
   }
 }
