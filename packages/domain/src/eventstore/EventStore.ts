@@ -92,6 +92,12 @@ export interface EventStoreShape {
    * at this revision skips the read that would only confirm it.
    */
   readonly knownRevision?: (stream: string) => number | undefined
+  /**
+   * The position of the log's last event (0: empty), without reading the log: what an operator's
+   * progress bar measures against. Optional: a store that would have to read its log for it
+   * leaves it out (the caller reads `readAll` to its end).
+   */
+  readonly head?: () => Effect.Effect<number, ReadError>
   /** Every event after `from` in commit order, up to the end of the log as of the call. */
   readonly readAll: (from: number) => Stream.Stream<RecordedEvent, ReadError>
   /** Catch-up subscription: every event after `from`, then the new ones as they commit, forever. */

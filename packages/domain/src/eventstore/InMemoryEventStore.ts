@@ -96,6 +96,7 @@ export const makeInMemoryEventStore = (): EventStoreShape => {
       const stored = streams.get(stream)
       return stored === undefined ? undefined : stored.length - 1
     },
+    head: () => Effect.sync(() => log.length),
     readAll: (from) => readToEnd(from, readPage),
     subscribeAll: (from) => catchUpThenLive(from, readPage, signal)
   }

@@ -199,6 +199,17 @@ export const eventStoreContract = (open: StoreFactory, options: ContractOptions 
       expect(Chunk.toReadonlyArray(end).filter((e) => e.streamId === stream)).toEqual([])
     }))
 
+  test("head, where a store has it: the position of the log's last event", (store) =>
+    Effect.gen(function* () {
+      if (store.head === undefined) return
+      const stream = freshStream()
+      const { position } = yield* store.append(stream, events(3), "no_stream")
+      // Nothing else appends to this store during the contract's tests: ours is the last event.
+      expect(yield* store.head()).toBe(position)
+      const tail = yield* store.readAll(position - 1).pipe(Stream.runCollect)
+      expect(Chunk.toReadonlyArray(tail).map((e) => e.position)).toEqual([position])
+    }))
+
   test("subscribeAll: catches up from `from` (exclusive), then delivers live commits in order", (store) =>
     Effect.gen(function* () {
       const before = yield* mark(store)

@@ -45,9 +45,12 @@ class Usage extends Error {}
 
 const fmt = (n: number) => n.toLocaleString("en-US")
 
-/** The log's last position (reading it from `from` on: cheap when `from` is close to the end). */
+/**
+ * The log's last position: asked of the store where it can answer without reading, else read from
+ * `from` on (cheap when `from` is close to the end; a rebuild's whole log otherwise).
+ */
 const headOf = (store: EventStoreShape, from: number) =>
-  Stream.runFold(store.readAll(from), from, (_, event) => event.position)
+  store.head?.() ?? Stream.runFold(store.readAll(from), from, (_, event) => event.position)
 
 const progressBar = (io: CliIo, name: string, total: number) => {
   const started = Date.now()
@@ -96,8 +99,9 @@ const status = (io: CliIo, viewsPath: string) =>
       checkpoint: storage.projection(p.name).checkpoint()
     }))
     const head = yield* headOf(store, Math.min(...rows.map((r) => r.checkpoint?.position ?? 0)))
+    const width = Math.max("projection".length, ...rows.map((r) => r.projection.name.length))
     io.stdout.write(
-      `${"projection".padEnd(10)} ${"version".padStart(7)} ${"checkpoint".padStart(12)} ${"head".padStart(12)} ${"lag".padStart(10)}  state\n`
+      `${"projection".padEnd(width)} ${"version".padStart(7)} ${"checkpoint".padStart(12)} ${"head".padStart(12)} ${"lag".padStart(10)}  state\n`
     )
     for (const { projection, checkpoint } of rows) {
       const position = checkpoint?.position ?? 0
@@ -112,7 +116,7 @@ const status = (io: CliIo, viewsPath: string) =>
                 ? "up to date"
                 : "behind"
       io.stdout.write(
-        `${projection.name.padEnd(10)} ${String(checkpoint?.version ?? projection.version).padStart(7)} ${fmt(position).padStart(12)} ${fmt(head).padStart(12)} ${fmt(Math.max(0, head - position)).padStart(10)}  ${state}\n`
+        `${projection.name.padEnd(width)} ${String(checkpoint?.version ?? projection.version).padStart(7)} ${fmt(position).padStart(12)} ${fmt(head).padStart(12)} ${fmt(Math.max(0, head - position)).padStart(10)}  ${state}\n`
       )
     }
   })

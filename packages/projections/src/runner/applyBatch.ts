@@ -6,7 +6,11 @@ import { decodeDomainEvent, type DomainEventTag, type Projection } from "./Proje
 import type { StepRows } from "./StepRows.js"
 
 /** The stored checkpoint moved under the runner (another process, an operator's rebuild): reload. */
-export class CheckpointMoved extends Data.TaggedError("CheckpointMoved")<{ readonly projection: string }> {}
+export class CheckpointMoved extends Data.TaggedError("CheckpointMoved")<{ readonly projection: string }> {
+  override get message() {
+    return `the checkpoint of ${this.projection} moved under this runner: another process wrote it`
+  }
+}
 
 /** A step threw on an event: a bug in the projection, reported like a malformed event. */
 export class StepFailed extends Data.TaggedError("StepFailed")<{
