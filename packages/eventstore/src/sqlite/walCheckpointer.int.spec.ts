@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -30,8 +30,26 @@ const anotherProcessCanWrite = (file: string) =>
        catch (error) { process.stdout.write(error.code) }`,
       file
     ],
-    { cwd: root, encoding: "utf8" }
+    { cwd: root, encoding: "utf8", timeout: 30_000 }
   ).stdout
+
+/** Another process with the file open (so that its -shm outlives our connections) until `stop`. */
+const keepOpenElsewhere = async (file: string) => {
+  const child = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const db = new (require("better-sqlite3"))(process.argv[1])
+       db.prepare("SELECT count(*) FROM events").get()
+       process.stdout.write("open\\n")
+       process.stdin.on("end", () => db.close()).resume()`,
+      file
+    ],
+    { cwd: root, stdio: ["pipe", "pipe", "inherit"] }
+  )
+  await new Promise((resolve) => child.stdout.once("data", resolve))
+  return () => child.stdin.end()
+}
 
 const PAGE = 4096
 const bigEvents = (n: number) =>
@@ -77,6 +95,35 @@ describe("WAL checkpoints on a background thread", () => {
     } finally {
       writer.close()
       store.close()
+    }
+  })
+
+  // The last release closes the descriptor before it returns: a store closed and opened again at
+  // once must not lose its locks to a close that comes late.
+  it("keeps this process's locks across a close and a reopen of the file", async () => {
+    makeSqliteEventStore({ path }).close()
+    const stop = await keepOpenElsewhere(path)
+    try {
+      for (let round = 0; round < 5; round++) {
+        const first = makeSqliteEventStore({ path })
+        await Effect.runPromise(first.append(`s${round}`, bigEvents(1), "no_stream"))
+        // The thread has the file (it looks four times a second).
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        first.close()
+        const second = makeSqliteEventStore({ path })
+        const writer = new Database(path)
+        try {
+          writer.exec("BEGIN IMMEDIATE")
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          expect(anotherProcessCanWrite(path)).toBe("SQLITE_BUSY")
+          writer.exec("ROLLBACK")
+        } finally {
+          writer.close()
+          second.close()
+        }
+      }
+    } finally {
+      stop()
     }
   })
 

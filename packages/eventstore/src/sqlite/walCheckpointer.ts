@@ -1,3 +1,4 @@
+import { closeSync, openSync, realpathSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 import type Database from "better-sqlite3"
@@ -31,53 +32,75 @@ const CHECKPOINT_FRAMES = 1_000
  * does not move their `PRAGMA data_version`. Plain CommonJS, evaluated as the worker's source, so
  * that it runs the same from TypeScript sources, compiled output and the bundle.
  *
- * The `-shm` file is opened once per registration and closed only once every connection of this
- * process to the file is closed: closing any descriptor of a file drops every POSIX lock the
- * process holds on it, and SQLite's locks on `-shm` are what keep another process's writer and
- * checkpoints off the pages this process is writing (closing it on every read corrupted a file two
- * processes wrote: see twoWriters.int.spec.ts).
+ * It reads `-shm` through a descriptor the main thread opened, and never closes one: closing any
+ * descriptor of a file drops every POSIX lock the process holds on it, and SQLite's locks on `-shm`
+ * are what keep another process's writer and checkpoints off the pages this process is writing
+ * (a thread that opened and closed it at each look let two processes corrupt a file they both
+ * wrote). A failed checkpoint closes only its connection. Each `remove` is counted in `removed`
+ * once the thread's connection to the file is closed: the main thread waits for that before it
+ * closes the descriptor (see `checkpointInBackground`).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads")
-const { closeSync, openSync, readSync } = require("node:fs")
+const { readSync } = require("node:fs")
 const { endianness } = require("node:os")
 const Database = require(workerData.driver)
+const removed = new Int32Array(workerData.removed)
 const files = new Map()
 const header = Buffer.alloc(100)
 const u32 = endianness() === "LE" ? (at) => header.readUInt32LE(at) : (at) => header.readUInt32BE(at)
-const unCheckpointed = (path, file) => {
+const unCheckpointed = (file) => {
+  if (file.shm === undefined) return Infinity
   try {
-    if (file.shm === undefined) file.shm = openSync(path + "-shm", "r")
     if (readSync(file.shm, header, 0, 100, 0) < 100) return Infinity
     return u32(16) - u32(96)
   } catch {
     return Infinity
   }
 }
-const drop = (path) => {
-  const file = files.get(path)
-  files.delete(path)
-  if (file === undefined) return
-  try { if (file.db.open) file.db.close() } catch {}
-  try { if (file.shm !== undefined) closeSync(file.shm) } catch {}
+const disconnect = (file) => {
+  try { if (file.db !== undefined && file.db.open) file.db.close() } catch {}
+  file.db = undefined
 }
 parentPort.on("message", (message) => {
   if (message.add !== undefined && !files.has(message.add)) {
-    try { files.set(message.add, { db: new Database(message.add, { fileMustExist: true }), shm: undefined }) } catch {}
+    let db
+    try { db = new Database(message.add, { fileMustExist: true }) } catch {}
+    files.set(message.add, { db, shm: message.shm })
   }
-  if (message.remove !== undefined) drop(message.remove)
+  if (message.remove !== undefined) {
+    const file = files.get(message.remove)
+    files.delete(message.remove)
+    if (file !== undefined) disconnect(file)
+    Atomics.add(removed, 0, 1)
+    Atomics.notify(removed, 0)
+  }
 })
 setInterval(() => {
-  for (const [path, file] of files) {
-    if (unCheckpointed(path, file) < workerData.frames) continue
-    try { file.db.pragma("wal_checkpoint(PASSIVE)") } catch { drop(path) }
+  for (const file of files.values()) {
+    if (file.db === undefined || unCheckpointed(file) < workerData.frames) continue
+    try { file.db.pragma("wal_checkpoint(PASSIVE)") } catch { disconnect(file) }
   }
 }, workerData.intervalMs)
 `
 
+/**
+ * How long a release waits for the thread to close its connection before giving up on closing the
+ * descriptor (a descriptor left open is safe; one closed under a connection is not).
+ */
+const RELEASE_WAIT_MS = 5_000
+
+/** A file some connection of this process has open: how many, and our descriptor of its `-shm`. */
+interface Held {
+  count: number
+  readonly shm: number | undefined
+}
+
 let worker: Worker | undefined
-/** Open handles per file: the thread keeps a file's connection while any of ours is open. */
-const holders = new Map<string, number>()
+/** By real path (two spellings of one file are one file): what the thread must know of. */
+const holders = new Map<string, Held>()
+/** How many `remove`s the thread has carried out, in memory shared with it. */
+const removed = new Int32Array(new SharedArrayBuffer(4))
 
 const thread = (): Worker => {
   if (worker !== undefined) return worker
@@ -86,7 +109,8 @@ const thread = (): Worker => {
     workerData: {
       driver: createRequire(import.meta.url).resolve("better-sqlite3"),
       intervalMs: INTERVAL_MS,
-      frames: CHECKPOINT_FRAMES
+      frames: CHECKPOINT_FRAMES,
+      removed: removed.buffer
     }
   })
   // Never what keeps a process alive; if the thread dies, the committing connections' own
@@ -98,9 +122,37 @@ const thread = (): Worker => {
   started.on("exit", () => {
     if (worker === started) worker = undefined
   })
-  for (const path of holders.keys()) started.postMessage({ add: path })
+  for (const [path, held] of holders) started.postMessage({ add: path, shm: held.shm })
   worker = started
   return started
+}
+
+const openShm = (file: string): number | undefined => {
+  try {
+    return openSync(`${file}-shm`, "r")
+  } catch {
+    // The thread then checkpoints at each look: more often than needed, never wrong.
+    return undefined
+  }
+}
+
+/**
+ * Closes our descriptor of a file no connection of ours has open any more, once the thread has
+ * closed its own connection to it; if the thread does not answer in time, the descriptor stays open.
+ */
+const letGo = (file: string, held: Held) => {
+  const current = worker
+  if (current !== undefined) {
+    const before = Atomics.load(removed, 0)
+    current.postMessage({ remove: file })
+    const deadline = Date.now() + RELEASE_WAIT_MS
+    while (Atomics.load(removed, 0) === before) {
+      const left = deadline - Date.now()
+      if (left <= 0) return
+      Atomics.wait(removed, 0, before, left)
+    }
+  }
+  if (held.shm !== undefined) closeSync(held.shm)
 }
 
 /**
@@ -112,30 +164,32 @@ const thread = (): Worker => {
  * only restarts the WAL afterwards (see `WAL_BACKSTOP_PAGES`). Commits, their durability and what
  * readers see are unchanged: a checkpoint only moves committed pages from one file to the other.
  *
- * Returns the release, to call once the connection is closed (not before: see `WORKER_SOURCE`). An
- * in-memory database has no WAL.
+ * Returns the release, to call once the connection is closed: the last release of a file closes
+ * this process's descriptor of its `-shm`, which drops the process's locks on it, so every other
+ * connection of the process to the file must be closed by then (see `WORKER_SOURCE`). An in-memory
+ * database has no WAL.
  */
 export const checkpointInBackground = (db: Database.Database): (() => void) => {
   if (db.memory) return () => {}
   db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`)
-  const file = db.name
-  const held = holders.get(file) ?? 0
-  holders.set(file, held + 1)
-  // A thread started now is told of every held file, this one included.
-  if (held === 0) {
+  const file = realpathSync(db.name)
+  let held = holders.get(file)
+  if (held === undefined) {
+    held = { count: 0, shm: openShm(file) }
+    holders.set(file, held)
+    // A thread started now is told of every held file, this one included.
     if (worker === undefined) thread()
-    else worker.postMessage({ add: file })
+    else worker.postMessage({ add: file, shm: held.shm })
   }
+  held.count++
+  const mine = held
   let released = false
   return () => {
     if (released) return
     released = true
-    const left = (holders.get(file) ?? 1) - 1
-    if (left > 0) {
-      holders.set(file, left)
-      return
-    }
+    mine.count--
+    if (mine.count > 0) return
     holders.delete(file)
-    worker?.postMessage({ remove: file })
+    letGo(file, mine)
   }
 }
