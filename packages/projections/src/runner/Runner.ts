@@ -165,12 +165,14 @@ export const makeRunners = (options: {
     const from = Math.min(...active.map((state) => state.cursor.position))
     let nextProgress = from + PROGRESS_EVERY
     // Chunk by chunk, for as long as a projection is running (when the last stops, the reader does).
+    // Not `Stream.chunks` + `runForEachWhile`: its sink nests a frame per element that never pops
+    // on an endless stream, and each frame kept its batch of the log (the live server's heap grew
+    // by every event it applied).
     return log.from(from).pipe(
-      Stream.chunks,
-      Stream.runForEachWhile((chunk) =>
+      Stream.mapChunksEffect((chunk) =>
         Effect.suspend(() => {
           // The subscription hands over an empty chunk when it wakes to find nothing new.
-          if (Chunk.isEmpty(chunk)) return Effect.succeed(true)
+          if (Chunk.isEmpty(chunk)) return Effect.succeed(Chunk.of(true))
           const { changes, failures, moved } = applyToAll(Chunk.toReadonlyArray(chunk))
           // Stopped now (not when the log lines run), so that what follows sees them stopped.
           const stops = failures.map(([state, message]) => stop(state, message))
@@ -194,9 +196,11 @@ export const makeRunners = (options: {
               live && liveBatchMs > 0 && after.length > 0 ? sleepRealTime(liveBatchMs) : Effect.void
             ],
             { discard: true }
-          ).pipe(Effect.as(after.length > 0))
+          ).pipe(Effect.as(Chunk.of(after.length > 0)))
         })
-      )
+      ),
+      Stream.takeWhile((running) => running),
+      Stream.runDrain
     )
   })
 
