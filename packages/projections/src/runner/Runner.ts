@@ -199,7 +199,7 @@ export const makeRunners = (options: {
           ).pipe(Effect.as(Chunk.of(after.length > 0)))
         })
       ),
-      Stream.takeWhile((running) => running),
+      Stream.takeWhile((more) => more),
       Stream.runDrain
     )
   })

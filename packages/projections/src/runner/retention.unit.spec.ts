@@ -62,7 +62,13 @@ describe("the runners' reader", () => {
     await Effect.runPromise(
       Effect.gen(function* () {
         const reading = yield* Effect.fork(runners.run)
-        while (cursor.position < BATCHES) yield* Effect.sleep("5 millis")
+        while (cursor.position < BATCHES) {
+          // Stopped early: its failure, not a timeout.
+          const ended = yield* Fiber.poll(reading)
+          if (ended._tag === "Some")
+            return yield* Effect.die(new Error(`the runner ended: ${String(ended.value)}`))
+          yield* Effect.sleep("5 millis")
+        }
         // A turn of the event loop between collections: a WeakRef's target read in this turn stays.
         for (let i = 0; i < 2; i++) {
           yield* Effect.sleep("10 millis")
