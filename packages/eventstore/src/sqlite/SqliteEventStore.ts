@@ -101,8 +101,6 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
       `SELECT ${EVENT_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision`
     )
     .raw(true)
-  // The primary key's last entry: one B-tree descent.
-  const lastPosition = db.prepare<[], number | null>("SELECT max(position) FROM events").pluck(true)
   const loadCheckpoint = db
     .prepare<[string], number>("SELECT position FROM checkpoints WHERE name = ?")
     .pluck(true)
@@ -273,7 +271,7 @@ export const makeSqliteEventStore = (options: SqliteEventStoreOptions): SqliteEv
         return undefined
       }
     },
-    head: () => Effect.try({ try: () => lastPosition.get() ?? 0, catch: unavailable }),
+    head: () => Effect.try({ try: writer.lastPosition, catch: unavailable }),
     // A one-off read of the log: no subscriber shares its pages, so none is kept (see `lastPage`).
     readAll: (from) => readToEnd(from, (after) => decoded(() => pageAfter.all(after, pageSize))),
     subscribeAll: (from) =>

@@ -136,6 +136,16 @@ const openShm = (file: string): number | undefined => {
   }
 }
 
+/** Starts holding `file`: our descriptor of its `-shm`, and the thread told of it. */
+const hold = (file: string): Held => {
+  const held: Held = { count: 0, shm: openShm(file) }
+  holders.set(file, held)
+  // A thread started now is told of every held file, this one included.
+  if (worker === undefined) thread()
+  else worker.postMessage({ add: file, shm: held.shm })
+  return held
+}
+
 /**
  * Closes our descriptor of a file no connection of ours has open any more, once the thread has
  * closed its own connection to it; if the thread does not answer in time, the descriptor stays open.
@@ -173,23 +183,15 @@ export const checkpointInBackground = (db: Database.Database): (() => void) => {
   if (db.memory) return () => {}
   db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`)
   const file = realpathSync(db.name)
-  let held = holders.get(file)
-  if (held === undefined) {
-    held = { count: 0, shm: openShm(file) }
-    holders.set(file, held)
-    // A thread started now is told of every held file, this one included.
-    if (worker === undefined) thread()
-    else worker.postMessage({ add: file, shm: held.shm })
-  }
+  const held = holders.get(file) ?? hold(file)
   held.count++
-  const mine = held
   let released = false
   return () => {
     if (released) return
     released = true
-    mine.count--
-    if (mine.count > 0) return
+    held.count--
+    if (held.count > 0) return
     holders.delete(file)
-    letGo(file, mine)
+    letGo(file, held)
   }
 }

@@ -319,6 +319,8 @@ export const makeWriter = (db: Database.Database) => {
       return outcomes
     },
     appendOne,
+    /** The log's last position (0: empty): the primary key's last entry, one B-tree descent. */
+    lastPosition: (): number => lastPosition.get() ?? 0,
     /** How many group transactions committed so far (for tests: appends do share commits). */
     groupCommits: () => groupCommits,
     /**
